@@ -1,0 +1,139 @@
+package dev.gemmaflink.operators.config;
+
+import java.time.Duration;
+import java.util.List;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/**
+ * Every tunable of the enrichment job, in one place. Load them with {@link OptionsLoader} (YAML file, then
+ * {@code key=value} overrides); keys under {@code flink.} are passed to Flink itself with the prefix removed.
+ *
+ * <p>The README's configuration table lists the same keys and defaults (a test keeps the two in step).
+ */
+public final class EnrichmentOptions {
+
+    private EnrichmentOptions() {
+    }
+
+    // ---------------------------------------------------------------- Kafka
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("kafka.bootstrap-servers")
+            .stringType().defaultValue("localhost:9092")
+            .withDescription("Kafka bootstrap servers, comma separated.");
+
+    public static final ConfigOption<List<String>> REQUEST_TOPICS = ConfigOptions.key("kafka.request-topics")
+            .stringType().asList().defaultValues("enrichment-requests")
+            .withDescription("Topics the requests are read from (YAML list, or ';'-separated on the command line).");
+
+    public static final ConfigOption<String> RESULT_TOPIC = ConfigOptions.key("kafka.result-topic")
+            .stringType().defaultValue("enrichment-results")
+            .withDescription("Topic EnrichmentResult records are written to, keyed by request id.");
+
+    public static final ConfigOption<String> DEAD_LETTER_TOPIC = ConfigOptions.key("kafka.dead-letter-topic")
+            .stringType().defaultValue("enrichment-dead-letters")
+            .withDescription("Topic DeadLetter records are written to.");
+
+    public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("kafka.group-id")
+            .stringType().defaultValue("gemma-enrichment")
+            .withDescription("Consumer group id of the request source (offsets are committed on checkpoints).");
+
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions
+            .key("kafka.transactional-id-prefix").stringType().defaultValue("gemma-enrichment")
+            .withDescription("Prefix of the sinks' transactional ids; '-results' and '-dead-letters' are appended. "
+                    + "Must be unique per job on a cluster.");
+
+    public static final ConfigOption<Duration> TRANSACTION_TIMEOUT = ConfigOptions.key("kafka.transaction-timeout")
+            .durationType().defaultValue(Duration.ofMinutes(10))
+            .withDescription("Producer transaction.timeout.ms of the exactly-once sinks. Must stay below the "
+                    + "broker's transaction.max.timeout.ms (15 min by default) and above the checkpoint interval.");
+
+    public static final ConfigOption<StartingOffsets> STARTING_OFFSETS = ConfigOptions.key("kafka.starting-offsets")
+            .enumType(StartingOffsets.class).defaultValue(StartingOffsets.COMMITTED)
+            .withDescription("Where a job without state starts: COMMITTED (group offsets, else earliest), "
+                    + "EARLIEST or LATEST.");
+
+    public static final ConfigOption<Boolean> BOUNDED = ConfigOptions.key("kafka.bounded")
+            .booleanType().defaultValue(false)
+            .withDescription("Stop at the offsets that are latest when the job starts, then finish (tests, quick "
+                    + "start). Production runs unbounded.");
+
+    // ---------------------------------------------------------------- Job
+
+    public static final ConfigOption<String> JOB_NAME = ConfigOptions.key("job.name")
+            .stringType().defaultValue("gemma-enrichment")
+            .withDescription("Flink job name.");
+
+    public static final ConfigOption<Integer> PARALLELISM = ConfigOptions.key("job.parallelism")
+            .intType().defaultValue(1)
+            .withDescription("Parallelism of every operator.");
+
+    public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("job.checkpoint-interval")
+            .durationType().defaultValue(Duration.ofSeconds(10))
+            .withDescription("Exactly-once checkpoint interval; results become visible to read_committed "
+                    + "consumers when the checkpoint that covers them completes.");
+
+    // ---------------------------------------------------------------- Validation
+
+    public static final ConfigOption<Integer> MAX_TEXT_CHARS = ConfigOptions.key("validation.max-text-chars")
+            .intType().defaultValue(32_768)
+            .withDescription("Longest accepted request text, in UTF-16 chars; longer is a TEXT_TOO_LONG dead letter.");
+
+    public static final ConfigOption<Integer> MAX_IMAGE_BYTES = ConfigOptions.key("validation.max-image-bytes")
+            .intType().defaultValue(8 * 1024 * 1024)
+            .withDescription("Largest accepted encoded image; larger is an IMAGE_TOO_LARGE dead letter.");
+
+    public static final ConfigOption<List<String>> MEDIA_TYPES = ConfigOptions.key("validation.media-types")
+            .stringType().asList().defaultValues("image/jpeg", "image/png", "image/webp", "image/bmp")
+            .withDescription("Accepted image media types; others are UNSUPPORTED_MEDIA_TYPE dead letters.");
+
+    public static final ConfigOption<Integer> MAX_NEW_TOKENS = ConfigOptions.key("validation.max-new-tokens")
+            .intType().defaultValue(2048)
+            .withDescription("Largest accepted generation.maxNewTokens; larger is an INVALID_PARAMETER dead letter.");
+
+    // ---------------------------------------------------------------- Enrichment
+
+    public static final ConfigOption<String> ENRICHER = ConfigOptions.key("enrich.enricher")
+            .stringType().defaultValue("echo")
+            .withDescription("Enricher implementation, by provider name (see EnricherProvider); 'echo' is the "
+                    + "deterministic built-in one.");
+
+    public static final ConfigOption<Integer> ASYNC_CAPACITY = ConfigOptions.key("enrich.async-capacity")
+            .intType().defaultValue(64)
+            .withDescription("Requests in flight per enrichment subtask; a full queue back-pressures the source.");
+
+    public static final ConfigOption<Duration> ASYNC_TIMEOUT = ConfigOptions.key("enrich.async-timeout")
+            .durationType().defaultValue(Duration.ofSeconds(120))
+            .withDescription("Time a request may take in the enricher before it becomes a TIMEOUT dead letter.");
+
+    public static final ConfigOption<Boolean> ORDERED = ConfigOptions.key("enrich.ordered")
+            .booleanType().defaultValue(false)
+            .withDescription("Emit results in input order (ordered async wait) instead of completion order.");
+
+    public static final ConfigOption<String> ECHO_FAIL_MARKER = ConfigOptions.key("enrich.echo.fail-marker")
+            .stringType().defaultValue("")
+            .withDescription("Echo enricher only: a request whose text contains this marker fails with "
+                    + "ENRICHMENT_FAILED (for tests). Empty disables it.");
+
+    /** Every option above, in documentation order. */
+    public static final List<ConfigOption<?>> ALL = List.of(
+            BOOTSTRAP_SERVERS, REQUEST_TOPICS, RESULT_TOPIC, DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX,
+            TRANSACTION_TIMEOUT, STARTING_OFFSETS, BOUNDED,
+            JOB_NAME, PARALLELISM, CHECKPOINT_INTERVAL,
+            MAX_TEXT_CHARS, MAX_IMAGE_BYTES, MEDIA_TYPES, MAX_NEW_TOKENS,
+            ENRICHER, ASYNC_CAPACITY, ASYNC_TIMEOUT, ORDERED, ECHO_FAIL_MARKER);
+
+    /** Keys with this prefix are Flink settings, passed through with the prefix removed. */
+    public static final String FLINK_PREFIX = "flink.";
+
+    /** Where a job without state starts reading. */
+    public enum StartingOffsets {
+        /** The consumer group's committed offsets; partitions without one start at the earliest offset. */
+        COMMITTED,
+        /** The earliest offset of every partition. */
+        EARLIEST,
+        /** The latest offset of every partition: only new requests. */
+        LATEST
+    }
+}

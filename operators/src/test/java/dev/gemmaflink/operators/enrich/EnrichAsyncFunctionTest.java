@@ -1,0 +1,104 @@
+package dev.gemmaflink.operators.enrich;
+
+import static dev.gemmaflink.operators.TestRequests.origin;
+import static dev.gemmaflink.operators.TestRequests.summarize;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.functions.async.CollectionSupplier;
+import org.apache.flink.streaming.api.functions.async.ResultFuture;
+import org.junit.jupiter.api.Test;
+
+import dev.gemmaflink.operators.model.EnrichmentOutcome;
+import dev.gemmaflink.operators.model.ValidatedRequest;
+import dev.gemmaflink.schemas.DeadLetter;
+import dev.gemmaflink.schemas.ErrorCode;
+
+class EnrichAsyncFunctionTest {
+
+    private static final ValidatedRequest REQUEST =
+            ValidatedRequest.of(origin(new byte[] {1, 2}), summarize("r-1", "hello").build());
+
+    @Test
+    void successBecomesAResultOutcome() {
+        EnrichmentOutcome outcome = invoke(new EchoEnricher(""));
+        assertThat(outcome.isSuccess()).isTrue();
+        assertThat(outcome.result().getOutputText()).isEqualTo("[SUMMARIZE] hello");
+    }
+
+    @Test
+    void failedFutureBecomesADeadLetterWithTheEnrichersCode() {
+        DeadLetter d = invoke(r -> CompletableFuture.failedFuture(
+                new EnrichmentException(ErrorCode.INVALID_PARAMETER, "prompt too long for context"))).deadLetter();
+
+        assertThat(d.getErrorCode()).isEqualTo("INVALID_PARAMETER");
+        assertThat(d.getReason()).isEqualTo("prompt too long for context");
+        assertThat(d.getStage()).isEqualTo("ENRICH");
+        assertThat(d.getRequestId()).isEqualTo("r-1");
+        assertThat(d.getSourceOffset()).isEqualTo(42L);
+        assertThat(d.getOriginalBytes().array()).containsExactly(1, 2);
+    }
+
+    @Test
+    void thrownExceptionNullFutureAndNullResultBecomeEnrichmentFailed() {
+        DeadLetter thrown = invoke(r -> {
+            throw new IllegalStateException("engine crashed");
+        }).deadLetter();
+        assertThat(thrown.getErrorCode()).isEqualTo("ENRICHMENT_FAILED");
+        assertThat(thrown.getReason()).contains("engine crashed");
+
+        assertThat(invoke(r -> null).deadLetter().getReason()).contains("no future");
+        assertThat(invoke(r -> CompletableFuture.completedFuture(null)).deadLetter().getReason())
+                .contains("without a result");
+    }
+
+    @Test
+    void timeoutBecomesATimeoutDeadLetter() {
+        EnrichAsyncFunction function = new EnrichAsyncFunction(r -> new CompletableFuture<>(), new Configuration());
+        Capture capture = new Capture();
+        function.asyncInvoke(REQUEST, capture);
+        assertThat(capture.outcomes).isEmpty();
+
+        function.timeout(REQUEST, capture);
+
+        assertThat(capture.outcomes).singleElement()
+                .satisfies(o -> assertThat(o.deadLetter().getErrorCode()).isEqualTo("TIMEOUT"));
+    }
+
+    private static EnrichmentOutcome invoke(Enricher enricher) {
+        Capture capture = new Capture();
+        new EnrichAsyncFunction(enricher, new Configuration()).asyncInvoke(REQUEST, capture);
+        assertThat(capture.outcomes).hasSize(1);
+        return capture.outcomes.get(0);
+    }
+
+    /** Records what the function completes with. */
+    private static final class Capture implements ResultFuture<EnrichmentOutcome> {
+        final List<EnrichmentOutcome> outcomes = new ArrayList<>();
+
+        @Override
+        public void complete(Collection<EnrichmentOutcome> result) {
+            outcomes.addAll(result);
+        }
+
+        @Override
+        public void completeExceptionally(Throwable error) {
+            throw new AssertionError("the function must never fail the job", error);
+        }
+
+        @Override
+        public void complete(CollectionSupplier<EnrichmentOutcome> supplier) {
+            try {
+                outcomes.addAll(supplier.get());
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+}

@@ -1,0 +1,116 @@
+package dev.gemmaflink.operators.validate;
+
+import static dev.gemmaflink.operators.TestRequests.origin;
+import static dev.gemmaflink.operators.TestRequests.summarize;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import org.apache.flink.streaming.api.TimerService;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.gemmaflink.operators.model.SourceRecord;
+import dev.gemmaflink.operators.model.ValidatedRequest;
+import dev.gemmaflink.schemas.DeadLetter;
+import dev.gemmaflink.schemas.EnrichmentRequest;
+import dev.gemmaflink.schemas.wire.WireCodec;
+
+class DecodeAndValidateFunctionTest {
+
+    private final DecodeAndValidateFunction function = new DecodeAndValidateFunction(
+            new RequestValidator(TaskRegistry.defaults(), new ValidationLimits(50, 100, Set.of("image/png"), 10)));
+    private final WireCodec<EnrichmentRequest> codec = WireCodec.requests();
+    private final List<ValidatedRequest> valid = new ArrayList<>();
+    private final List<DeadLetter> deadLetters = new ArrayList<>();
+
+    @BeforeEach
+    void open() {
+        function.open(null);
+    }
+
+    @Test
+    void validBinaryAndJsonRequestsPassWithOriginAndRoutingKey() {
+        process(origin(codec.encode(summarize("bin", "hello").setKey("session-1").build())));
+        process(origin(codec.encodeJson(summarize("json", "hello").build())));
+
+        assertThat(deadLetters).isEmpty();
+        assertThat(valid).extracting(v -> v.request().getRequestId()).containsExactly("bin", "json");
+        assertThat(valid).extracting(ValidatedRequest::routingKey).containsExactly("session-1", "acme|SUMMARIZE");
+        assertThat(valid.get(0).origin().origin()).isEqualTo("requests/3/42");
+    }
+
+    @Test
+    void undecodableBytesBecomeADeadLetterWithOriginalBytesAndOrigin() {
+        byte[] garbage = "not avro".getBytes(StandardCharsets.UTF_8);
+        process(origin(garbage));
+
+        assertThat(valid).isEmpty();
+        assertThat(deadLetters).singleElement().satisfies(d -> {
+            assertThat(d.getErrorCode()).isEqualTo("DECODE_FAILED");
+            assertThat(d.getStage()).isEqualTo("DECODE");
+            assertThat(d.getRequestId()).isNull();
+            assertThat(d.getSourceTopic()).isEqualTo("requests");
+            assertThat(d.getSourcePartition()).isEqualTo(3);
+            assertThat(d.getSourceOffset()).isEqualTo(42L);
+            assertThat(d.getOriginalBytes().array()).isEqualTo(garbage);
+            assertThat(d.getReason()).contains("neither Avro single-object");
+        });
+    }
+
+    @Test
+    void tombstoneBecomesADeadLetter() {
+        process(origin(null));
+
+        assertThat(deadLetters).singleElement().satisfies(d -> {
+            assertThat(d.getErrorCode()).isEqualTo("DECODE_FAILED");
+            assertThat(d.getOriginalBytes()).isNull();
+        });
+    }
+
+    @Test
+    void invalidRequestBecomesAValidateDeadLetterWithItsRequestId() {
+        process(origin(codec.encode(summarize("long", "x".repeat(51)).build())));
+
+        assertThat(deadLetters).singleElement().satisfies(d -> {
+            assertThat(d.getErrorCode()).isEqualTo("TEXT_TOO_LONG");
+            assertThat(d.getStage()).isEqualTo("VALIDATE");
+            assertThat(d.getRequestId()).isEqualTo("long");
+        });
+    }
+
+    private void process(SourceRecord record) {
+        function.processElement(record, function.new Context() {
+            @Override
+            public Long timestamp() {
+                return null;
+            }
+
+            @Override
+            public TimerService timerService() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            @SuppressWarnings("unchecked")
+            public <X> void output(OutputTag<X> outputTag, X value) {
+                assertThat(outputTag).isEqualTo(DecodeAndValidateFunction.DEAD_LETTERS);
+                deadLetters.add((DeadLetter) value);
+            }
+        }, new Collector<>() {
+            @Override
+            public void collect(ValidatedRequest record) {
+                valid.add(record);
+            }
+
+            @Override
+            public void close() {
+            }
+        });
+    }
+}
