@@ -1,0 +1,76 @@
+package dev.gemmaflink.runtime.model;
+
+import dev.gemmaflink.runtime.config.LayerType;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * One sequence's share of a {@link ForwardBatch}: its new tokens (a prompt, a prompt chunk or one decoded token),
+ * their absolute positions {@code firstPosition, firstPosition + 1, ...}, and its cache slots per layer type.
+ *
+ * @param tokens        (n >= 1) new token ids
+ * @param firstPosition absolute position of {@code tokens[0]}
+ * @param sliding       slots for sliding-window layers
+ * @param full          slots for full-attention layers
+ * @param allLogits     true: logits for every new token (tests); false: only for the last one
+ */
+public record SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, CacheSlots full, boolean allLogits) {
+
+    public SequenceStep {
+        if (tokens == null || tokens.length == 0) {
+            throw new IllegalArgumentException("sequence step: at least one new token is required");
+        }
+        if (firstPosition < 0) {
+            throw new IllegalArgumentException("sequence step: negative first position " + firstPosition);
+        }
+        Objects.requireNonNull(sliding, "sliding");
+        Objects.requireNonNull(full, "full");
+        for (CacheSlots c : new CacheSlots[] {sliding, full}) {
+            if (c.writeSlots().length != tokens.length) {
+                throw new IllegalArgumentException("sequence step: " + tokens.length + " tokens but "
+                        + c.writeSlots().length + " write slots");
+            }
+        }
+        tokens = tokens.clone();
+    }
+
+    @Override
+    public int[] tokens() {
+        return tokens.clone();
+    }
+
+    /** Number of new tokens. */
+    public int length() {
+        return tokens.length;
+    }
+
+    /** Slots of one layer type. */
+    public CacheSlots slots(LayerType type) {
+        return type == LayerType.SLIDING_ATTENTION ? sliding : full;
+    }
+
+    int token(int i) {
+        return tokens[i];
+    }
+
+    /** Logit rows this step returns. */
+    int logitRows() {
+        return allLogits ? tokens.length : 1;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof SequenceStep s && Arrays.equals(tokens, s.tokens) && firstPosition == s.firstPosition
+                && sliding.equals(s.sliding) && full.equals(s.full) && allLogits == s.allLogits;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(Arrays.hashCode(tokens), firstPosition, sliding, full, allLogits);
+    }
+
+    @Override
+    public String toString() {
+        return "SequenceStep[n=" + tokens.length + ", first=" + firstPosition + ", allLogits=" + allLogits + "]";
+    }
+}
