@@ -1,5 +1,7 @@
 package dev.gemmaflink.runtime.kvcache;
 
+import dev.gemmaflink.runtime.config.GemmaConfig;
+import dev.gemmaflink.runtime.config.LayerType;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -71,7 +73,7 @@ public final class KvCacheLayout {
      * @param layerTypes attention kind per decoder layer, index = layer
      * @param slidingWindow window in tokens of the sliding layers
      */
-    public static KvCacheLayout fromLayerTypes(List<KvLayerType> layerTypes, int slidingWindow, int numKvHeads,
+    public static KvCacheLayout fromLayerTypes(List<LayerType> layerTypes, int slidingWindow, int numKvHeads,
             int headDim, int bytesPerElement, int blockSize) {
         if (layerTypes == null || layerTypes.isEmpty()) {
             throw new IllegalArgumentException("layerTypes must list at least one layer");
@@ -79,34 +81,31 @@ public final class KvCacheLayout {
         List<Integer> full = new ArrayList<>();
         List<Integer> sliding = new ArrayList<>();
         for (int i = 0; i < layerTypes.size(); i++) {
-            KvLayerType type = layerTypes.get(i);
+            LayerType type = layerTypes.get(i);
             if (type == null) {
                 throw new IllegalArgumentException("layerTypes[" + i + "] is null");
             }
-            (type == KvLayerType.FULL_ATTENTION ? full : sliding).add(i);
+            (type == LayerType.FULL_ATTENTION ? full : sliding).add(i);
         }
         List<KvGroupSpec> groups = new ArrayList<>();
         if (!full.isEmpty()) {
-            groups.add(new KvGroupSpec(KvLayerType.FULL_ATTENTION, full, 0));
+            groups.add(new KvGroupSpec(LayerType.FULL_ATTENTION, full, 0));
         }
         if (!sliding.isEmpty()) {
-            groups.add(new KvGroupSpec(KvLayerType.SLIDING_ATTENTION, sliding, slidingWindow));
+            groups.add(new KvGroupSpec(LayerType.SLIDING_ATTENTION, sliding, slidingWindow));
         }
         return of(blockSize, numKvHeads, headDim, bytesPerElement, groups);
     }
 
     /**
-     * The Gemma 3 layer pattern: layer i is global when {@code (i + 1) % pattern == 0} (five local, then one global
-     * for pattern 6).
+     * The layout of a Gemma 3 config: its layer types, window, K/V heads and head dim.
+     *
+     * @param bytesPerElement 2 for bf16/f16, 4 for f32
+     * @param blockSize tokens per block (16 is a good default: 1.6% over the window at W = 1024)
      */
-    public static List<KvLayerType> gemma3LayerTypes(int numLayers, int pattern) {
-        requirePositive("numLayers", numLayers);
-        requirePositive("pattern", pattern);
-        List<KvLayerType> types = new ArrayList<>(numLayers);
-        for (int i = 0; i < numLayers; i++) {
-            types.add((i + 1) % pattern == 0 ? KvLayerType.FULL_ATTENTION : KvLayerType.SLIDING_ATTENTION);
-        }
-        return types;
+    public static KvCacheLayout fromConfig(GemmaConfig config, int bytesPerElement, int blockSize) {
+        return fromLayerTypes(config.layerTypes(), config.slidingWindow(), config.numKeyValueHeads(),
+                config.headDim(), bytesPerElement, blockSize);
     }
 
     /** Tokens per block. */
@@ -176,7 +175,7 @@ public final class KvCacheLayout {
         }
         KvGroupSpec group = group(groupIndex);
         int total = ceilDiv(seqLen, blockSize);
-        if (group.type() == KvLayerType.FULL_ATTENTION) {
+        if (group.type() == LayerType.FULL_ATTENTION) {
             return total;
         }
         return total - Math.max(0, seqLen - group.slidingWindow()) / blockSize;
@@ -198,7 +197,7 @@ public final class KvCacheLayout {
     public long analyticMinimumBytes(int seqLen) {
         long bytes = 0;
         for (KvGroupSpec group : groups) {
-            int tokens = group.type() == KvLayerType.FULL_ATTENTION ? seqLen : Math.min(seqLen, group.slidingWindow());
+            int tokens = group.type() == LayerType.FULL_ATTENTION ? seqLen : Math.min(seqLen, group.slidingWindow());
             bytes += (long) group.numLayers() * tokens * bytesPerTokenPerLayer();
         }
         return bytes;

@@ -1,5 +1,6 @@
 package dev.gemmaflink.runtime.kvcache;
 
+import dev.gemmaflink.runtime.config.LayerType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -223,7 +224,7 @@ public final class KvCacheManager {
     public int maxSequenceTokens() {
         long max = Integer.MAX_VALUE;
         for (int g = 0; g < managers.size(); g++) {
-            if (layout.group(g).type() == KvLayerType.FULL_ATTENTION) {
+            if (layout.group(g).type() == LayerType.FULL_ATTENTION) {
                 max = Math.min(max, (long) pools.get(g).numUsableBlocks() * layout.blockSize());
             }
         }
@@ -289,7 +290,7 @@ public final class KvCacheManager {
             }
             for (int g = 0; g < numBlocks.length; g++) {
                 KvGroupSpec spec = layout.group(g);
-                int minimum = spec.type() == KvLayerType.SLIDING_ATTENTION
+                int minimum = spec.type() == LayerType.SLIDING_ATTENTION
                         ? KvCacheLayout.ceilDiv(spec.slidingWindow(), layout.blockSize()) + 2 : 2;
                 if (numBlocks[g] < minimum) {
                     throw new IllegalArgumentException("group " + g + " (" + spec.type() + ") needs >= " + minimum

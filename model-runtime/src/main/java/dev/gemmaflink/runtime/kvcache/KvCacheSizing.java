@@ -1,5 +1,7 @@
 package dev.gemmaflink.runtime.kvcache;
 
+import dev.gemmaflink.runtime.config.LayerType;
+
 /**
  * Turns a memory budget into block counts per group, once per device at start.
  *
@@ -62,7 +64,7 @@ public final class KvCacheSizing {
         for (int g = 0; g < groups; g++) {
             KvGroupSpec spec = layout.group(g);
             long full = KvCacheLayout.ceilDiv(targetSeqLen, bs);
-            if (spec.type() == KvLayerType.SLIDING_ATTENTION) {
+            if (spec.type() == LayerType.SLIDING_ATTENTION) {
                 perSequence[g] = Math.min(full, KvCacheLayout.ceilDiv(spec.slidingWindow(), bs) + 1);
                 fixed[g] = 1 + KvCacheLayout.ceilDiv(maxTokensPerStep, bs) + 1;
             } else {

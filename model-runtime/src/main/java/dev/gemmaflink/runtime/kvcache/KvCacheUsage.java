@@ -1,5 +1,6 @@
 package dev.gemmaflink.runtime.kvcache;
 
+import dev.gemmaflink.runtime.config.LayerType;
 import java.util.List;
 
 /**
@@ -31,7 +32,7 @@ public record KvCacheUsage(List<GroupUsage> groups, int runningSequences, long p
      * @param bytesPerBlock bytes of one block over the group's layers
      * @param evictions cached blocks evicted since start
      */
-    public record GroupUsage(KvLayerType type, int numLayers, int totalBlocks, int usedBlocks, int cachedBlocks,
+    public record GroupUsage(LayerType type, int numLayers, int totalBlocks, int usedBlocks, int cachedBlocks,
             int freeBlocks, long bytesPerBlock, long evictions) {
 
         public long totalBytes() {

@@ -1,12 +1,13 @@
 package dev.gemmaflink.runtime.kvcache;
 
+import dev.gemmaflink.runtime.config.LayerType;
 import java.util.List;
 
 /**
  * One KV cache group: the decoder layers that share an attention kind and therefore one block table per sequence.
  *
- * <p>Gemma 3 has two groups: its global layers ({@link KvLayerType#FULL_ATTENTION}) and its local layers
- * ({@link KvLayerType#SLIDING_ATTENTION} with a window of {@code slidingWindow} positions, each query seeing itself and
+ * <p>Gemma 3 has two groups: its global layers ({@link LayerType#FULL_ATTENTION}) and its local layers
+ * ({@link LayerType#SLIDING_ATTENTION} with a window of {@code slidingWindow} positions, each query seeing itself and
  * the {@code slidingWindow - 1} positions before it).
  *
  * @param type attention kind of every layer in the group
@@ -14,7 +15,7 @@ import java.util.List;
  *     per layer, each addressed by the group's block ids)
  * @param slidingWindow window in tokens for sliding groups; 0 for full attention
  */
-public record KvGroupSpec(KvLayerType type, List<Integer> layerIndices, int slidingWindow) {
+public record KvGroupSpec(LayerType type, List<Integer> layerIndices, int slidingWindow) {
 
     /** Validates and copies the layer list. */
     public KvGroupSpec {
@@ -25,11 +26,11 @@ public record KvGroupSpec(KvLayerType type, List<Integer> layerIndices, int slid
             throw new IllegalArgumentException("KV group " + type + " needs at least one layer index");
         }
         layerIndices = List.copyOf(layerIndices);
-        if (type == KvLayerType.SLIDING_ATTENTION && slidingWindow < 1) {
+        if (type == LayerType.SLIDING_ATTENTION && slidingWindow < 1) {
             throw new IllegalArgumentException(
                     "sliding-attention KV group needs slidingWindow >= 1, got " + slidingWindow);
         }
-        if (type == KvLayerType.FULL_ATTENTION && slidingWindow != 0) {
+        if (type == LayerType.FULL_ATTENTION && slidingWindow != 0) {
             throw new IllegalArgumentException(
                     "full-attention KV group must have slidingWindow 0, got " + slidingWindow);
         }

@@ -1,5 +1,6 @@
 package dev.gemmaflink.runtime.kvcache;
 
+import dev.gemmaflink.runtime.config.LayerType;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -26,7 +27,7 @@ abstract class SingleTypeKvCacheManager {
     }
 
     static SingleTypeKvCacheManager create(KvGroupSpec spec, BlockPool pool, int blockSize) {
-        return spec.type() == KvLayerType.FULL_ATTENTION
+        return spec.type() == LayerType.FULL_ATTENTION
                 ? new FullAttentionManager(spec, pool, blockSize)
                 : new SlidingWindowManager(spec, pool, blockSize);
     }

@@ -1,5 +1,6 @@
 package dev.gemmaflink.runtime.kvcache;
 
+import dev.gemmaflink.runtime.config.LayerType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -14,12 +15,12 @@ final class KvTestSupport {
 
     /** One full-attention layer, K/V of one element of one byte: bytes per block = 2 * blockSize. */
     static KvCacheLayout fullOnly(int blockSize) {
-        return KvCacheLayout.fromLayerTypes(List.of(KvLayerType.FULL_ATTENTION), 0, 1, 1, 1, blockSize);
+        return KvCacheLayout.fromLayerTypes(List.of(LayerType.FULL_ATTENTION), 0, 1, 1, 1, blockSize);
     }
 
     /** Group 0: one full layer (layer 1); group 1: one sliding layer of window W (layer 0). */
     static KvCacheLayout hybrid(int blockSize, int window) {
-        return KvCacheLayout.fromLayerTypes(List.of(KvLayerType.SLIDING_ATTENTION, KvLayerType.FULL_ATTENTION),
+        return KvCacheLayout.fromLayerTypes(List.of(LayerType.SLIDING_ATTENTION, LayerType.FULL_ATTENTION),
                 window, 1, 1, 1, blockSize);
     }
 

@@ -6,6 +6,7 @@ import static dev.gemmaflink.runtime.kvcache.KvTestSupport.seq;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gemmaflink.runtime.config.GemmaConfig;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -110,7 +111,7 @@ class SlidingWindowTest {
 
     @Test
     void blocksHeldFormulaForGemmaShapes() {
-        KvCacheLayout layout = KvCacheLayout.fromLayerTypes(KvCacheLayout.gemma3LayerTypes(34, 6), 1024, 4, 256, 2,
+        KvCacheLayout layout = KvCacheLayout.fromLayerTypes(GemmaConfig.layerTypesFromPattern(34, 6), 1024, 4, 256, 2,
                 16);
         assertThat(layout.group(0).layerIndices()).containsExactly(5, 11, 17, 23, 29);
         assertThat(layout.group(1).numLayers()).isEqualTo(29);
