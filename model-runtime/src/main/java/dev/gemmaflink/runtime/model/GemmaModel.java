@@ -93,6 +93,7 @@ public final class GemmaModel implements AutoCloseable {
         Precision precision = options.precision();
         // Graph-executor optimisation re-specialises the graph for every new input shape; shapes change each step.
         System.setProperty("ai.djl.pytorch.graph_optimizer", "false");
+        ai.djl.engine.Engine.getEngine("PyTorch"); // loads the native library before any JniUtils call
         JniUtils.setGraphExecutorOptimize(false);
         MatmulPath path = options.forcedPath().orElseGet(() -> choosePath(precision, device));
         Model model = loadArchive(ARCHIVE, "Gemma", GemmaScript.source(cfg, precision, path), device);

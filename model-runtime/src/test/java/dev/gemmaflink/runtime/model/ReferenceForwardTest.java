@@ -1,0 +1,66 @@
+package dev.gemmaflink.runtime.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpoint;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.runtime.weights.DType;
+import dev.gemmaflink.runtime.weights.TensorNaming;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The runtime's logits against the independent double-precision {@link ReferenceGemma}, for every position of a
+ * prompt longer than the sliding window, on tiny checkpoints that vary one structural feature at a time.
+ */
+class ReferenceForwardTest {
+
+    static final double F32_TOLERANCE = 1e-4;
+    static final double BF16_TOLERANCE = 3e-2;
+
+    @TempDir
+    Path tmp;
+
+    static Stream<Arguments> checkpoints() {
+        return Stream.of(
+                Arguments.of("gqa 4/2 heads, head_dim = hidden/heads, F32, text naming, no global scaling",
+                        TinyCheckpointSpec.builder().layers(6).hidden(64).heads(4).kvHeads(2).headDim(16).window(8)
+                                .dtype(DType.F32).scheme(TensorNaming.TEXT).seed(1), 21),
+                Arguments.of("one kv head, head_dim 32 != hidden/heads, BF16 file, language_model naming, scaling 8",
+                        TinyCheckpointSpec.builder().layers(7).hidden(64).intermediate(96).heads(4).kvHeads(1)
+                                .headDim(32).window(6).dtype(DType.BF16).scheme(TensorNaming.LANGUAGE_MODEL)
+                                .ropeScaling(true).seed(2), 19),
+                Arguments.of("MHA 2/2 heads of 24, sliding_window_pattern config, model.language_model naming, sharded",
+                        TinyCheckpointSpec.builder().layers(6).hidden(48).intermediate(80).heads(2).kvHeads(2)
+                                .headDim(24).window(5).dtype(DType.F32).scheme(TensorNaming.MODEL_LANGUAGE_MODEL)
+                                .layerTypesInConfig(false).ropeScaling(true).shards(3).seed(3), 14),
+                Arguments.of("BF16 file, text naming, 8 heads over 2 kv heads, window 4",
+                        TinyCheckpointSpec.builder().layers(6).hidden(32).intermediate(64).heads(8).kvHeads(2)
+                                .headDim(8).window(4).dtype(DType.BF16).scheme(TensorNaming.TEXT).seed(4), 12));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("checkpoints")
+    void logitsMatchTheReferenceInBothPrecisions(String name, TinyCheckpointSpec.Builder spec, int length) {
+        TinyCheckpoint ckpt = TinyCheckpointWriter.write(tmp.resolve("ckpt"), spec.build());
+        assertThat(length).isGreaterThan(ckpt.spec().window());
+        int[] ids = ModelTestSupport.randomTokens(length, ckpt.spec().vocab(), 7);
+        for (Precision precision : Precision.values()) {
+            double[][] ref = ModelTestSupport.reference(ckpt, precision).forward(ids);
+            try (GemmaModel model = GemmaModel.load(ckpt.directory(),
+                    ModelOptions.builder().precision(precision).build(), LoadProgress.NONE)) {
+                float[][] got = ModelTestSupport.prefillAll(model, ids);
+                double tol = precision == Precision.FLOAT32 ? F32_TOLERANCE : BF16_TOLERANCE;
+                for (int i = 0; i < length; i++) {
+                    assertThat(ModelTestSupport.relError(got[i], ref[i]))
+                            .as("%s, %s, position %d", name, precision, i).isLessThan(tol);
+                }
+            }
+        }
+    }
+}
