@@ -480,7 +480,7 @@ public final class GemmaConfig {
         private int mmTokensPerImage = 256;
         private int padTokenId = 0;
         private int bosTokenId = 2;
-        private List<Integer> eosTokenIds = List.of(1, 106);
+        private List<Integer> eosTokenIds = List.of(1);
         private String torchDtype = "bfloat16";
 
         private Builder() {

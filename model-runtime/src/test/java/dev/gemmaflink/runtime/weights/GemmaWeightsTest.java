@@ -1,0 +1,184 @@
+package dev.gemmaflink.runtime.weights;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gemmaflink.runtime.ModelLoadException;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpoint;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.runtime.config.GemmaConfig;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class GemmaWeightsTest {
+    @TempDir
+    Path tmp;
+
+    static java.util.stream.Stream<Arguments> schemesDtypesShards() {
+        return java.util.stream.Stream.of(
+                Arguments.of(TensorNaming.TEXT, DType.F32, 1),
+                Arguments.of(TensorNaming.TEXT, DType.BF16, 3),
+                Arguments.of(TensorNaming.LANGUAGE_MODEL, DType.BF16, 1),
+                Arguments.of(TensorNaming.LANGUAGE_MODEL, DType.F16, 2),
+                Arguments.of(TensorNaming.MODEL_LANGUAGE_MODEL, DType.F32, 2),
+                Arguments.of(TensorNaming.MODEL_LANGUAGE_MODEL, DType.BF16, 1));
+    }
+
+    private TinyCheckpoint tiny(TensorNaming scheme, DType dtype, int shards) {
+        return TinyCheckpointWriter.write(tmp.resolve("ckpt"), TinyCheckpointSpec.builder().layers(3).hidden(32)
+                .intermediate(48).heads(4).kvHeads(2).headDim(8).vocab(300).scheme(scheme).dtype(dtype).shards(shards)
+                .seed(11).build());
+    }
+
+    @ParameterizedTest(name = "{0} {1} shards={2}")
+    @MethodSource("schemesDtypesShards")
+    void writtenCheckpointsLoadBackIdentically(TensorNaming scheme, DType dtype, int shards) {
+        TinyCheckpoint ckpt = tiny(scheme, dtype, shards);
+        GemmaConfig cfg = GemmaConfig.load(ckpt.directory());
+        assertThat(cfg).isEqualTo(ckpt.config());
+        try (GemmaWeights w = GemmaWeights.open(ckpt.directory(), cfg)) {
+            assertThat(w.scheme()).isEqualTo(scheme);
+            assertThat(w.files()).hasSize(shards);
+            assertThat(w.storedKeys()).hasSize(ckpt.values().size());
+            for (Map.Entry<String, float[]> e : ckpt.values().entrySet()) {
+                TensorData t = w.tensor(e.getKey());
+                assertThat(t.dtype()).isEqualTo(dtype);
+                assertThat(t.shape()).as(e.getKey()).containsExactly(ckpt.shapes().get(e.getKey()));
+                assertThat(t.toFloatArray()).as(e.getKey()).containsExactly(e.getValue());
+            }
+            assertThat(w.embedTokens().shape()).containsExactly(300, 32);
+            assertThat(w.finalNorm().shape()).containsExactly(32);
+            LayerWeights l = w.layer(2);
+            assertThat(l.index()).isEqualTo(2);
+            assertThat(l.qProj().shape()).containsExactly(32, 32);
+            assertThat(l.kProj().shape()).containsExactly(16, 32);
+            assertThat(l.vProj().shape()).containsExactly(16, 32);
+            assertThat(l.oProj().shape()).containsExactly(32, 32);
+            assertThat(l.qNorm().shape()).containsExactly(8);
+            assertThat(l.kNorm().shape()).containsExactly(8);
+            assertThat(l.gateProj().shape()).containsExactly(48, 32);
+            assertThat(l.upProj().shape()).containsExactly(48, 32);
+            assertThat(l.downProj().shape()).containsExactly(32, 48);
+            for (TensorData norm : new TensorData[] {l.inputLayernorm(), l.postAttentionLayernorm(),
+                    l.preFeedforwardLayernorm(), l.postFeedforwardLayernorm()}) {
+                assertThat(norm.shape()).containsExactly(32);
+            }
+            assertThat(l.upProj().name()).isEqualTo(scheme.textPrefix() + "layers.2.mlp.up_proj.weight");
+            assertThat(l.upProj().toFloatArray()).containsExactly(ckpt.value("layers.2.mlp.up_proj.weight"));
+        }
+    }
+
+    @Test
+    void missingConfigIsReported() {
+        TinyCheckpoint ckpt = tiny(TensorNaming.TEXT, DType.F32, 1);
+        Path cfg = ckpt.directory().resolve("config.json");
+        assertThat(cfg.toFile().delete()).isTrue();
+        assertThatThrownBy(() -> GemmaConfig.load(ckpt.directory())).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("config.json not found: " + cfg);
+    }
+
+    @Test
+    void missingShardIsNamed() throws IOException {
+        TinyCheckpoint ckpt = tiny(TensorNaming.TEXT, DType.BF16, 3);
+        Files.delete(ckpt.files().get(1));
+        assertThatThrownBy(() -> GemmaWeights.open(ckpt.directory(), ckpt.config())).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("names shard model-00002-of-00003.safetensors")
+                .hasMessageContaining("which does not exist");
+    }
+
+    @Test
+    void indexPointingOutsideTheDirectoryIsRefused() throws IOException {
+        TinyCheckpoint ckpt = tiny(TensorNaming.TEXT, DType.F32, 2);
+        Path index = ckpt.directory().resolve(GemmaWeights.INDEX_FILE);
+        Files.writeString(index, Files.readString(index).replace("\"model-00001-of-00002.safetensors\"",
+                "\"../model-00001-of-00002.safetensors\""));
+        assertThatThrownBy(() -> GemmaWeights.open(ckpt.directory(), ckpt.config())).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("not a plain file name");
+    }
+
+    @Test
+    void wrongShapeNamesTensorFileAndShapes() throws IOException {
+        TinyCheckpoint ckpt = tiny(TensorNaming.TEXT, DType.F32, 1);
+        Path cfgFile = ckpt.directory().resolve("config.json");
+        Files.writeString(cfgFile, Files.readString(cfgFile).replace("\"intermediate_size\" : 48", "\"intermediate_size\" : 40"));
+        GemmaConfig cfg = GemmaConfig.load(ckpt.directory());
+        assertThatThrownBy(() -> GemmaWeights.open(ckpt.directory(), cfg)).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("tensor model.layers.0.mlp.down_proj.weight")
+                .hasMessageContaining("model.safetensors")
+                .hasMessageContaining("has shape [32, 48] but the config expects [32, 40]");
+    }
+
+    @Test
+    void missingTensorIsNamed() {
+        TinyCheckpoint ckpt = tiny(TensorNaming.MODEL_LANGUAGE_MODEL, DType.F32, 1);
+        SafetensorsWriter w = new SafetensorsWriter();
+        ckpt.values().forEach((name, v) -> {
+            if (!name.equals("layers.1.self_attn.k_norm.weight")) {
+                w.add(TensorNaming.MODEL_LANGUAGE_MODEL.fileName(name), DType.F32, ckpt.shapes().get(name), v);
+            }
+        });
+        w.write(ckpt.directory().resolve("model.safetensors"));
+        assertThatThrownBy(() -> GemmaWeights.open(ckpt.directory(), ckpt.config())).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("lacks 1 tensor(s)")
+                .hasMessageContaining("model.language_model.layers.1.self_attn.k_norm.weight");
+    }
+
+    @Test
+    void truncatedFileIsNamed() throws IOException {
+        TinyCheckpoint ckpt = tiny(TensorNaming.TEXT, DType.BF16, 1);
+        Path f = ckpt.files().get(0);
+        byte[] all = Files.readAllBytes(f);
+        Files.write(f, Arrays.copyOf(all, all.length - 100));
+        assertThatThrownBy(() -> GemmaWeights.open(ckpt.directory(), ckpt.config())).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining(f.toString()).hasMessageContaining("truncated");
+    }
+
+    @Test
+    void corruptHeaderIsNamed() throws IOException {
+        TinyCheckpoint ckpt = tiny(TensorNaming.TEXT, DType.BF16, 2);
+        Path f = ckpt.files().get(1);
+        byte[] all = Files.readAllBytes(f);
+        byte[] junk = "#garbage#".getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(junk, 0, all, 8, junk.length);
+        Files.write(f, all);
+        assertThatThrownBy(() -> GemmaWeights.open(ckpt.directory(), ckpt.config())).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining(f.toString()).hasMessageContaining("corrupt header");
+        ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN).putLong(0, Long.MAX_VALUE);
+        Files.write(f, all);
+        assertThatThrownBy(() -> GemmaWeights.open(ckpt.directory(), ckpt.config())).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining(f.toString()).hasMessageContaining("corrupt header length");
+    }
+
+    @Test
+    void nonGemmaConfigIsRejectedBeforeWeights() throws IOException {
+        TinyCheckpoint ckpt = tiny(TensorNaming.TEXT, DType.F32, 1);
+        Path cfgFile = ckpt.directory().resolve("config.json");
+        Files.writeString(cfgFile, "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": 32}");
+        assertThatThrownBy(() -> GemmaConfig.load(ckpt.directory())).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining(cfgFile.toString()).hasMessageContaining("not a Gemma 3 config");
+    }
+
+    @Test
+    void noWeightsAndUnknownNamingAreReported() throws IOException {
+        TinyCheckpoint ckpt = tiny(TensorNaming.TEXT, DType.F32, 1);
+        Files.delete(ckpt.files().get(0));
+        assertThatThrownBy(() -> GemmaWeights.open(ckpt.directory(), ckpt.config())).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("no model.safetensors or model.safetensors.index.json");
+        new SafetensorsWriter().add("transformer.wte.weight", DType.F32, new long[] {2}, new float[2])
+                .write(ckpt.directory().resolve("model.safetensors"));
+        assertThatThrownBy(() -> GemmaWeights.open(ckpt.directory(), ckpt.config())).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("cannot find the token embedding").hasMessageContaining("transformer.wte.weight");
+    }
+}
