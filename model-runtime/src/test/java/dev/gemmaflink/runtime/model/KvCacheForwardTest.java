@@ -1,0 +1,132 @@
+package dev.gemmaflink.runtime.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpoint;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.weights.DType;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Cached decode, chunked prefill and mixed batches give the logits of a full recomputation. */
+class KvCacheForwardTest {
+
+    @TempDir
+    static Path tmp;
+
+    static TinyCheckpoint ckpt;
+    static GemmaModel f32;
+    static GemmaModel bf16;
+
+    @BeforeAll
+    static void load() {
+        ckpt = TinyCheckpointWriter.write(tmp.resolve("ckpt"), TinyCheckpointSpec.builder().layers(6).hidden(64)
+                .heads(4).kvHeads(2).headDim(16).window(6).dtype(DType.BF16).ropeScaling(true).seed(11).build());
+        f32 = GemmaModel.load(ckpt.directory(), ModelOptions.builder().precision(Precision.FLOAT32).build(),
+                LoadProgress.NONE);
+        bf16 = GemmaModel.load(ckpt.directory(), ModelOptions.defaults(), LoadProgress.NONE);
+    }
+
+    @AfterAll
+    static void close() {
+        f32.close();
+        bf16.close();
+    }
+
+    @Test
+    void chunkedPrefillThenDecodeMatchesRecomputation() {
+        int[] ids = ModelTestSupport.randomTokens(20, ckpt.spec().vocab(), 5);
+        for (GemmaModel model : List.of(f32, bf16)) {
+            double tol = model.precision() == Precision.FLOAT32 ? 1e-5 : 2e-2;
+            float[][] full = ModelTestSupport.prefillAll(model, ids);
+            try (KvStorage kv = model.allocateKv(32, 32)) {
+                SequenceCache cache = new SequenceCache(model.config(), 0, 32);
+                ForwardResult r = model.forward(ForwardBatch.of(cache.append(Arrays.copyOfRange(ids, 0, 5), false)), kv);
+                assertThat(ModelTestSupport.relError(r.lastLogits(0), full[4])).isLessThan(tol);
+                r = model.forward(ForwardBatch.of(cache.append(Arrays.copyOfRange(ids, 5, 12), true)), kv);
+                for (int i = 0; i < 7; i++) {
+                    assertThat(ModelTestSupport.relError(r.row(0, i), full[5 + i]))
+                            .as("%s chunk row %d", model.precision(), i).isLessThan(tol);
+                }
+                for (int p = 12; p < ids.length; p++) {
+                    r = model.forward(ForwardBatch.of(cache.append(new int[] {ids[p]}, false)), kv);
+                    assertThat(ModelTestSupport.relError(r.lastLogits(0), full[p]))
+                            .as("%s decode position %d", model.precision(), p).isLessThan(tol);
+                }
+            }
+        }
+    }
+
+    @Test
+    void batchOfTwoSequencesMatchesEachAlone() {
+        int[] a = ModelTestSupport.randomTokens(15, ckpt.spec().vocab(), 21);
+        int[] b = ModelTestSupport.randomTokens(7, ckpt.spec().vocab(), 22);
+        float[][] aloneA = ModelTestSupport.prefillAll(f32, a);
+        float[][] aloneB = ModelTestSupport.prefillAll(f32, b);
+        try (KvStorage kv = f32.allocateKv(40, 40)) {
+            SequenceCache ca = new SequenceCache(f32.config(), 0, 20);
+            SequenceCache cb = new SequenceCache(f32.config(), 20, 20);
+            // Step 1: prefill of A's first 11 tokens beside B's first 3.
+            ForwardResult r = f32.forward(new ForwardBatch(List.of(
+                    ca.append(Arrays.copyOfRange(a, 0, 11), true), cb.append(Arrays.copyOfRange(b, 0, 3), true))), kv);
+            for (int i = 0; i < 11; i++) {
+                assertThat(ModelTestSupport.relError(r.row(0, i), aloneA[i])).isLessThan(1e-5);
+            }
+            for (int i = 0; i < 3; i++) {
+                assertThat(ModelTestSupport.relError(r.row(1, i), aloneB[i])).isLessThan(1e-5);
+            }
+            // Then: decode of A beside a 4-token chunk of B, then plain decode of both.
+            r = f32.forward(new ForwardBatch(List.of(
+                    ca.append(new int[] {a[11]}, false), cb.append(Arrays.copyOfRange(b, 3, 7), false))), kv);
+            assertThat(ModelTestSupport.relError(r.lastLogits(0), aloneA[11])).isLessThan(1e-5);
+            assertThat(ModelTestSupport.relError(r.lastLogits(1), aloneB[6])).isLessThan(1e-5);
+            for (int p = 12; p < a.length; p++) {
+                r = f32.forward(ForwardBatch.of(ca.append(new int[] {a[p]}, false)), kv);
+                assertThat(ModelTestSupport.relError(r.lastLogits(0), aloneA[p])).isLessThan(1e-5);
+            }
+        }
+    }
+
+    @Test
+    void slidingLayersNeedOnlyTheWindow() {
+        SequenceCache cache = new SequenceCache(f32.config(), 100, 50);
+        cache.append(new int[20], false);
+        SequenceStep step = cache.append(new int[] {3, 4}, false);
+        assertThat(step.firstPosition()).isEqualTo(20);
+        assertThat(step.slots(LayerType.FULL_ATTENTION).contextPositions()).hasSize(22);
+        // window 6: the query at 20 sees 15..20, the one at 21 sees 16..21: positions 15..21.
+        assertThat(step.slots(LayerType.SLIDING_ATTENTION).contextPositions()).containsExactly(15, 16, 17, 18, 19, 20, 21);
+        assertThat(step.slots(LayerType.SLIDING_ATTENTION).writeSlots()).containsExactly(120, 121);
+    }
+
+    @Test
+    void badStepsAreRejectedWithClearMessages() {
+        try (KvStorage kv = f32.allocateKv(8, 8)) {
+            SequenceCache tooFar = new SequenceCache(f32.config(), 6, 10);
+            SequenceStep step = tooFar.append(new int[] {2, 3, 4}, false);
+            assertThatThrownBy(() -> f32.forward(ForwardBatch.of(step), kv))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("slot 8").hasMessageContaining("8 slots");
+            SequenceCache ok = new SequenceCache(f32.config(), 0, 8);
+            SequenceStep badToken = ok.append(new int[] {2, ckpt.spec().vocab()}, false);
+            assertThatThrownBy(() -> f32.forward(ForwardBatch.of(badToken), kv))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outside the vocabulary");
+        }
+        SequenceCache full = new SequenceCache(f32.config(), 0, 2);
+        full.append(new int[] {2, 3}, false);
+        assertThatThrownBy(() -> full.append(new int[] {4}, false)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("capacity 2");
+        try (KvStorage other = bf16.allocateKv(4, 4)) {
+            SequenceStep s = new SequenceCache(f32.config(), 0, 4).append(new int[] {2}, false);
+            assertThatThrownBy(() -> f32.forward(ForwardBatch.of(s), other))
+                    .hasMessageContaining("another model");
+        }
+    }
+}
