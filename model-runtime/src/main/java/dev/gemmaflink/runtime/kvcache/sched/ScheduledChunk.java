@@ -1,5 +1,7 @@
 package dev.gemmaflink.runtime.kvcache.sched;
 
+import dev.gemmaflink.runtime.kvcache.ChunkSlots;
+import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
 import dev.gemmaflink.runtime.kvcache.Sequence;
 
 /**
@@ -19,6 +21,16 @@ public record ScheduledChunk(Sequence sequence, int startPosition, int numTokens
     /** Exclusive end position. */
     public int endPosition() {
         return startPosition + numTokens;
+    }
+
+    /**
+     * Slots of this chunk in one group, for the forward pass.
+     *
+     * @param layout the KV layout the block tables belong to
+     */
+    public ChunkSlots slots(int groupIndex, KvCacheLayout layout) {
+        return ChunkSlots.of(blockTables[groupIndex], layout.blockSize(), layout.group(groupIndex).slidingWindow(),
+                startPosition, numTokens);
     }
 
     /** True for a one-token step of a sequence whose prompt is computed. */
