@@ -1,0 +1,135 @@
+package dev.gemmaflink.jobs;
+
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.annotation.VisibleForTesting;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import dev.gemmaflink.operators.config.EnrichmentOptions;
+import dev.gemmaflink.operators.enrich.EnrichAsyncFunction;
+import dev.gemmaflink.operators.enrich.Enricher;
+import dev.gemmaflink.operators.enrich.EnricherProvider;
+import dev.gemmaflink.operators.enrich.OutcomeSplitter;
+import dev.gemmaflink.operators.kafka.KafkaConnectors;
+import dev.gemmaflink.operators.model.AvroTypes;
+import dev.gemmaflink.operators.model.EnrichmentOutcome;
+import dev.gemmaflink.operators.model.SourceRecord;
+import dev.gemmaflink.operators.model.ValidatedRequest;
+import dev.gemmaflink.operators.validate.DecodeAndValidateFunction;
+import dev.gemmaflink.operators.validate.RequestValidator;
+import dev.gemmaflink.operators.validate.TaskRegistry;
+import dev.gemmaflink.operators.validate.ValidationLimits;
+import dev.gemmaflink.schemas.DeadLetter;
+import dev.gemmaflink.schemas.EnrichmentResult;
+
+/**
+ * The enrichment topology:
+ *
+ * <pre>
+ * KafkaSource(request topics) -> decode+validate --invalid--> dead letters
+ *        -> keyBy(routing key) -> async enrich -> split --failed--> dead letters
+ *        -> KafkaSink(results, EXACTLY_ONCE);   dead letters -> KafkaSink(dead-letter topic, EXACTLY_ONCE)
+ * </pre>
+ *
+ * <pre>{@code
+ * EnrichmentPipeline.builder(conf).build().addTo(env);
+ * env.execute(conf.get(EnrichmentOptions.JOB_NAME));
+ * }</pre>
+ */
+public final class EnrichmentPipeline {
+
+    private final Configuration conf;
+    private final Enricher enricher;
+    private final TaskRegistry tasks;
+    private final MapFunction<ValidatedRequest, ValidatedRequest> requestInterceptor;
+
+    private EnrichmentPipeline(Builder builder) {
+        this.conf = builder.conf;
+        this.enricher = builder.enricher != null ? builder.enricher : EnricherProvider.fromConfig(builder.conf);
+        this.tasks = builder.tasks;
+        this.requestInterceptor = builder.requestInterceptor;
+    }
+
+    /** @param conf a configuration validated by {@code OptionsLoader} */
+    public static Builder builder(Configuration conf) {
+        return new Builder(conf);
+    }
+
+    /** Adds the sources, operators and sinks to {@code env}; call {@code env.execute} afterwards. */
+    public void addTo(StreamExecutionEnvironment env) {
+        DataStream<SourceRecord> records = env
+                .fromSource(KafkaConnectors.requestSource(conf), WatermarkStrategy.noWatermarks(), "requests")
+                .uid("requests");
+
+        SingleOutputStreamOperator<ValidatedRequest> valid = records
+                .process(new DecodeAndValidateFunction(new RequestValidator(tasks, ValidationLimits.from(conf))))
+                .name("decode-validate").uid("decode-validate");
+
+        DataStream<ValidatedRequest> toEnrich = valid;
+        if (requestInterceptor != null) {
+            // Chained to the source: checkpoints interleave with it, so a test can fail between two of them.
+            toEnrich = valid.map(requestInterceptor).returns(ValidatedRequest.class).name("request-interceptor")
+                    .uid("request-interceptor");
+        }
+        KeyedStream<ValidatedRequest, String> routed = toEnrich.keyBy(ValidatedRequest::routingKey);
+        EnrichAsyncFunction enrich = new EnrichAsyncFunction(enricher, conf);
+        long timeoutMs = conf.get(EnrichmentOptions.ASYNC_TIMEOUT).toMillis();
+        int capacity = conf.get(EnrichmentOptions.ASYNC_CAPACITY);
+        SingleOutputStreamOperator<EnrichmentOutcome> outcomes = conf.get(EnrichmentOptions.ORDERED)
+                ? AsyncDataStream.orderedWait(routed, enrich, timeoutMs, TimeUnit.MILLISECONDS, capacity)
+                : AsyncDataStream.unorderedWait(routed, enrich, timeoutMs, TimeUnit.MILLISECONDS, capacity);
+        outcomes.name("enrich").uid("enrich");
+
+        SingleOutputStreamOperator<EnrichmentResult> results = outcomes
+                .process(new OutcomeSplitter()).returns(AvroTypes.RESULT).name("split-outcomes").uid("split-outcomes");
+
+        results.sinkTo(KafkaConnectors.resultSink(conf)).name("results").uid("results");
+
+        DataStream<DeadLetter> deadLetters = valid.getSideOutput(DecodeAndValidateFunction.DEAD_LETTERS)
+                .union(results.getSideOutput(OutcomeSplitter.DEAD_LETTERS));
+        deadLetters.sinkTo(KafkaConnectors.deadLetterSink(conf)).name("dead-letters").uid("dead-letters");
+    }
+
+    /** Builder; the enricher defaults to the one {@code enrich.enricher} names. */
+    public static final class Builder {
+        private final Configuration conf;
+        private Enricher enricher;
+        private TaskRegistry tasks = TaskRegistry.defaults();
+        private MapFunction<ValidatedRequest, ValidatedRequest> requestInterceptor;
+
+        private Builder(Configuration conf) {
+            this.conf = Objects.requireNonNull(conf, "conf");
+        }
+
+        /** Uses this enricher instead of the configured provider's. */
+        public Builder enricher(Enricher enricher) {
+            this.enricher = Objects.requireNonNull(enricher, "enricher");
+            return this;
+        }
+
+        /** The accepted tasks (default: {@link TaskRegistry#defaults()}). */
+        public Builder tasks(TaskRegistry tasks) {
+            this.tasks = Objects.requireNonNull(tasks, "tasks");
+            return this;
+        }
+
+        /** A map between validation and enrichment, for failure injection in tests. */
+        @VisibleForTesting
+        public Builder requestInterceptor(MapFunction<ValidatedRequest, ValidatedRequest> interceptor) {
+            this.requestInterceptor = Objects.requireNonNull(interceptor, "interceptor");
+            return this;
+        }
+
+        public EnrichmentPipeline build() {
+            return new EnrichmentPipeline(this);
+        }
+    }
+}

@@ -1,0 +1,204 @@
+package dev.gemmaflink.e2e;
+
+import static dev.gemmaflink.e2e.support.Expectation.deadLetter;
+import static dev.gemmaflink.e2e.support.Expectation.result;
+import static dev.gemmaflink.e2e.support.Requests.binary;
+import static dev.gemmaflink.e2e.support.Requests.image;
+import static dev.gemmaflink.e2e.support.Requests.json;
+import static dev.gemmaflink.e2e.support.Requests.request;
+import static dev.gemmaflink.e2e.support.Requests.summarize;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.Test;
+
+import dev.gemmaflink.e2e.support.Expectation;
+import dev.gemmaflink.e2e.support.FailOnceAfterCheckpoint;
+import dev.gemmaflink.e2e.support.KafkaFlinkExtension;
+import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
+import dev.gemmaflink.e2e.support.RequestProducer;
+import dev.gemmaflink.e2e.support.RequestProducer.Sent;
+import dev.gemmaflink.e2e.support.Requests;
+import dev.gemmaflink.jobs.EnrichmentJob;
+import dev.gemmaflink.jobs.EnrichmentPipeline;
+import dev.gemmaflink.operators.config.OptionsLoader;
+import dev.gemmaflink.operators.model.ValidatedRequest;
+import dev.gemmaflink.schemas.DeadLetter;
+import dev.gemmaflink.schemas.EnrichmentResult;
+import dev.gemmaflink.schemas.ErrorCode;
+import dev.gemmaflink.schemas.wire.WireCodec;
+
+/**
+ * The end-to-end scenarios, run against whichever broker the subclass registers: Kafka -> job -> Kafka, read back
+ * with {@code read_committed}, each input accounted for exactly once.
+ */
+abstract class PipelineScenarios {
+
+    /** The subclass's static extension. */
+    abstract KafkaFlinkExtension cluster();
+
+    @Test
+    void everyRequestGetsExactlyOneResultOrDeadLetterWithTheRightReason() throws Exception {
+        Scenario scenario = cluster().newScenario("mixed");
+        scenario.settings().put("validation.max-text-chars", "200");
+        scenario.settings().put("validation.max-image-bytes", "1024");
+        scenario.settings().put("enrich.echo.fail-marker", "#FAIL#");
+
+        List<Expectation> inputs = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            String text = "summary input number " + i;
+            var req = request("sum-" + i, "SUMMARIZE").setText(text).setKey(i % 3 == 0 ? "session-" + i % 5 : null)
+                    .build();
+            inputs.add(result(i % 4 == 0 ? json(req) : binary(req), "sum-" + i, "[SUMMARIZE] " + text));
+        }
+        for (int i = 0; i < 10; i++) {
+            String language = i % 2 == 0 ? "fr" : "pt-BR";
+            var req = request("tr-" + i, "TRANSLATE").setText("hello " + i).setTargetLanguage(language).build();
+            inputs.add(result(i % 2 == 0 ? binary(req) : json(req), "tr-" + i,
+                    "[TRANSLATE:" + language + "] hello " + i));
+        }
+        for (int i = 0; i < 5; i++) {
+            var req = request("cap-" + i, "CAPTION").setImage(image(100 + i, "image/png")).build();
+            inputs.add(result(binary(req), "cap-" + i, "[CAPTION] <image/png " + (100 + i) + " bytes>"));
+        }
+        inputs.add(result(binary(request("len-1", "SUMMARIZE").setText("one two three four five")
+                .setGeneration(Requests.maxNewTokens(3)).build()), "len-1", "[SUMMARIZE] one two"));
+        inputs.add(result(Requests.v1Summarize("v1-1", "from an old producer"), "v1-1",
+                "[SUMMARIZE] from an old producer"));
+
+        inputs.add(deadLetter(Requests.garbage(), null, ErrorCode.DECODE_FAILED));
+        inputs.add(deadLetter(Requests.truncated(summarize("trunc", "x")), null, ErrorCode.DECODE_FAILED));
+        inputs.add(deadLetter(null, null, ErrorCode.DECODE_FAILED));
+        inputs.add(deadLetter("{\"requestId\":\"half\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8), null,
+                ErrorCode.DECODE_FAILED));
+        inputs.add(deadLetter(Requests.unknownFingerprint(summarize("fp", "x")), null, ErrorCode.UNKNOWN_SCHEMA));
+        inputs.add(deadLetter(binary(summarize(" ", "x")), " ", ErrorCode.MISSING_FIELD));
+        inputs.add(deadLetter(binary(request("bad-task", "CLASSIFY").setText("x").build()), "bad-task",
+                ErrorCode.UNKNOWN_TASK));
+        inputs.add(deadLetter(binary(request("no-text", "SUMMARIZE").build()), "no-text", ErrorCode.MISSING_TEXT));
+        inputs.add(deadLetter(binary(summarize("long-text", "y".repeat(201))), "long-text",
+                ErrorCode.TEXT_TOO_LONG));
+        inputs.add(deadLetter(binary(request("no-image", "CAPTION").setText("what?").build()), "no-image",
+                ErrorCode.MISSING_IMAGE));
+        inputs.add(deadLetter(binary(request("big-image", "CAPTION").setImage(image(1025, "image/png")).build()),
+                "big-image", ErrorCode.IMAGE_TOO_LARGE));
+        inputs.add(deadLetter(binary(request("gif", "CAPTION").setImage(image(10, "image/gif")).build()), "gif",
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE));
+        inputs.add(deadLetter(binary(request("no-lang", "TRANSLATE").setText("x").build()), "no-lang",
+                ErrorCode.MISSING_LANGUAGE));
+        inputs.add(deadLetter(binary(request("bad-lang", "TRANSLATE").setText("x").setTargetLanguage("en_US")
+                .build()), "bad-lang", ErrorCode.INVALID_LANGUAGE));
+        inputs.add(deadLetter(binary(request("bad-param", "SUMMARIZE").setText("x")
+                .setGeneration(Requests.maxNewTokens(0)).build()), "bad-param", ErrorCode.INVALID_PARAMETER));
+        inputs.add(deadLetter(binary(summarize("enrich-fails", "please #FAIL# here")), "enrich-fails",
+                ErrorCode.ENRICHMENT_FAILED));
+
+        List<Sent> sent = RequestProducer.send(cluster().bootstrapServers(), scenario.requestTopics(), inputs);
+        runToCompletion(scenario, null);
+
+        assertExactlyOneOutcomeEach(scenario, sent);
+    }
+
+    @Test
+    void injectedFailureAfterACheckpointStillCommitsExactlyOneResultPerRequest() throws Exception {
+        Scenario scenario = cluster().newScenario("failover");
+        scenario.settings().put("enrich.echo.fail-marker", "#FAIL#");
+        scenario.settings().put("flink.restart-strategy.type", "fixed-delay");
+        scenario.settings().put("flink.restart-strategy.fixed-delay.attempts", "3");
+        scenario.settings().put("flink.restart-strategy.fixed-delay.delay", "200 ms");
+
+        int valid = 300;
+        List<Expectation> inputs = new ArrayList<>();
+        for (int i = 0; i < valid; i++) {
+            inputs.add(result(binary(summarize("r-" + i, "text " + i)), "r-" + i, "[SUMMARIZE] text " + i));
+        }
+        inputs.add(deadLetter(Requests.garbage(), null, ErrorCode.DECODE_FAILED));
+        inputs.add(deadLetter(binary(request("no-text", "SUMMARIZE").build()), "no-text", ErrorCode.MISSING_TEXT));
+        inputs.add(deadLetter(binary(summarize("boom", "#FAIL#")), "boom", ErrorCode.ENRICHMENT_FAILED));
+
+        List<Sent> sent = RequestProducer.send(cluster().bootstrapServers(), scenario.requestTopics(), inputs);
+        runToCompletion(scenario, new FailOnceAfterCheckpoint<>(scenario.id(), 60));
+
+        assertThat(FailOnceAfterCheckpoint.failed(scenario.id())).as("the failure was injected").isTrue();
+        // The 300 valid requests and "boom" pass validation; more than that means some were replayed.
+        assertThat(FailOnceAfterCheckpoint.seen(scenario.id())).as("requests were replayed after the restart")
+                .isGreaterThan(valid + 1);
+        assertExactlyOneOutcomeEach(scenario, sent);
+    }
+
+    private void runToCompletion(Scenario scenario, FailOnceAfterCheckpoint<ValidatedRequest> injector)
+            throws Exception {
+        Configuration conf = OptionsLoader.load(null, scenario.settings());
+        StreamExecutionEnvironment env = EnrichmentJob.environment(conf);
+        EnrichmentPipeline.Builder pipeline = EnrichmentPipeline.builder(conf);
+        if (injector != null) {
+            pipeline.requestInterceptor(injector);
+        }
+        pipeline.build().addTo(env);
+        JobClient client = env.executeAsync(scenario.id());
+        try {
+            // A safety net so a broken job cannot hang the build; the job normally ends in a few seconds.
+            JobExecutionResult result = client.getJobExecutionResult().get(3, TimeUnit.MINUTES);
+            assertThat(result.getJobID()).isEqualTo(client.getJobID());
+        } catch (TimeoutException e) {
+            client.cancel().get(30, TimeUnit.SECONDS);
+            throw new AssertionError("job " + scenario.id() + " did not finish within 3 minutes", e);
+        }
+    }
+
+    private void assertExactlyOneOutcomeEach(Scenario scenario, List<Sent> sent) {
+        List<EnrichmentResult> results = cluster().readCommitted(scenario.resultTopic(), WireCodec.results());
+        List<DeadLetter> deadLetters = cluster().readCommitted(scenario.deadLetterTopic(), WireCodec.deadLetters());
+
+        List<Sent> valid = sent.stream().filter(s -> s.expectation().expectsResult()).toList();
+        List<Sent> invalid = sent.stream().filter(s -> !s.expectation().expectsResult()).toList();
+
+        Map<String, Long> resultsPerId = results.stream()
+                .collect(Collectors.groupingBy(EnrichmentResult::getRequestId, Collectors.counting()));
+        assertThat(resultsPerId).as("results per request id")
+                .containsOnlyKeys(valid.stream().map(s -> s.expectation().requestId()).toList())
+                .allSatisfy((id, count) -> assertThat(count).as("results for " + id).isEqualTo(1L));
+        Map<String, Sent> validById = valid.stream()
+                .collect(Collectors.toMap(s -> s.expectation().requestId(), Function.identity()));
+        for (EnrichmentResult r : results) {
+            assertThat(r.getOutputText()).as("output of " + r.getRequestId())
+                    .isEqualTo(validById.get(r.getRequestId()).expectation().output());
+            assertThat(r.getModelId()).isEqualTo("echo");
+        }
+
+        Map<String, Long> deadLettersPerOrigin = deadLetters.stream().collect(Collectors.groupingBy(
+                d -> d.getSourceTopic() + "/" + d.getSourcePartition() + "/" + d.getSourceOffset(),
+                Collectors.counting()));
+        assertThat(deadLettersPerOrigin).as("dead letters per origin")
+                .containsOnlyKeys(invalid.stream().map(Sent::origin).toList())
+                .allSatisfy((origin, count) -> assertThat(count).as("dead letters for " + origin).isEqualTo(1L));
+        Map<String, Sent> invalidByOrigin = invalid.stream()
+                .collect(Collectors.toMap(Sent::origin, Function.identity()));
+        for (DeadLetter d : deadLetters) {
+            Sent s = invalidByOrigin.get(d.getSourceTopic() + "/" + d.getSourcePartition() + "/"
+                    + d.getSourceOffset());
+            assertThat(d.getErrorCode()).as("code of " + s.origin() + " (" + d.getReason() + ")")
+                    .isEqualTo(s.expectation().errorCode().name());
+            assertThat(d.getRequestId()).as("request id of " + s.origin()).isEqualTo(s.expectation().requestId());
+            assertThat(d.getReason()).isNotBlank();
+            if (s.value() == null) {
+                assertThat(d.getOriginalBytes()).isNull();
+            } else {
+                byte[] original = new byte[d.getOriginalBytes().remaining()];
+                d.getOriginalBytes().duplicate().get(original);
+                assertThat(original).as("original bytes of " + s.origin()).isEqualTo(s.value());
+            }
+        }
+    }
+}

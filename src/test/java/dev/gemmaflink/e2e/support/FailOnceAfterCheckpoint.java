@@ -1,0 +1,65 @@
+package dev.gemmaflink.e2e.support;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.api.common.state.CheckpointListener;
+
+/**
+ * Fails the job once, in its first attempt, after a checkpoint has completed and more than {@code failAfter}
+ * records have passed, so that the restart resumes from that checkpoint with results both committed before it
+ * and written after it in transactions that must be aborted.
+ *
+ * <p>Until it has failed it slows each record a little, so the bounded input cannot be finished before the first
+ * checkpoint completes; it must be chained to the source for that (a slow operator behind a network shuffle would
+ * only delay the barriers, which queue behind the buffered records). State lives in static maps keyed by a test id: the MiniCluster runs in this JVM, and the
+ * flag must survive the restart, which deserializes fresh instances.
+ */
+public final class FailOnceAfterCheckpoint<T> implements MapFunction<T, T>, CheckpointListener {
+    private static final long serialVersionUID = 1L;
+
+    private static final Map<String, AtomicBoolean> FAILED = new ConcurrentHashMap<>();
+    private static final Map<String, AtomicInteger> SEEN = new ConcurrentHashMap<>();
+
+    private final String testId;
+    private final int failAfter;
+    private transient volatile boolean checkpointCompleted;
+
+    public FailOnceAfterCheckpoint(String testId, int failAfter) {
+        this.testId = testId;
+        this.failAfter = failAfter;
+        FAILED.put(testId, new AtomicBoolean());
+        SEEN.put(testId, new AtomicInteger());
+    }
+
+    /** Whether the injected failure happened. */
+    public static boolean failed(String testId) {
+        return FAILED.get(testId).get();
+    }
+
+    /** Records that passed through, over all attempts (replayed ones counted again). */
+    public static int seen(String testId) {
+        return SEEN.get(testId).get();
+    }
+
+    @Override
+    public T map(T record) throws Exception {
+        int seen = SEEN.get(testId).incrementAndGet();
+        AtomicBoolean failed = FAILED.get(testId);
+        if (!failed.get()) {
+            if (checkpointCompleted && seen > failAfter && failed.compareAndSet(false, true)) {
+                throw new IllegalStateException("injected failure after " + seen + " records (test " + testId + ")");
+            }
+            Thread.sleep(10);
+        }
+        return record;
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) {
+        checkpointCompleted = true;
+    }
+}
