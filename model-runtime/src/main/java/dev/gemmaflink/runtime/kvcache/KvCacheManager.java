@@ -134,12 +134,8 @@ public final class KvCacheManager {
             throw new IllegalArgumentException("request " + id + ": cannot compute up to token " + needed + ", only "
                     + sequence.numTokens() + " tokens are known");
         }
-        removeSkippedBlocks(sequence);
-        for (int g = 0; g < managers.size(); g++) {
-            int toAllocate = managers.get(g).numBlocksToAllocate(id, needed, prefix.blocks(g));
-            if (toAllocate > pools.get(g).numFreeBlocks()) {
-                return false;
-            }
+        if (!canAllocate(sequence, numNewTokens, prefix)) {
+            return false;
         }
         boolean admission = sequence.numComputedTokens() == 0 && managers.get(0).blocks(id).isEmpty();
         if (admission && prefixCaching) {
@@ -163,6 +159,40 @@ public final class KvCacheManager {
             }
         }
         return true;
+    }
+
+    /**
+     * Whether {@link #allocateSlots(Sequence, int, CachedPrefix)} would succeed now. Frees the sequence's
+     * out-of-window blocks first (they count as free space), otherwise changes nothing.
+     */
+    public boolean canAllocate(Sequence sequence, int numNewTokens, CachedPrefix prefix) {
+        String id = sequence.requestId();
+        int needed = sequence.numComputedTokens() + prefix.numTokens() + numNewTokens;
+        removeSkippedBlocks(sequence);
+        for (int g = 0; g < managers.size(); g++) {
+            if (managers.get(g).numBlocksToAllocate(id, needed, prefix.blocks(g)) > pools.get(g).numFreeBlocks()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The most new tokens, at most {@code wanted}, that {@link #allocateSlots(Sequence, int, CachedPrefix)} could
+     * grant now (0 when not even one fits): for shrinking a prefill chunk when nothing else can make room.
+     */
+    public int maxAllocatableTokens(Sequence sequence, int wanted, CachedPrefix prefix) {
+        int lo = 0;
+        int hi = wanted;
+        while (lo < hi) { // block needs grow with the token count, so the feasible counts are a prefix of [0, wanted]
+            int mid = (lo + hi + 1) >>> 1;
+            if (canAllocate(sequence, mid, prefix)) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo;
     }
 
     /**

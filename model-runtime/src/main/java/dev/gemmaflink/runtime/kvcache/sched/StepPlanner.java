@@ -189,9 +189,13 @@ public final class StepPlanner {
         int tokens = wanted;
         while (!kvCache.allocateSlots(sequence, tokens)) {
             List<Sequence> candidates = running.subList(index, running.size());
-            if (candidates.size() == 1 && index == 0 && tokens > 1) {
-                tokens = (tokens + 1) / 2; // nobody left to preempt: shrink the chunk rather than stall
-                continue;
+            if (candidates.size() == 1 && index == 0) {
+                // Nobody left to preempt: shrink the chunk to what fits rather than stall.
+                int fits = kvCache.maxAllocatableTokens(sequence, tokens, CachedPrefix.none());
+                if (fits > 0) {
+                    tokens = fits;
+                    continue;
+                }
             }
             Sequence victim = PreemptionPolicy.selectVictim(candidates);
             preempt(victim);
@@ -205,14 +209,14 @@ public final class StepPlanner {
 
     /** Admits a waiting sequence with a first chunk; shrinks the chunk only when nothing runs. 0 when no room. */
     private int admit(Sequence sequence, int wanted, CachedPrefix prefix) {
-        int tokens = wanted;
-        while (!kvCache.allocateSlots(sequence, tokens, prefix)) {
-            if (!running.isEmpty() || tokens == 1) {
-                return 0;
-            }
-            tokens = (tokens + 1) / 2;
+        if (kvCache.allocateSlots(sequence, wanted, prefix)) {
+            return wanted;
         }
-        return tokens;
+        if (!running.isEmpty()) {
+            return 0; // running sequences will free blocks; keep the head of the queue waiting
+        }
+        int fits = kvCache.maxAllocatableTokens(sequence, wanted, prefix);
+        return fits > 0 && kvCache.allocateSlots(sequence, fits, prefix) ? fits : 0;
     }
 
     private void preempt(Sequence victim) {
