@@ -1,0 +1,11 @@
+package dev.gemmaflink.runtime.generate;
+
+/** Why a generation ended. */
+public enum FinishReason {
+    /** A stop id was sampled (it is not part of the output). */
+    STOP,
+    /** {@link GenerationParams#maxNewTokens()} tokens were generated. */
+    LENGTH,
+    /** The context limit was reached before either of the above. */
+    CONTEXT_LIMIT
+}

@@ -1,0 +1,53 @@
+package dev.gemmaflink.runtime.generate;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * What one generation produced.
+ *
+ * @param tokens         generated ids, stop id excluded
+ * @param text           their text ("" without a tokenizer)
+ * @param finishReason   why it ended
+ * @param promptTokens   prompt length in tokens
+ * @param timeToFirstTokenNanos from the call to the first sampled token (prefill included)
+ * @param totalNanos     from the call to its end
+ */
+public record GenerationResult(int[] tokens, String text, FinishReason finishReason, int promptTokens,
+        long timeToFirstTokenNanos, long totalNanos) {
+
+    public GenerationResult {
+        tokens = tokens.clone();
+        Objects.requireNonNull(text, "text");
+        Objects.requireNonNull(finishReason, "finishReason");
+    }
+
+    @Override
+    public int[] tokens() {
+        return tokens.clone();
+    }
+
+    /** Generated tokens per second after the first token (0 when fewer than two were generated). */
+    public double decodeTokensPerSecond() {
+        long decodeNanos = totalNanos - timeToFirstTokenNanos;
+        return tokens.length < 2 || decodeNanos <= 0 ? 0 : (tokens.length - 1) * 1e9 / decodeNanos;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof GenerationResult r && Arrays.equals(tokens, r.tokens) && text.equals(r.text)
+                && finishReason == r.finishReason && promptTokens == r.promptTokens
+                && timeToFirstTokenNanos == r.timeToFirstTokenNanos && totalNanos == r.totalNanos;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(Arrays.hashCode(tokens), text, finishReason, promptTokens);
+    }
+
+    @Override
+    public String toString() {
+        return "GenerationResult[tokens=" + tokens.length + ", finish=" + finishReason + ", prompt=" + promptTokens
+                + "]";
+    }
+}

@@ -1,0 +1,159 @@
+package dev.gemmaflink.runtime.generate;
+
+import dev.gemmaflink.runtime.model.ForwardBatch;
+import dev.gemmaflink.runtime.model.ForwardResult;
+import dev.gemmaflink.runtime.model.GemmaModel;
+import dev.gemmaflink.runtime.model.KvStorage;
+import dev.gemmaflink.runtime.model.SequenceCache;
+import dev.gemmaflink.runtime.tokenizer.ChatFormat;
+import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
+import dev.gemmaflink.runtime.tokenizer.StreamingDetokenizer;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * Single-sequence text generation: the whole prompt in one prefill pass, then one decode step per token against
+ * the KV cache, sampling with the request's {@link GenerationParams} and reporting each token to a
+ * {@link TokenListener}.
+ *
+ * <p>The generator owns one {@link KvStorage}, reused across requests and grown when a request needs more slots
+ * (up to the context limit), so repeated generations allocate no new native memory. One request at a time per
+ * generator (calls are synchronized); use one generator per thread for parallel single-sequence work.
+ *
+ * <pre>{@code
+ * try (GemmaModel model = GemmaModel.load(dir, ModelOptions.defaults(), LoadProgress.NONE);
+ *      GemmaTokenizer tok = GemmaTokenizer.load(dir);
+ *      Generator gen = new Generator(model, tok, 0)) {
+ *     GenerationResult r = gen.generate("Why is the sky blue?", true,
+ *             GenerationParams.builder().seed(1).build(), (id, text) -> System.out.print(text));
+ * }
+ * }</pre>
+ */
+public final class Generator implements AutoCloseable {
+
+    private static final int MIN_SLOTS = 256;
+
+    private final GemmaModel model;
+    private final GemmaTokenizer tokenizer; // may be null: ids in, ids out
+    private final int contextLimit;
+    private KvStorage kv;
+
+    /**
+     * @param model        the loaded model (not closed by this generator)
+     * @param tokenizer    tokenizer for text prompts and streamed text; null for id-only use
+     * @param contextLimit the most tokens a sequence may hold (prompt plus generated); 0 or anything above the
+     *                     model's {@code max_position_embeddings} means that value
+     */
+    public Generator(GemmaModel model, GemmaTokenizer tokenizer, int contextLimit) {
+        this.model = Objects.requireNonNull(model, "model");
+        this.tokenizer = tokenizer;
+        if (contextLimit < 0) {
+            throw new IllegalArgumentException("contextLimit must be >= 0 (0 = the model's maximum), got " + contextLimit);
+        }
+        int max = model.config().maxPositionEmbeddings();
+        this.contextLimit = contextLimit == 0 ? max : Math.min(contextLimit, max);
+    }
+
+    /** The most tokens (prompt plus generated) one sequence may hold. */
+    public int contextLimit() {
+        return contextLimit;
+    }
+
+    /**
+     * Tokenizes {@code prompt} (with BOS; as one user turn when {@code chat}) and generates.
+     *
+     * @throws IllegalStateException when this generator has no tokenizer
+     */
+    public GenerationResult generate(String prompt, boolean chat, GenerationParams params, TokenListener listener) {
+        if (tokenizer == null) {
+            throw new IllegalStateException("this generator has no tokenizer: pass token ids");
+        }
+        Objects.requireNonNull(prompt, "prompt");
+        String text = chat ? ChatFormat.prompt(prompt) : prompt;
+        return generate(tokenizer.encode(text, true), params, listener);
+    }
+
+    /**
+     * Generates from prompt token ids (BOS included by the caller).
+     *
+     * @throws IllegalArgumentException when the prompt is empty or does not leave room for one new token within
+     *                                  the context limit (checked before any computation)
+     */
+    public synchronized GenerationResult generate(int[] promptIds, GenerationParams params, TokenListener listener) {
+        Objects.requireNonNull(params, "params");
+        TokenListener out = listener == null ? TokenListener.NONE : listener;
+        if (promptIds == null || promptIds.length == 0) {
+            throw new IllegalArgumentException("prompt is empty: at least one token (BOS) is required");
+        }
+        if (promptIds.length >= contextLimit) {
+            throw new IllegalArgumentException("prompt has " + promptIds.length + " tokens but the context limit is "
+                    + contextLimit + " tokens (prompt plus generated); shorten the prompt");
+        }
+        long start = System.nanoTime();
+        int capacity = Math.min(contextLimit, promptIds.length + params.maxNewTokens());
+        KvStorage storage = storageFor(capacity);
+        SequenceCache cache = new SequenceCache(model.config(), 0, capacity);
+        SplittableRandom rng = new SplittableRandom(params.seed());
+        StreamingDetokenizer detok = tokenizer == null ? null : tokenizer.streamingDetokenizer(true);
+        StringBuilder text = new StringBuilder();
+        int[] generated = new int[Math.min(params.maxNewTokens(), capacity - promptIds.length)];
+        int count = 0;
+        long ttft = 0;
+        FinishReason reason = null;
+        ForwardResult logits = model.forward(ForwardBatch.of(cache.append(promptIds, false)), storage);
+        while (reason == null) {
+            int next = Sampler.sample(logits.lastLogits(0), params, rng);
+            if (count == 0) {
+                ttft = System.nanoTime() - start;
+            }
+            if (params.isStop(next)) {
+                reason = FinishReason.STOP;
+                break;
+            }
+            generated[count++] = next;
+            String delta = "";
+            if (detok != null) {
+                delta = detok.accept(next);
+                text.append(delta);
+            }
+            out.onToken(next, delta);
+            if (count >= params.maxNewTokens()) {
+                reason = FinishReason.LENGTH;
+            } else if (promptIds.length + count >= contextLimit) {
+                reason = FinishReason.CONTEXT_LIMIT;
+            } else {
+                logits = model.forward(ForwardBatch.of(cache.append(new int[] {next}, false)), storage);
+            }
+        }
+        if (detok != null && detok.hasPending()) {
+            String tail = detok.flush();
+            text.append(tail);
+        }
+        return new GenerationResult(Arrays.copyOf(generated, count), text.toString(), reason, promptIds.length, ttft,
+                System.nanoTime() - start);
+    }
+
+    /** The reusable storage, grown (power of two, at most the context limit) when a request needs more. */
+    private KvStorage storageFor(int slots) {
+        if (kv == null || kv.slots(dev.gemmaflink.runtime.config.LayerType.FULL_ATTENTION) < slots) {
+            if (kv != null) {
+                kv.close();
+                kv = null;
+            }
+            int size = Math.max(MIN_SLOTS, Integer.highestOneBit(Math.max(1, slots - 1)) << 1);
+            size = Math.min(size, Math.max(slots, contextLimit));
+            kv = model.allocateKv(size, size);
+        }
+        return kv;
+    }
+
+    /** Frees the KV storage; the model stays open. */
+    @Override
+    public synchronized void close() {
+        if (kv != null) {
+            kv.close();
+            kv = null;
+        }
+    }
+}
