@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * Gemma 3 tokenizer: DJL's Hugging Face tokenizer on a checkpoint's {@code tokenizer.json}, configured the way
@@ -63,7 +65,9 @@ public final class GemmaTokenizer implements AutoCloseable {
         if (!Files.isRegularFile(file)) {
             throw new ModelLoadException("tokenizer.json not found: " + file);
         }
-        Vocabulary vocab = Vocabulary.read(file);
+        // The id->piece table and the native tokenizer both parse the file: do it side by side (about 1 s saved
+        // on the real 33 MB file).
+        CompletableFuture<Vocabulary> vocabFuture = CompletableFuture.supplyAsync(() -> Vocabulary.read(file));
         HuggingFaceTokenizer tok;
         try {
             tok = HuggingFaceTokenizer.builder()
@@ -73,12 +77,24 @@ public final class GemmaTokenizer implements AutoCloseable {
                     .optPadding(false)
                     .build();
         } catch (IOException | RuntimeException e) {
+            vocabFuture.cancel(false);
             throw new ModelLoadException("cannot load tokenizer " + file + ": " + e, e);
         }
         try {
-            return new GemmaTokenizer(file, tok, vocab);
+            return new GemmaTokenizer(file, tok, joinVocabulary(vocabFuture));
         } catch (RuntimeException e) {
             tok.close();
+            throw e;
+        }
+    }
+
+    private static Vocabulary joinVocabulary(CompletableFuture<Vocabulary> f) {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException) {
+                throw (RuntimeException) e.getCause();
+            }
             throw e;
         }
     }
