@@ -38,7 +38,21 @@ public final class EnrichmentJob implements Callable<Integer> {
     boolean printOptions;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new EnrichmentJob()).execute(args));
+        System.exit(commandLine(new EnrichmentJob()).execute(args));
+    }
+
+    /**
+     * The command line of a job-like program: a configuration mistake ({@link IllegalArgumentException}) prints
+     * its message, not a stack trace, and exits with 2.
+     */
+    public static CommandLine commandLine(Callable<Integer> program) {
+        return new CommandLine(program).setExecutionExceptionHandler((e, cli, parsed) -> {
+            if (e instanceof IllegalArgumentException) {
+                cli.getErr().println("configuration error: " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
     }
 
     @Override

@@ -21,7 +21,6 @@ import dev.gemmaflink.operators.config.OptionsLoader;
 import dev.gemmaflink.schemas.DeadLetter;
 import dev.gemmaflink.schemas.EnrichmentResult;
 import dev.gemmaflink.schemas.wire.WireCodec;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -43,7 +42,7 @@ public final class Quickstart implements Callable<Integer> {
     Map<String, String> overrides = new LinkedHashMap<>();
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Quickstart()).execute(args));
+        System.exit(EnrichmentJob.commandLine(new Quickstart()).execute(args));
     }
 
     @Override

@@ -234,6 +234,9 @@ public final class OptionsLoader {
         if (value instanceof List<?> list) {
             return list.stream().map(String::valueOf).collect(Collectors.joining(";"));
         }
+        if (value instanceof String s && s.isEmpty()) {
+            return "\"\"";
+        }
         if (value instanceof Duration d) {
             return org.apache.flink.util.TimeUtils.formatWithHighestUnit(d);
         }

@@ -1,0 +1,36 @@
+package dev.gemmaflink.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import dev.gemmaflink.operators.config.OptionsLoader;
+
+/** The README documents what the code does: the options table and the two commands. */
+class DocumentationTest {
+
+    private static final Path ROOT = Path.of("..");
+
+    @Test
+    void readmeHasTheCurrentOptionsTable() throws IOException {
+        String readme = Files.readString(ROOT.resolve("README.md"));
+        assertThat(readme)
+                .as("README.md options table; regenerate it with `EnrichmentJob --print-options`")
+                .contains(OptionsLoader.markdownTable());
+    }
+
+    @Test
+    void readmeStatesBothCommandsNearTheTopAndCiRunsTheTestCommand() throws IOException {
+        List<String> head = Files.readAllLines(ROOT.resolve("README.md")).subList(0, 15);
+        assertThat(head).anyMatch(line -> line.startsWith("bin/quickstart"));
+        assertThat(head).anyMatch(line -> line.startsWith("mvn -B verify"));
+        assertThat(Files.readString(ROOT.resolve(".ci/run"))).contains("\nmvn -B verify ");
+        assertThat(Files.isExecutable(ROOT.resolve(".ci/run"))).isTrue();
+        assertThat(Files.isExecutable(ROOT.resolve("bin/quickstart"))).isTrue();
+    }
+}
