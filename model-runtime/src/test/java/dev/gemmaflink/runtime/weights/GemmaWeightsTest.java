@@ -181,4 +181,30 @@ class GemmaWeightsTest {
         assertThatThrownBy(() -> GemmaWeights.open(ckpt.directory(), ckpt.config())).isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("cannot find the token embedding").hasMessageContaining("transformer.wte.weight");
     }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = TensorNaming.class, names = {"LANGUAGE_MODEL", "MODEL_LANGUAGE_MODEL"})
+    void visionTowerTensorsAreWrittenAndCheckedUnderEachMultimodalScheme(TensorNaming scheme) {
+        dev.gemmaflink.runtime.config.VisionConfig v = new dev.gemmaflink.runtime.config.VisionConfig(16, 32, 2, 2, 3, 28, 14,
+                1e-6);
+        TinyCheckpoint ckpt = TinyCheckpointWriter.write(tmp.resolve("v"), TinyCheckpointSpec.builder().layers(1).hidden(32)
+                .intermediate(48).heads(4).kvHeads(2).headDim(8).scheme(scheme).vision(v).build());
+        GemmaConfig cfg = GemmaConfig.load(ckpt.directory());
+        assertThat(cfg.vision()).contains(v);
+        try (GemmaWeights w = GemmaWeights.open(ckpt.directory(), cfg)) {
+            String root = scheme == TensorNaming.LANGUAGE_MODEL ? "" : "model.";
+            TensorData patch = w.tensor("vision_tower.vision_model.embeddings.patch_embedding.weight");
+            assertThat(patch.name()).isEqualTo(root + "vision_tower.vision_model.embeddings.patch_embedding.weight");
+            assertThat(patch.shape()).containsExactly(16, 3, 14, 14);
+            assertThat(w.tensor("vision_tower.vision_model.embeddings.position_embedding.weight").shape()).containsExactly(4, 16);
+            assertThat(w.tensor("multi_modal_projector.mm_input_projection_weight").shape()).containsExactly(16, 32);
+            assertThat(w.tensor("vision_tower.vision_model.encoder.layers.1.mlp.fc1.weight").toFloatArray())
+                    .containsExactly(ckpt.value("vision_tower.vision_model.encoder.layers.1.mlp.fc1.weight"));
+        }
+        // A multimodal config whose checkpoint lacks the tower fails on the first vision tensor.
+        TinyCheckpoint textOnly = TinyCheckpointWriter.write(tmp.resolve("t"), TinyCheckpointSpec.builder().layers(1).hidden(32)
+                .intermediate(48).heads(4).kvHeads(2).headDim(8).scheme(scheme).build());
+        assertThatThrownBy(() -> GemmaWeights.open(textOnly.directory(), cfg.toBuilder().numHiddenLayers(1).build()))
+                .isInstanceOf(ModelLoadException.class).hasMessageContaining("vision_tower.vision_model.embeddings");
+    }
 }
