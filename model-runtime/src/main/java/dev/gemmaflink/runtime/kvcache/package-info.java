@@ -4,7 +4,8 @@
  * block ids (slots) this package hands out.
  *
  * <ul>
- *   <li>{@link dev.gemmaflink.runtime.kvcache.KvCacheLayout} (shape and arithmetic) and
+ *   <li>{@link dev.gemmaflink.runtime.kvcache.KvCacheOptions} (every tunable, defaults),
+ *       {@link dev.gemmaflink.runtime.kvcache.KvCacheLayout} (shape and arithmetic) and
  *       {@link dev.gemmaflink.runtime.kvcache.KvCacheSizing} (budget to blocks per group, once at start).</li>
  *   <li>{@link dev.gemmaflink.runtime.kvcache.BlockPool} per group: ref counts, LRU free list, prefix-cache map;
  *       {@link dev.gemmaflink.runtime.kvcache.KvBlock}; {@link dev.gemmaflink.runtime.kvcache.BlockHasher} (chained
@@ -17,10 +18,11 @@
  *
  * <p>How an engine drives it, one thread per device:
  * <pre>{@code
- * KvCacheLayout layout = KvCacheLayout.fromConfig(config, 2, 16);
- * int[] blocks = KvCacheSizing.blocksForBudget(layout, KvCacheSizing.budgetFromFreeMemory(free, 0.9), 32_768, 2_048);
- * KvCacheManager kv = KvCacheManager.builder(layout).numBlocks(blocks).build();   // tensors: blocks[g] * 16 slots
- * StepPlanner planner = new StepPlanner(kv, new RequestQueue(1_024), 2_048, 64);
+ * KvCacheOptions o = KvCacheOptions.builder().memoryFraction(0.9).build();       // from the engine's configuration
+ * KvCacheLayout layout = KvCacheLayout.fromConfig(config, 2, o.blockSize());     // bf16
+ * KvCacheManager kv = o.newManager(layout, freeDeviceBytes);  // tensors: per layer of group g, numBlocks_g * bs slots
+ * StepPlanner planner = new StepPlanner(kv, new RequestQueue(o.queueCapacity()), o.maxTokensPerStep(),
+ *         o.maxBatchSize());
  * // submit: planner.submit(Sequence.builder(id, promptIds).cacheKeys(CacheKeys.of(modelId, tenant)).build())
  * while (running) {
  *     StepPlan plan = planner.plan(System.nanoTime());
