@@ -114,6 +114,7 @@ abstract class PipelineScenarios {
     void injectedFailureAfterACheckpointStillCommitsExactlyOneResultPerRequest() throws Exception {
         Scenario scenario = cluster().newScenario("failover");
         scenario.settings().put("enrich.echo.fail-marker", "#FAIL#");
+        scenario.settings().put("enrich.ordered", "true"); // the other scenario covers unordered output
         scenario.settings().put("flink.restart-strategy.type", "fixed-delay");
         scenario.settings().put("flink.restart-strategy.fixed-delay.attempts", "3");
         scenario.settings().put("flink.restart-strategy.fixed-delay.delay", "200 ms");

@@ -25,6 +25,23 @@ class DocumentationTest {
     }
 
     @Test
+    void readmeYamlExampleIsAValidConfiguration() throws IOException {
+        String readme = Files.readString(ROOT.resolve("README.md"));
+        int start = readme.indexOf("```yaml\n");
+        assertThat(start).as("a ```yaml block in README.md").isNotNegative();
+        String yaml = readme.substring(start + 8, readme.indexOf("```", start + 8));
+        Path file = Files.createTempFile("readme", ".yaml");
+        try {
+            Files.writeString(file, yaml);
+            var conf = OptionsLoader.load(file, java.util.Map.of());
+            assertThat(conf.get(dev.gemmaflink.operators.config.EnrichmentOptions.REQUEST_TOPICS))
+                    .containsExactly("requests-eu", "requests-us");
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    @Test
     void readmeStatesBothCommandsNearTheTopAndCiRunsTheTestCommand() throws IOException {
         List<String> head = Files.readAllLines(ROOT.resolve("README.md")).subList(0, 15);
         assertThat(head).anyMatch(line -> line.startsWith("bin/quickstart"));

@@ -53,7 +53,8 @@ public final class FailOnceAfterCheckpoint<T> implements MapFunction<T, T>, Chec
             if (checkpointCompleted && seen > failAfter && failed.compareAndSet(false, true)) {
                 throw new IllegalStateException("injected failure after " + seen + " records (test " + testId + ")");
             }
-            Thread.sleep(10);
+            // Slow until the first checkpoint completes (a loaded machine gets seconds for it), then only a little.
+            Thread.sleep(checkpointCompleted ? 5 : 50);
         }
         return record;
     }

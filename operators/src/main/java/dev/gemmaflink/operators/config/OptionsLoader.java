@@ -83,6 +83,13 @@ public final class OptionsLoader {
             }
             checkRange(option, value);
         }
+        if (conf.get(EnrichmentOptions.TRANSACTION_TIMEOUT).compareTo(conf.get(EnrichmentOptions.CHECKPOINT_INTERVAL))
+                <= 0) {
+            // A transaction lives at least one checkpoint interval; the broker would abort it before the commit.
+            throw new IllegalArgumentException(String.format(
+                    "option 'kafka.transaction-timeout' (%s) must be longer than 'job.checkpoint-interval' (%s)",
+                    conf.get(EnrichmentOptions.TRANSACTION_TIMEOUT), conf.get(EnrichmentOptions.CHECKPOINT_INTERVAL)));
+        }
         return conf;
     }
 

@@ -87,6 +87,8 @@ class OptionsLoaderTest {
                 .hasMessageContaining("invalid value 'MIDDLE' for option 'kafka.starting-offsets'");
         assertThatThrownBy(() -> OptionsLoader.load(null, Map.of("job.checkpoint-interval", "0 ms")))
                 .hasMessageContaining("'job.checkpoint-interval' must be positive");
+        assertThatThrownBy(() -> OptionsLoader.load(null, Map.of("job.checkpoint-interval", "10 min")))
+                .hasMessageContaining("'kafka.transaction-timeout' (PT10M) must be longer than 'job.checkpoint-interval'");
     }
 
     @Test
