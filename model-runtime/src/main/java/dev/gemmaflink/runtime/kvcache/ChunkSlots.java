@@ -32,21 +32,24 @@ public record ChunkSlots(int[] writeSlots, int[] contextSlots, int[] contextPosi
                     + " tokens does not cover position " + (end - 1));
         }
         int first = window > 0 ? Math.max(0, start - window + 1) : 0;
-        int[] write = new int[numTokens];
         int[] context = new int[end - first];
         int[] positions = new int[end - first];
-        for (int p = first; p < end; p++) {
-            int block = blockTable[p / blockSize];
+        // One block at a time: slots inside a block are consecutive, so no division per position.
+        int p = first;
+        while (p < end) {
+            int blockIndex = p / blockSize;
+            int block = blockTable[blockIndex];
             if (block == KvCacheManager.nullBlockId()) {
                 throw new IllegalArgumentException("position " + p + " is needed but its block was freed (null block)");
             }
+            int blockEnd = Math.min(end, (blockIndex + 1) * blockSize);
             int slot = block * blockSize + p % blockSize;
-            context[p - first] = slot;
-            positions[p - first] = p;
-            if (p >= start) {
-                write[p - start] = slot;
+            for (; p < blockEnd; p++, slot++) {
+                context[p - first] = slot;
+                positions[p - first] = p;
             }
         }
+        int[] write = Arrays.copyOfRange(context, start - first, end - first);
         return new ChunkSlots(write, context, positions);
     }
 
