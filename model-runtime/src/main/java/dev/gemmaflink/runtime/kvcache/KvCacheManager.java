@@ -134,6 +134,14 @@ public final class KvCacheManager {
             throw new IllegalArgumentException("request " + id + ": cannot compute up to token " + needed + ", only "
                     + sequence.numTokens() + " tokens are known");
         }
+        for (int g = 0; g < managers.size() && !prefix.isEmpty(); g++) {
+            for (KvBlock block : prefix.blocks(g)) {
+                if (!block.isNull() && block.hash() == null) {
+                    throw new IllegalStateException("request " + id + ": stale prefix hit, block " + block.id()
+                            + " of group " + g + " was evicted after the lookup; look up again in the same pass");
+                }
+            }
+        }
         if (!canAllocate(sequence, numNewTokens, prefix)) {
             return false;
         }

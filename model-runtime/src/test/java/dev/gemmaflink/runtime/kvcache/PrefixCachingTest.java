@@ -152,6 +152,19 @@ class PrefixCachingTest {
     }
 
     @Test
+    void aStaleLookupIsRefusedInsteadOfServingEvictedBlocks() {
+        KvCacheManager kv = manager(4); // 3 usable
+        Sequence a = seq("a", range(0, 9));
+        prefill(kv, a); // 1 2 3
+        kv.free(a); // free list 3 2 1, blocks 1 and 2 cached
+        Sequence b = seq("b", range(0, 9));
+        CachedPrefix hit = kv.findLongestCachedPrefix(b);
+        assertThat(hit.numTokens()).isEqualTo(8);
+        prefill(kv, seq("x", range(100, 110))); // takes 3 2 1: evicts the hit
+        assertThatThrownBy(() -> kv.allocateSlots(b, 1, hit)).hasMessageContaining("stale prefix hit");
+    }
+
+    @Test
     void noHitsWhenPrefixCachingIsOff() {
         KvCacheManager kv = KvCacheManager.builder(KvTestSupport.fullOnly(4)).numBlocks(11).prefixCaching(false)
                 .build();
