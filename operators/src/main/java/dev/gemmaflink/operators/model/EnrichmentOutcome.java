@@ -17,14 +17,17 @@ public record EnrichmentOutcome(EnrichmentResult result, DeadLetter deadLetter) 
         }
     }
 
+    /** The outcome of a request the enricher answered. */
     public static EnrichmentOutcome success(EnrichmentResult result) {
         return new EnrichmentOutcome(result, null);
     }
 
+    /** The outcome of a request that failed, timed out or was refused by the enricher. */
     public static EnrichmentOutcome failure(DeadLetter deadLetter) {
         return new EnrichmentOutcome(null, deadLetter);
     }
 
+    /** Whether this outcome holds a result (else a dead letter). */
     public boolean isSuccess() {
         return result != null;
     }
