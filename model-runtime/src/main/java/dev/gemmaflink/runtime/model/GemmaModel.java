@@ -64,10 +64,12 @@ public final class GemmaModel implements AutoCloseable {
     private final PtNDManager manager;
     private final IValue weights; // List[Tensor]
     private final long weightBytes;
+    private final int threads;
     private volatile boolean closed;
 
     private GemmaModel(GemmaConfig config, Precision precision, MatmulPath path, Model djlModel, IValue weights,
-            long weightBytes) {
+            long weightBytes, int threads) {
+        this.threads = threads;
         this.config = config;
         this.precision = precision;
         this.path = path;
@@ -95,6 +97,9 @@ public final class GemmaModel implements AutoCloseable {
         System.setProperty("ai.djl.pytorch.graph_optimizer", "false");
         ai.djl.engine.Engine.getEngine("PyTorch"); // loads the native library before any JniUtils call
         JniUtils.setGraphExecutorOptimize(false);
+        if (options.threads() > 0) {
+            JniUtils.setNumThreads(options.threads());
+        }
         MatmulPath path = options.forcedPath().orElseGet(() -> choosePath(precision, device));
         Model model = loadArchive(ARCHIVE, "Gemma", GemmaScript.source(cfg, precision, path), device);
         try {
@@ -125,7 +130,7 @@ public final class GemmaModel implements AutoCloseable {
             }
             LOG.info("Loaded Gemma 3 ({} layers, hidden {}) on {} in {} with matmul path {}: {} MB of weights",
                     cfg.numHiddenLayers(), cfg.hiddenSize(), device, precision, path, resident >> 20);
-            return new GemmaModel(cfg, precision, path, model, list, resident);
+            return new GemmaModel(cfg, precision, path, model, list, resident, options.threads());
         } catch (RuntimeException e) {
             model.close();
             throw e;
@@ -299,6 +304,14 @@ public final class GemmaModel implements AutoCloseable {
         return djlModel.getNDManager().getDevice();
     }
 
+    /**
+     * Diagnostics: DJL arrays currently attached to this model's manager tree (sub-managers included). Stays
+     * constant between steps: every step's temporaries live in a sub-manager closed at the end of the step.
+     */
+    public int managedArrayCount() {
+        return manager.getManagedArrays().size();
+    }
+
     /** Resident bytes of the weights on the device (the packed output head of the oneDNN path included). */
     public long weightBytes() {
         return weightBytes;
@@ -358,6 +371,9 @@ public final class GemmaModel implements AutoCloseable {
         }
         BatchTensors bt = BatchTensors.build(batch, config, kv);
         JniUtils.setGraphExecutorOptimize(false);
+        if (threads > 0) {
+            JniUtils.setNumThreads(threads); // OpenMP's thread count is per calling thread
+        }
         try (NDManager sub = manager.newSubManager()) {
             List<IValue> args = new ArrayList<>();
             try {

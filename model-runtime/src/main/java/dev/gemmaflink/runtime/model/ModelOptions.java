@@ -17,11 +17,13 @@ public final class ModelOptions {
     private final Precision precision;
     private final Device device;
     private final MatmulPath forcedPath; // null: chosen by device and probe
+    private final int threads;
 
     private ModelOptions(Builder b) {
         this.precision = b.precision;
         this.device = b.device;
         this.forcedPath = b.forcedPath;
+        this.threads = b.threads;
     }
 
     /** Defaults: {@link Precision#BF16} on the CPU. */
@@ -44,6 +46,15 @@ public final class ModelOptions {
     /** A matmul path forced by configuration (tests, benchmarks); empty means chosen at load. */
     public Optional<MatmulPath> forcedPath() {
         return Optional.ofNullable(forcedPath);
+    }
+
+    /**
+     * Intra-op CPU threads libtorch uses for this model's calls; 0 leaves libtorch's default (one per core).
+     * One thread is much faster for tiny models, and on a CPU shared with other busy processes, where OpenMP
+     * threads spin against each other.
+     */
+    public int threads() {
+        return threads;
     }
 
     /**
@@ -79,8 +90,15 @@ public final class ModelOptions {
         private Precision precision = Precision.BF16;
         private Device device = Device.cpu();
         private MatmulPath forcedPath;
+        private int threads;
 
         private Builder() {
+        }
+
+        /** Intra-op CPU threads (0 = libtorch default). */
+        public Builder threads(int n) {
+            this.threads = n;
+            return this;
         }
 
         public Builder precision(Precision p) {
@@ -106,6 +124,9 @@ public final class ModelOptions {
         }
 
         public ModelOptions build() {
+            if (threads < 0) {
+                throw new IllegalArgumentException("threads must be >= 0 (0 = libtorch default), got " + threads);
+            }
             if (forcedPath != null && (forcedPath == MatmulPath.F32) != (precision == Precision.FLOAT32)) {
                 throw new IllegalArgumentException("matmul path " + forcedPath + " does not fit precision " + precision);
             }

@@ -37,7 +37,7 @@ class GeneratorTest {
     static void load() {
         ckpt = TinyCheckpointWriter.write(tmp.resolve("ckpt"), TinyCheckpointSpec.builder().layers(6).hidden(64)
                 .heads(4).kvHeads(2).headDim(16).window(8).maxPositions(64).dtype(DType.BF16).seed(3).build());
-        model = GemmaModel.load(ckpt.directory(), ModelOptions.builder().precision(Precision.FLOAT32).build(),
+        model = GemmaModel.load(ckpt.directory(), ModelOptions.builder().threads(1).precision(Precision.FLOAT32).build(),
                 LoadProgress.NONE);
         tokenizer = GemmaTokenizer.load(ckpt.directory());
     }

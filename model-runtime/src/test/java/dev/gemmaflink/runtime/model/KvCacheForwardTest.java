@@ -30,9 +30,9 @@ class KvCacheForwardTest {
     static void load() {
         ckpt = TinyCheckpointWriter.write(tmp.resolve("ckpt"), TinyCheckpointSpec.builder().layers(6).hidden(64)
                 .heads(4).kvHeads(2).headDim(16).window(6).dtype(DType.BF16).ropeScaling(true).seed(11).build());
-        f32 = GemmaModel.load(ckpt.directory(), ModelOptions.builder().precision(Precision.FLOAT32).build(),
+        f32 = GemmaModel.load(ckpt.directory(), ModelOptions.builder().threads(1).precision(Precision.FLOAT32).build(),
                 LoadProgress.NONE);
-        bf16 = GemmaModel.load(ckpt.directory(), ModelOptions.defaults(), LoadProgress.NONE);
+        bf16 = GemmaModel.load(ckpt.directory(), ModelOptions.builder().threads(1).build(), LoadProgress.NONE);
     }
 
     @AfterAll

@@ -53,7 +53,7 @@ class ReferenceForwardTest {
         for (Precision precision : Precision.values()) {
             double[][] ref = ModelTestSupport.reference(ckpt, precision).forward(ids);
             try (GemmaModel model = GemmaModel.load(ckpt.directory(),
-                    ModelOptions.builder().precision(precision).build(), LoadProgress.NONE)) {
+                    ModelOptions.builder().threads(1).precision(precision).build(), LoadProgress.NONE)) {
                 float[][] got = ModelTestSupport.prefillAll(model, ids);
                 double tol = precision == Precision.FLOAT32 ? F32_TOLERANCE : BF16_TOLERANCE;
                 for (int i = 0; i < length; i++) {
