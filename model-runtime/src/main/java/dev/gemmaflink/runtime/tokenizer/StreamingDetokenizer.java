@@ -12,8 +12,10 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>A character may be split over several byte-fallback tokens ({@code <0xF0><0x9F><0x98><0x80>} is one emoji)
  * or over pieces; bytes of an unfinished character are held back until the rest arrives. Bytes that can never
- * form a character become U+FFFD, as the tokenizer's own decoder does. Concatenating every {@link #accept}
- * result and {@link #flush()} gives the same text as decoding all ids at once.
+ * form a character become U+FFFD, as the tokenizer's own decoder does. For well-formed output, concatenating
+ * every {@link #accept} result and {@link #flush()} gives the same text as decoding all ids at once (for
+ * malformed byte runs the number of U+FFFD may differ: Java replaces maximal invalid subsequences, the Hugging
+ * Face decoder each byte token).
  *
  * <p>Not thread-safe: one instance per generated sequence.
  */
