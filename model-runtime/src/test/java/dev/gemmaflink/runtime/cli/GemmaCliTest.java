@@ -1,0 +1,80 @@
+package dev.gemmaflink.runtime.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** make-tiny, tokenize and generate run in-process through picocli, as bin/gemma runs them. */
+class GemmaCliTest {
+
+    @TempDir
+    Path tmp;
+
+    private record Run(int exit, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        CommandLine cl = GemmaCli.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int exit = cl.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void makeTinyTokenizeGenerate() throws Exception {
+        String dir = tmp.resolve("tiny").toString();
+        Run made = run("make-tiny", "--out", dir, "--seed", "5", "--dtype", "bf16", "--window", "4");
+        assertThat(made.exit()).as(made.err()).isZero();
+        assertThat(made.out()).contains("6 layers").contains("BF16");
+        assertThat(Files.exists(Path.of(dir, "config.json"))).isTrue();
+
+        Run tok = run("tokenize", "--model", dir, "--text", "hello world");
+        assertThat(tok.exit()).as(tok.err()).isZero();
+        int[] ids = new ObjectMapper().readValue(tok.out().trim(), int[].class);
+        assertThat(ids.length).isGreaterThan(1);
+        assertThat(ids[0]).isEqualTo(2);
+
+        String[] gen = {"generate", "--model", dir, "--prompt", "hello world", "--max-new-tokens", "6",
+            "--temperature", "0", "--threads", "1", "--precision", "f32"};
+        Run g1 = run(gen);
+        assertThat(g1.exit()).as(g1.err()).isZero();
+        assertThat(g1.out()).containsPattern("prompt tokens: " + ids.length + ", generated tokens: [0-6], finish: ");
+        assertThat(run(gen).out().lines().findFirst()).isEqualTo(g1.out().lines().findFirst()); // greedy: same text
+
+        Run chat = run("generate", "--model", dir, "--prompt", "hi", "--chat", "--max-new-tokens", "3", "--seed", "4",
+                "--threads", "1");
+        assertThat(chat.exit()).as(chat.err()).isZero();
+        assertThat(chat.out()).contains("TTFT");
+    }
+
+    @Test
+    void badInputGivesOneClearLine() {
+        Run vision = run("make-tiny", "--out", tmp.resolve("v").toString(), "--vision");
+        assertThat(vision.exit()).isEqualTo(2);
+        assertThat(vision.err()).contains("not yet: step 4");
+
+        Run preset = run("make-tiny", "--out", tmp.resolve("p").toString(), "--preset", "2b");
+        assertThat(preset.err()).contains("unknown --preset '2b'");
+
+        Run precision = run("generate", "--model", tmp.toString(), "--prompt", "x", "--precision", "fp8");
+        assertThat(precision.exit()).isEqualTo(2);
+        assertThat(precision.err()).contains("unknown precision 'fp8'");
+
+        Run topP = run("generate", "--model", tmp.toString(), "--prompt", "x", "--top-p", "0");
+        assertThat(topP.err()).contains("topP must be in (0, 1]");
+
+        Run missing = run("tokenize", "--model", tmp.resolve("nowhere").toString(), "--text", "x");
+        assertThat(missing.exit()).isNotZero();
+        assertThat(missing.err()).contains("tokenizer.json");
+    }
+}
