@@ -41,7 +41,10 @@ class ReferenceForwardTest {
                                 .layerTypesInConfig(false).ropeScaling(true).shards(3).seed(3), 14),
                 Arguments.of("BF16 file, text naming, 8 heads over 2 kv heads, window 4",
                         TinyCheckpointSpec.builder().layers(6).hidden(32).intermediate(64).heads(8).kvHeads(2)
-                                .headDim(8).window(4).dtype(DType.BF16).scheme(TensorNaming.TEXT).seed(4), 12));
+                                .headDim(8).window(4).dtype(DType.BF16).scheme(TensorNaming.TEXT).seed(4), 12),
+                Arguments.of("F16 file, 3 heads over 1 kv head, head_dim 16, hidden 40",
+                        TinyCheckpointSpec.builder().layers(6).hidden(40).intermediate(72).heads(3).kvHeads(1)
+                                .headDim(16).window(7).dtype(DType.F16).scheme(TensorNaming.TEXT).seed(5), 16));
     }
 
     @ParameterizedTest(name = "{0}")
