@@ -34,9 +34,16 @@ public final class Generator implements AutoCloseable {
 
     private static final int MIN_SLOTS = 256;
 
+    /**
+     * Default prefill chunk: prompts up to this length run as one pass; longer ones in chunks of it, which bounds
+     * the attention mask and score memory of one call (they grow with chunk length times context length).
+     */
+    public static final int DEFAULT_PREFILL_CHUNK = 512;
+
     private final GemmaModel model;
     private final GemmaTokenizer tokenizer; // may be null: ids in, ids out
     private final int contextLimit;
+    private final int prefillChunk;
     private KvStorage kv;
 
     /**
@@ -46,6 +53,18 @@ public final class Generator implements AutoCloseable {
      *                     model's {@code max_position_embeddings} means that value
      */
     public Generator(GemmaModel model, GemmaTokenizer tokenizer, int contextLimit) {
+        this(model, tokenizer, contextLimit, DEFAULT_PREFILL_CHUNK);
+    }
+
+    /**
+     * @param prefillChunk most prompt tokens per prefill call (>= 1)
+     * @see #Generator(GemmaModel, GemmaTokenizer, int)
+     */
+    public Generator(GemmaModel model, GemmaTokenizer tokenizer, int contextLimit, int prefillChunk) {
+        if (prefillChunk < 1) {
+            throw new IllegalArgumentException("prefillChunk must be >= 1, got " + prefillChunk);
+        }
+        this.prefillChunk = prefillChunk;
         this.model = Objects.requireNonNull(model, "model");
         this.tokenizer = tokenizer;
         if (contextLimit < 0) {
@@ -101,7 +120,11 @@ public final class Generator implements AutoCloseable {
         int count = 0;
         long ttft = 0;
         FinishReason reason = null;
-        ForwardResult logits = model.forward(ForwardBatch.of(cache.append(promptIds, false)), storage);
+        ForwardResult logits = null;
+        for (int from = 0; from < promptIds.length; from += prefillChunk) {
+            int[] chunk = Arrays.copyOfRange(promptIds, from, Math.min(promptIds.length, from + prefillChunk));
+            logits = model.forward(ForwardBatch.of(cache.append(chunk, false)), storage);
+        }
         while (reason == null) {
             int next = Sampler.sample(logits.lastLogits(0), params, rng);
             if (count == 0) {

@@ -86,6 +86,17 @@ class GeneratorTest {
     }
 
     @Test
+    void chunkedPrefillGivesTheSameTokens() {
+        int[] prompt = {2, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81};
+        GenerationParams p = GenerationParams.builder().seed(9).maxNewTokens(8).stopIds().build();
+        try (Generator whole = new Generator(model, tokenizer, 0);
+             Generator chunked = new Generator(model, tokenizer, 0, 4)) {
+            assertThat(chunked.generate(prompt, p, null).tokens()).containsExactly(whole.generate(prompt, p, null).tokens());
+        }
+        assertThatThrownBy(() -> new Generator(model, tokenizer, 0, 0)).hasMessageContaining("prefillChunk");
+    }
+
+    @Test
     void seededSamplingIsReproducibleAndSeedsMatter() {
         int[] prompt = {2, 50, 51, 52};
         try (Generator gen = new Generator(model, tokenizer, 0)) {
