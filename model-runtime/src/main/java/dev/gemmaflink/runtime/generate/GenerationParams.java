@@ -16,7 +16,7 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class GenerationParams {
 
     /** Default stop ids: {@code <eos>} and {@code <end_of_turn>}. */
-    public static final int[] DEFAULT_STOP_IDS = {1, 106};
+    private static final int[] DEFAULT_STOP_IDS = {1, 106};
 
     private final int maxNewTokens;
     private final double temperature;
