@@ -3,15 +3,24 @@ package dev.gemmaflink.runtime.model;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.LayerType;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * The integer index tensors of one {@link ForwardBatch}, in the argument order of the generated {@code forward}
- * (see {@link GemmaScript} for their meaning and shapes). Pure Java, so the padding rules are unit-testable.
+ * (see {@link GemmaScript} for their meaning and shapes). Pure Java, so the padding and grouping rules are testable
+ * without the engine.
+ *
+ * <p>Attention groups: every single-token step (decode) joins one group; each multi-token step (prefill or a
+ * prompt chunk) is a group of its own. Padding happens only within a group.
  */
 final class BatchTensors {
 
-    private final List<long[][]> arrays = new ArrayList<>(); // each {data, shape}
+    /** One argument: a single tensor, or a {@code List[Tensor]}; each tensor is {data, shape}. */
+    record Arg(List<long[][]> tensors, boolean isList) {
+    }
+
+    private final List<Arg> args = new ArrayList<>();
     private final int[] firstRow;
     private final int[] rowCount;
 
@@ -24,18 +33,15 @@ final class BatchTensors {
         List<SequenceStep> steps = batch.steps();
         int nb = steps.size();
         int t = batch.totalTokens();
-        int nq = steps.stream().mapToInt(SequenceStep::length).max().orElseThrow();
         BatchTensors bt = new BatchTensors(nb);
         long[] ids = new long[t];
         long[] pos = new long[t];
-        long[] qidx = new long[nb * nq];
-        long[] qpos = new long[nb * nq];
-        long[] valid = new long[t];
-        java.util.Arrays.fill(qpos, -1);
+        int[] flatStart = new int[nb];
         List<Long> rows = new ArrayList<>();
         int flat = 0;
         for (int b = 0; b < nb; b++) {
             SequenceStep s = steps.get(b);
+            flatStart[b] = flat;
             bt.firstRow[b] = rows.size();
             for (int i = 0; i < s.length(); i++) {
                 int tok = s.token(i);
@@ -45,9 +51,6 @@ final class BatchTensors {
                 }
                 ids[flat] = tok;
                 pos[flat] = (long) s.firstPosition() + i;
-                qidx[b * nq + i] = flat;
-                qpos[b * nq + i] = pos[flat];
-                valid[flat] = (long) b * nq + i;
                 if (s.allLogits() || i == s.length() - 1) {
                     rows.add((long) flat);
                 }
@@ -55,47 +58,111 @@ final class BatchTensors {
             }
             bt.rowCount[b] = rows.size() - bt.firstRow[b];
         }
-        bt.add(ids, t);
-        bt.add(pos, t);
-        bt.add(qidx, nb, nq);
-        bt.add(qpos, nb, nq);
-        bt.add(valid, t);
-        for (LayerType type : new LayerType[] {LayerType.SLIDING_ATTENTION, LayerType.FULL_ATTENTION}) {
-            int capacity = kv.slots(type);
-            int nl = steps.stream().mapToInt(s -> s.slots(type).contextLength()).max().orElseThrow();
-            long[] write = new long[t];
-            long[] ctx = new long[nb * nl]; // padding: slot 0, masked by position -1
-            long[] kpos = new long[nb * nl];
-            java.util.Arrays.fill(kpos, -1);
-            int f = 0;
+        for (LayerType type : LayerType.values()) {
             for (int b = 0; b < nb; b++) {
                 CacheSlots c = steps.get(b).slots(type);
-                if (c.maxSlot() >= capacity) {
+                if (c.maxSlot() >= kv.slots(type)) {
                     throw new IllegalArgumentException("sequence " + b + " uses slot " + c.maxSlot() + " but the "
-                            + type + " KV storage has " + capacity + " slots");
-                }
-                for (int i = 0; i < steps.get(b).length(); i++) {
-                    write[f++] = c.writeSlot(i);
-                }
-                for (int j = 0; j < c.contextLength(); j++) {
-                    ctx[b * nl + j] = c.contextSlot(j);
-                    kpos[b * nl + j] = c.contextPosition(j);
+                            + type + " KV storage has " + kv.slots(type) + " slots");
                 }
             }
-            bt.add(write, t);
-            bt.add(ctx, nb, nl);
-            bt.add(kpos, nb, nl);
         }
-        bt.add(rows.stream().mapToLong(Long::longValue).toArray(), rows.size());
+        List<int[]> groups = groups(steps);
+        List<long[][]> qidx = new ArrayList<>();
+        List<long[][]> qpos = new ArrayList<>();
+        List<long[][]> valid = new ArrayList<>();
+        long[] perm = new long[t];
+        int concatenated = 0;
+        for (int[] g : groups) {
+            int gb = g.length;
+            int gq = Arrays.stream(g).map(b -> steps.get(b).length()).max().orElseThrow();
+            long[] qi = new long[gb * gq];
+            long[] qp = new long[gb * gq];
+            Arrays.fill(qp, -1);
+            List<Long> v = new ArrayList<>();
+            for (int j = 0; j < gb; j++) {
+                SequenceStep s = steps.get(g[j]);
+                for (int i = 0; i < s.length(); i++) {
+                    int f = flatStart[g[j]] + i;
+                    qi[j * gq + i] = f;
+                    qp[j * gq + i] = pos[f];
+                    v.add((long) j * gq + i);
+                    perm[f] = concatenated++;
+                }
+            }
+            qidx.add(tensor(qi, gb, gq));
+            qpos.add(tensor(qp, gb, gq));
+            valid.add(tensor(v.stream().mapToLong(Long::longValue).toArray(), v.size()));
+        }
+        bt.single(ids, t);
+        bt.single(pos, t);
+        bt.list(qidx);
+        bt.list(qpos);
+        bt.list(valid);
+        bt.single(perm, t);
+        for (LayerType type : new LayerType[] {LayerType.SLIDING_ATTENTION, LayerType.FULL_ATTENTION}) {
+            long[] write = new long[t];
+            for (int b = 0; b < nb; b++) {
+                CacheSlots c = steps.get(b).slots(type);
+                for (int i = 0; i < steps.get(b).length(); i++) {
+                    write[flatStart[b] + i] = c.writeSlot(i);
+                }
+            }
+            List<long[][]> ctx = new ArrayList<>();
+            List<long[][]> kpos = new ArrayList<>();
+            for (int[] g : groups) {
+                int gl = Arrays.stream(g).map(b -> steps.get(b).slots(type).contextLength()).max().orElseThrow();
+                long[] cs = new long[g.length * gl]; // padding: slot 0, masked by position -1
+                long[] kp = new long[g.length * gl];
+                Arrays.fill(kp, -1);
+                for (int j = 0; j < g.length; j++) {
+                    CacheSlots c = steps.get(g[j]).slots(type);
+                    for (int i = 0; i < c.contextLength(); i++) {
+                        cs[j * gl + i] = c.contextSlot(i);
+                        kp[j * gl + i] = c.contextPosition(i);
+                    }
+                }
+                ctx.add(tensor(cs, g.length, gl));
+                kpos.add(tensor(kp, g.length, gl));
+            }
+            bt.single(write, t);
+            bt.list(ctx);
+            bt.list(kpos);
+        }
+        bt.single(rows.stream().mapToLong(Long::longValue).toArray(), rows.size());
         return bt;
     }
 
-    private void add(long[] data, long... shape) {
-        arrays.add(new long[][] {data, shape});
+    /** Sequence indices per attention group: the decode steps together (first), then each longer step alone. */
+    static List<int[]> groups(List<SequenceStep> steps) {
+        List<int[]> groups = new ArrayList<>();
+        int[] decode = java.util.stream.IntStream.range(0, steps.size()).filter(b -> steps.get(b).length() == 1)
+                .toArray();
+        if (decode.length > 0) {
+            groups.add(decode);
+        }
+        for (int b = 0; b < steps.size(); b++) {
+            if (steps.get(b).length() > 1) {
+                groups.add(new int[] {b});
+            }
+        }
+        return groups;
     }
 
-    List<long[][]> arrays() {
-        return arrays;
+    private static long[][] tensor(long[] data, long... shape) {
+        return new long[][] {data, shape};
+    }
+
+    private void single(long[] data, long... shape) {
+        args.add(new Arg(java.util.Collections.singletonList(tensor(data, shape)), false));
+    }
+
+    private void list(List<long[][]> tensors) {
+        args.add(new Arg(List.copyOf(tensors), true));
+    }
+
+    List<Arg> args() {
+        return args;
     }
 
     int[] firstRow() {

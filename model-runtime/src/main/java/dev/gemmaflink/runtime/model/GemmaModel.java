@@ -381,10 +381,13 @@ public final class GemmaModel implements AutoCloseable {
                 args.add(kv.keys());
                 args.add(kv.values());
                 int owned = args.size();
-                for (long[][] a : bt.arrays()) {
-                    PtNDArray arr = (PtNDArray) sub.create(a[0].length == 0 ? new long[0] : a[0],
-                            new Shape(a[1]));
-                    args.add(IValue.from(arr));
+                for (BatchTensors.Arg a : bt.args()) {
+                    PtNDArray[] arrays = new PtNDArray[a.tensors().size()];
+                    for (int i = 0; i < arrays.length; i++) {
+                        long[][] tensor = a.tensors().get(i);
+                        arrays[i] = (PtNDArray) sub.create(tensor[0], new Shape(tensor[1]));
+                    }
+                    args.add(a.isList() ? IValue.listFrom(arrays) : IValue.from(arrays[0]));
                 }
                 try (IValue out = IValueUtils.runMethod(block, "forward", args.toArray(new IValue[0]))) {
                     PtNDArray logits = out.toTensor((PtNDManager) sub);

@@ -147,8 +147,8 @@ final class GemmaScript {
         s.append("  return torch.repeat(torch.unsqueeze(m, 1), [1, 1, ").append(h / kv).append(", 1])\n");
         // ---- one decoder layer ----
         s.append("def layer(").append(self).append(", h: Tensor, w: List[Tensor], b: int, kc: Tensor, vc: Tensor, "
-                + "c: Tensor, sn: Tensor, wslot: Tensor, ctx: Tensor, mask: Tensor, qidx: Tensor, valid: Tensor, "
-                + "nb: int, nq: int, nl: int) -> Tensor:\n");
+                + "c: Tensor, sn: Tensor, wslot: Tensor, ctx: List[Tensor], mask: List[Tensor], qidx: List[Tensor], "
+                + "valid: List[Tensor], perm: Tensor) -> Tensor:\n");
         s.append("  t = torch.size(h, 0)\n");
         s.append("  x = self.rms(h, w[b + ").append(LayerSlot.INPUT_NORM.ordinal()).append("])\n");
         s.append("  q = torch.view(self.lin(x, w[b + ").append(LayerSlot.Q.ordinal()).append("]), [t, ").append(h).append(", ").append(d).append("])\n");
@@ -158,12 +158,23 @@ final class GemmaScript {
         s.append("  k = self.rope(self.rms(k, w[b + ").append(LayerSlot.K_NORM.ordinal()).append("]), c, sn)\n");
         s.append("  kc0 = torch.index_copy_(kc, 0, wslot, torch.to(k, ").append(cdt).append("))\n");
         s.append("  vc0 = torch.index_copy_(vc, 0, wslot, torch.to(v, ").append(cdt).append("))\n");
-        s.append("  kk = torch.transpose(torch.view(torch.to(torch.index_select(kc, 0, ctx), 6), [nb, nl, ").append(kv).append(", ").append(d).append("]), 1, 2)\n");
-        s.append("  vv = torch.transpose(torch.view(torch.to(torch.index_select(vc, 0, ctx), 6), [nb, nl, ").append(kv).append(", ").append(d).append("]), 1, 2)\n");
-        s.append("  qq = torch.reshape(torch.transpose(torch.view(torch.index_select(q, 0, qidx), [nb, nq, ").append(h).append(", ").append(d).append("]), 1, 2), [nb, ").append(kv).append(", ").append(h / kv).append(" * nq, ").append(d).append("])\n");
-        s.append("  a = torch.scaled_dot_product_attention(qq, kk, vv, mask, 0., False, scale=").append(lit(Math.pow(cfg.queryPreAttnScalar(), -0.5))).append(")\n");
-        s.append("  a = torch.reshape(torch.transpose(torch.reshape(a, [nb, ").append(h).append(", nq, ").append(d).append("]), 1, 2), [nb * nq, ").append(h * d).append("])\n");
-        s.append("  a = torch.index_select(a, 0, valid)\n");
+        s.append("  parts = annotate(List[Tensor], [])\n");
+        s.append("  for gi in range(len(qidx)):\n");
+        s.append("    qg = qidx[gi]\n");
+        s.append("    cg = ctx[gi]\n");
+        s.append("    nb = torch.size(qg, 0)\n");
+        s.append("    nq = torch.size(qg, 1)\n");
+        s.append("    nl = torch.size(cg, 1)\n");
+        s.append("    cf = torch.reshape(cg, [-1])\n");
+        s.append("    kk = torch.transpose(torch.view(torch.to(torch.index_select(kc, 0, cf), 6), [nb, nl, ").append(kv).append(", ").append(d).append("]), 1, 2)\n");
+        s.append("    vv = torch.transpose(torch.view(torch.to(torch.index_select(vc, 0, cf), 6), [nb, nl, ").append(kv).append(", ").append(d).append("]), 1, 2)\n");
+        // Grouped-query attention without copying K/V per query head: the G query heads of one kv head are
+        // stacked along the query axis, (B, H, Q, D) -> (B, KV, G*Q, D); the mask is tiled to match.
+        s.append("    qq = torch.reshape(torch.transpose(torch.view(torch.index_select(q, 0, torch.reshape(qg, [-1])), [nb, nq, ").append(h).append(", ").append(d).append("]), 1, 2), [nb, ").append(kv).append(", ").append(h / kv).append(" * nq, ").append(d).append("])\n");
+        s.append("    a = torch.scaled_dot_product_attention(qq, kk, vv, mask[gi], 0., False, scale=").append(lit(Math.pow(cfg.queryPreAttnScalar(), -0.5))).append(")\n");
+        s.append("    a = torch.reshape(torch.transpose(torch.reshape(a, [nb, ").append(h).append(", nq, ").append(d).append("]), 1, 2), [nb * nq, ").append(h * d).append("])\n");
+        s.append("    parts.append(torch.index_select(a, 0, valid[gi]))\n");
+        s.append("  a = torch.index_select(torch.cat(parts, 0), 0, perm)\n");
         s.append("  h = torch.add(h, self.rms(self.lin(a, w[b + ").append(LayerSlot.O.ordinal()).append("]), w[b + ").append(LayerSlot.POST_ATTN_NORM.ordinal()).append("]))\n");
         s.append("  x = self.rms(h, w[b + ").append(LayerSlot.PRE_FFN_NORM.ordinal()).append("])\n");
         s.append("  g = torch.gelu(self.lin(x, w[b + ").append(LayerSlot.GATE.ordinal()).append("]), approximate=\"tanh\")\n");
@@ -172,34 +183,30 @@ final class GemmaScript {
         s.append("  return torch.add(h, self.rms(y, w[b + ").append(LayerSlot.POST_FFN_NORM.ordinal()).append("]))\n");
         // ---- the step ----
         s.append("def forward(").append(self).append(", w: List[Tensor], kc: List[Tensor], vc: List[Tensor], "
-                + "ids: Tensor, pos: Tensor, qidx: Tensor, qpos: Tensor, valid: Tensor, "
-                + "wslotL: Tensor, ctxL: Tensor, kposL: Tensor, wslotG: Tensor, ctxG: Tensor, kposG: Tensor, "
-                + "rows: Tensor) -> Tensor:\n");
-        s.append("  nb = torch.size(qpos, 0)\n");
-        s.append("  nq = torch.size(qpos, 1)\n");
-        s.append("  qf = torch.reshape(qidx, [-1])\n");
+                + "ids: Tensor, pos: Tensor, qidx: List[Tensor], qpos: List[Tensor], valid: List[Tensor], perm: Tensor, "
+                + "wslotL: Tensor, ctxL: List[Tensor], kposL: List[Tensor], "
+                + "wslotG: Tensor, ctxG: List[Tensor], kposG: List[Tensor], rows: Tensor) -> Tensor:\n");
         s.append("  h = torch.mul(torch.to(torch.embedding(w[").append(e).append("], ids), 6), ").append(lit(scale)).append(")\n");
         boolean anyLocal = cfg.layerTypes().contains(LayerType.SLIDING_ATTENTION);
         boolean anyGlobal = cfg.layerTypes().contains(LayerType.FULL_ATTENTION);
         if (anyLocal) {
             s.append("  cL, sL = self.rope_cs(pos, ").append(lit(cfg.ropeLocalTheta())).append(", 1.0)\n");
-            s.append("  mL = self.mask(qpos, kposL, ").append(cfg.slidingWindow()).append(")\n");
-            s.append("  nlL = torch.size(kposL, 1)\n");
-            s.append("  fL = torch.reshape(ctxL, [-1])\n");
+            s.append("  mL = annotate(List[Tensor], [])\n");
+            s.append("  for gi in range(len(qpos)):\n");
+            s.append("    mL.append(self.mask(qpos[gi], kposL[gi], ").append(cfg.slidingWindow()).append("))\n");
         }
         if (anyGlobal) {
             s.append("  cG, sG = self.rope_cs(pos, ").append(lit(cfg.ropeGlobalTheta())).append(", ")
                     .append(lit(cfg.ropeGlobalScaling())).append(")\n");
-            s.append("  mG = self.mask(qpos, kposG, 0)\n");
-            s.append("  nlG = torch.size(kposG, 1)\n");
-            s.append("  fG = torch.reshape(ctxG, [-1])\n");
+            s.append("  mG = annotate(List[Tensor], [])\n");
+            s.append("  for gi in range(len(qpos)):\n");
+            s.append("    mG.append(self.mask(qpos[gi], kposG[gi], 0))\n");
         }
         for (int i = 0; i < cfg.numHiddenLayers(); i++) {
             String t = cfg.layerType(i) == LayerType.SLIDING_ATTENTION ? "L" : "G";
             s.append("  h = self.layer(h, w, ").append(i * WEIGHTS_PER_LAYER).append(", kc[").append(i).append("], vc[")
                     .append(i).append("], c").append(t).append(", s").append(t).append(", wslot").append(t)
-                    .append(", f").append(t).append(", m").append(t).append(", qf, valid, nb, nq, nl").append(t)
-                    .append(")\n");
+                    .append(", ctx").append(t).append(", m").append(t).append(", qidx, valid, perm)\n");
         }
         s.append("  x = self.rms(torch.index_select(h, 0, rows), w[").append(e + 1).append("])\n");
         int head = path == MatmulPath.BF16_ONEDNN_PACKED ? e + 2 : e;

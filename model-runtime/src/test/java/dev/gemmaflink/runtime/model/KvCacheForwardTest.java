@@ -96,6 +96,33 @@ class KvCacheForwardTest {
     }
 
     @Test
+    void decodeRowsShareOneAttentionGroupBesideAPrefill() {
+        int[] a = ModelTestSupport.randomTokens(9, ckpt.spec().vocab(), 31);
+        int[] b = ModelTestSupport.randomTokens(6, ckpt.spec().vocab(), 32);
+        int[] c = ModelTestSupport.randomTokens(12, ckpt.spec().vocab(), 33);
+        float[][] aloneA = ModelTestSupport.prefillAll(f32, a);
+        float[][] aloneB = ModelTestSupport.prefillAll(f32, b);
+        float[][] aloneC = ModelTestSupport.prefillAll(f32, c);
+        try (KvStorage kv = f32.allocateKv(60, 60)) {
+            SequenceCache ca = new SequenceCache(f32.config(), 0, 20);
+            SequenceCache cb = new SequenceCache(f32.config(), 20, 20);
+            SequenceCache cc = new SequenceCache(f32.config(), 40, 20);
+            f32.forward(new ForwardBatch(List.of(ca.append(Arrays.copyOfRange(a, 0, 8), false),
+                    cb.append(Arrays.copyOfRange(b, 0, 5), false))), kv);
+            List<SequenceStep> mixed = List.of(ca.append(new int[] {a[8]}, false), cc.append(c, true),
+                    cb.append(new int[] {b[5]}, false));
+            assertThat(BatchTensors.groups(mixed)).containsExactly(new int[] {0, 2}, new int[] {1});
+            ForwardResult r = f32.forward(new ForwardBatch(mixed), kv);
+            assertThat(ModelTestSupport.relError(r.lastLogits(0), aloneA[8])).isLessThan(1e-5);
+            assertThat(ModelTestSupport.relError(r.lastLogits(2), aloneB[5])).isLessThan(1e-5);
+            assertThat(r.rows(1)).isEqualTo(12);
+            for (int i = 0; i < 12; i++) {
+                assertThat(ModelTestSupport.relError(r.row(1, i), aloneC[i])).as("C row %d", i).isLessThan(1e-5);
+            }
+        }
+    }
+
+    @Test
     void slidingLayersNeedOnlyTheWindow() {
         SequenceCache cache = new SequenceCache(f32.config(), 100, 50);
         cache.append(new int[20], false);
