@@ -1,0 +1,310 @@
+package dev.gemmaflink.runtime.engine;
+
+import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.generate.Sampler;
+import dev.gemmaflink.runtime.kvcache.CacheKeys;
+import dev.gemmaflink.runtime.kvcache.ChunkSlots;
+import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
+import dev.gemmaflink.runtime.kvcache.KvCacheManager;
+import dev.gemmaflink.runtime.kvcache.Sequence;
+import dev.gemmaflink.runtime.kvcache.SequenceStatus;
+import dev.gemmaflink.runtime.kvcache.sched.ScheduledChunk;
+import dev.gemmaflink.runtime.kvcache.sched.StepPlan;
+import dev.gemmaflink.runtime.kvcache.sched.StepPlanner;
+import dev.gemmaflink.runtime.model.CacheSlots;
+import dev.gemmaflink.runtime.model.ForwardBatch;
+import dev.gemmaflink.runtime.model.ForwardResult;
+import dev.gemmaflink.runtime.model.GemmaModel;
+import dev.gemmaflink.runtime.model.KvStorage;
+import dev.gemmaflink.runtime.model.SequenceStep;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The engine thread: the only code that touches the planner, the KV cache manager, the KV storage and the model.
+ * Other threads talk to it through the inbox (new requests, cancellations, close) and read futures and metrics.
+ *
+ * <p>One iteration: take every inbox command, plan a step ({@link StepPlanner#plan}), run one forward pass over all
+ * its chunks, commit, sample for the chunks that end at the last known token, append, stop or continue.
+ */
+final class EngineLoop implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EngineLoop.class);
+    private static final long IDLE_POLL_MILLIS = 50;
+
+    /** Inbox command: cancel the request with this id. */
+    record Cancel(String requestId) {
+    }
+
+    /** Inbox command: stop accepting, drain until the deadline, then fail what is left. */
+    record Close(long drainDeadlineNanos) {
+    }
+
+    private final GemmaModel model;
+    private final KvCacheManager kvCache;
+    private final KvCacheLayout layout;
+    private final StepPlanner planner;
+    private final KvStorage storage;
+    private final String modelId;
+    private final boolean tenantIsolation;
+    private final BlockingQueue<Object> inbox;
+    private final Map<String, RequestState> states;
+    private final AtomicInteger notStarted;
+    private final MetricsRecorder metrics;
+    private final Runnable onExit;
+    private final int fullGroup; // -1 when the model has no such layers
+    private final int slidingGroup;
+    /** Results of this iteration, completed after the metrics are published (so a woken caller sees them). */
+    private final List<Runnable> completions = new ArrayList<>();
+    private long drainDeadline = Long.MAX_VALUE;
+    private boolean closing;
+
+    EngineLoop(GemmaModel model, KvCacheManager kvCache, StepPlanner planner, KvStorage storage, String modelId,
+            boolean tenantIsolation, BlockingQueue<Object> inbox, Map<String, RequestState> states,
+            AtomicInteger notStarted, MetricsRecorder metrics, Runnable onExit) {
+        this.model = model;
+        this.kvCache = kvCache;
+        this.layout = kvCache.layout();
+        this.planner = planner;
+        this.storage = storage;
+        this.modelId = modelId;
+        this.tenantIsolation = tenantIsolation;
+        this.inbox = inbox;
+        this.states = states;
+        this.notStarted = notStarted;
+        this.metrics = metrics;
+        this.onExit = onExit;
+        this.fullGroup = groupIndex(layout, LayerType.FULL_ATTENTION);
+        this.slidingGroup = groupIndex(layout, LayerType.SLIDING_ATTENTION);
+    }
+
+    static int groupIndex(KvCacheLayout layout, LayerType type) {
+        for (int g = 0; g < layout.numGroups(); g++) {
+            if (layout.group(g).type() == type) {
+                return g;
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public void run() {
+        String failure = null;
+        try {
+            while (true) {
+                boolean idle = planner.running().isEmpty() && planner.waiting().isEmpty();
+                if (closing && (idle || System.nanoTime() >= drainDeadline)) {
+                    break;
+                }
+                Object command = idle && !closing ? inbox.poll(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS) : inbox.poll();
+                while (command != null) {
+                    handle(command);
+                    command = inbox.poll();
+                }
+                if (!planner.running().isEmpty() || !planner.waiting().isEmpty()) {
+                    step();
+                }
+                metrics.recordUsage(kvCache.usage(), planner.running().size());
+                completions.forEach(Runnable::run);
+                completions.clear();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failure = "engine thread interrupted";
+        } catch (RuntimeException | Error e) {
+            LOG.error("engine thread failed; failing every pending request", e);
+            failure = "engine thread failed: " + e;
+        } finally {
+            failRemaining(failure != null ? failure : "engine closed before the request finished (drain timeout)");
+            onExit.run();
+        }
+    }
+
+    private void handle(Object command) {
+        if (command instanceof RequestState s) {
+            admit(s);
+        } else if (command instanceof Cancel c) {
+            cancel(c.requestId());
+        } else if (command instanceof Close c) {
+            closing = true;
+            drainDeadline = c.drainDeadlineNanos();
+        } else {
+            throw new IllegalStateException("unknown engine command " + command);
+        }
+    }
+
+    private void admit(RequestState s) {
+        String salt = s.request.cacheSalt() != null ? s.request.cacheSalt()
+                : tenantIsolation ? s.request.tenant() : null;
+        s.sequence = Sequence.builder(s.id(), s.promptIds).cacheKeys(CacheKeys.of(modelId, salt))
+                .priority(s.request.priority()).deadlineNanos(s.deadlineNanos).build();
+        boolean queued;
+        try {
+            queued = planner.submit(s.sequence);
+        } catch (IllegalArgumentException e) {
+            notStarted.decrementAndGet();
+            complete(s, EngineFinishReason.ERROR, e.getMessage());
+            return;
+        }
+        if (!queued) { // the submit-side counter bounds the queue, so this only guards against a miscount
+            notStarted.decrementAndGet();
+            states.remove(s.id());
+            s.future.completeExceptionally(new QueueFullException(s.id(), planner.waiting().capacity()));
+        }
+    }
+
+    private void cancel(String requestId) {
+        RequestState s = states.get(requestId);
+        if (s == null || s.sequence == null) {
+            return; // already completed
+        }
+        if (planner.cancel(requestId) != null) {
+            if (!s.started) {
+                notStarted.decrementAndGet();
+            }
+            complete(s, EngineFinishReason.CANCELLED, null);
+        }
+    }
+
+    private void step() {
+        long t0 = System.nanoTime();
+        StepPlan plan = planner.plan(t0);
+        for (Sequence expired : plan.expired()) {
+            RequestState s = states.get(expired.requestId());
+            if (s != null) {
+                if (!s.started) {
+                    notStarted.decrementAndGet();
+                }
+                complete(s, EngineFinishReason.DEADLINE, null);
+            }
+        }
+        metrics.preemptions.add(plan.preempted().size());
+        if (plan.isEmpty()) {
+            if (planner.running().isEmpty() && !planner.waiting().isEmpty()) {
+                // Nothing fits and nothing runs to free blocks: should not happen (the planner shrinks a lone
+                // chunk); avoid a hot spin if it does.
+                sleepQuietly();
+            }
+            return;
+        }
+        List<ScheduledChunk> chunks = plan.chunks();
+        List<SequenceStep> steps = new ArrayList<>(chunks.size());
+        for (ScheduledChunk c : chunks) {
+            RequestState s = states.get(c.sequence().requestId());
+            if (!s.started) {
+                s.started = true;
+                s.firstScheduledNanos = t0;
+                s.cachedPromptTokens = Math.min(c.cachedTokens(), s.promptIds.length);
+                notStarted.decrementAndGet();
+            }
+            steps.add(new SequenceStep(c.sequence().tokens(c.startPosition(), c.endPosition()), c.startPosition(),
+                    slots(c, slidingGroup), slots(c, fullGroup), false));
+        }
+        ForwardResult out;
+        try {
+            out = model.forward(new ForwardBatch(steps), storage);
+        } catch (RuntimeException e) {
+            // The chunks' blocks hold no valid K/V now; end their requests. (Blocks of this step already offered to
+            // the prefix cache are not withdrawn: see the package documentation.)
+            LOG.warn("forward step over {} sequences failed: {}", chunks.size(), e.toString());
+            for (ScheduledChunk c : chunks) {
+                RequestState s = states.get(c.sequence().requestId());
+                planner.finish(c.sequence(), SequenceStatus.CANCELLED);
+                complete(s, EngineFinishReason.ERROR, "forward step failed: " + e.getMessage());
+            }
+            metrics.recordStep(chunks.size(), System.nanoTime() - t0);
+            return;
+        }
+        planner.commit(plan);
+        long now = System.nanoTime();
+        for (int i = 0; i < chunks.size(); i++) {
+            ScheduledChunk c = chunks.get(i);
+            if (c.isDecode()) {
+                metrics.decodeTokens.increment();
+            } else {
+                metrics.prefillTokens.add(c.numTokens());
+            }
+            if (c.samples()) {
+                sample(states.get(c.sequence().requestId()), out.lastLogits(i), now);
+            }
+        }
+        metrics.recordStep(chunks.size(), System.nanoTime() - t0);
+    }
+
+    private void sample(RequestState s, float[] logits, long now) {
+        int token = Sampler.sample(logits, s.request.params(), s.rng());
+        if (s.firstTokenNanos < 0) {
+            s.firstTokenNanos = now;
+        }
+        if (s.request.params().isStop(token)) {
+            planner.finish(s.sequence, SequenceStatus.FINISHED);
+            complete(s, EngineFinishReason.STOP, null);
+            return;
+        }
+        s.accept(token, now);
+        if (s.numGenerated() >= s.request.params().maxNewTokens()) {
+            planner.finish(s.sequence, SequenceStatus.FINISHED);
+            complete(s, EngineFinishReason.LENGTH, null);
+        } else {
+            s.sequence.appendToken(token);
+        }
+    }
+
+    /** Slots of a chunk for one layer type; a type the model lacks gets slot 0 (never read: no layer uses it). */
+    private CacheSlots slots(ScheduledChunk c, int group) {
+        if (group < 0) {
+            int[] zeros = new int[c.numTokens()];
+            return new CacheSlots(zeros, new int[] {0}, new int[] {0});
+        }
+        ChunkSlots s = c.slots(group, layout);
+        return new CacheSlots(s.writeSlots(), s.contextSlots(), s.contextPositions());
+    }
+
+    private void complete(RequestState s, EngineFinishReason reason, String error) {
+        EngineResult result = s.result(reason, error, System.nanoTime());
+        completions.add(() -> {
+            states.remove(s.id());
+            metrics.recordFinish(result);
+            s.future.complete(result);
+        });
+    }
+
+    /** Fails every request still pending (queued, running or in the inbox) and frees their blocks. */
+    private void failRemaining(String message) {
+        completions.forEach(Runnable::run);
+        completions.clear();
+        for (Object command; (command = inbox.poll()) != null; ) {
+            if (command instanceof RequestState s) {
+                states.remove(s.id());
+                s.future.completeExceptionally(new EngineClosedException("request " + s.id() + ": " + message));
+            }
+        }
+        for (RequestState s : List.copyOf(states.values())) {
+            if (s.sequence != null && !s.sequence.status().isFinal()) {
+                try {
+                    planner.cancel(s.id());
+                } catch (RuntimeException e) {
+                    LOG.debug("cannot release request {} while closing: {}", s.id(), e.toString());
+                }
+            }
+            states.remove(s.id());
+            s.future.completeExceptionally(new EngineClosedException("request " + s.id() + ": " + message));
+        }
+        notStarted.set(0);
+        metrics.recordUsage(kvCache.usage(), planner.running().size());
+    }
+
+    private static void sleepQuietly() {
+        try {
+            Thread.sleep(1);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.gemmaflink.runtime.engine;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * What one engine request produced.
+ *
+ * @param requestId          the request's id
+ * @param tokens             generated ids, stop id excluded (partial for cancelled, expired and failed requests)
+ * @param text               their text ("" when the engine has no tokenizer)
+ * @param finishReason       why it ended
+ * @param error              the failure message for {@link EngineFinishReason#ERROR}, otherwise null
+ * @param promptTokens       prompt length in tokens
+ * @param cachedPromptTokens prompt tokens served by the prefix cache at the request's (last) admission
+ * @param preemptions        times the request lost its KV blocks and recomputed
+ * @param queueMillis        from submit to its first scheduled step
+ * @param timeToFirstTokenMillis from submit to its first sampled token (-1 when none was sampled)
+ * @param totalMillis        from submit to completion
+ */
+public record EngineResult(String requestId, int[] tokens, String text, EngineFinishReason finishReason, String error,
+        int promptTokens, int cachedPromptTokens, int preemptions, double queueMillis, double timeToFirstTokenMillis,
+        double totalMillis) {
+
+    public EngineResult {
+        Objects.requireNonNull(requestId, "requestId");
+        tokens = tokens.clone();
+        Objects.requireNonNull(text, "text");
+        Objects.requireNonNull(finishReason, "finishReason");
+    }
+
+    @Override
+    public int[] tokens() {
+        return tokens.clone();
+    }
+
+    /** Number of generated tokens. */
+    public int numTokens() {
+        return tokens.length;
+    }
+
+    /** Mean time per output token after the first, ms (0 when fewer than two tokens). */
+    public double timePerOutputTokenMillis() {
+        return tokens.length < 2 || timeToFirstTokenMillis < 0 ? 0
+                : (totalMillis - timeToFirstTokenMillis) / (tokens.length - 1);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof EngineResult r && requestId.equals(r.requestId) && Arrays.equals(tokens, r.tokens)
+                && text.equals(r.text) && finishReason == r.finishReason && Objects.equals(error, r.error)
+                && promptTokens == r.promptTokens && cachedPromptTokens == r.cachedPromptTokens
+                && preemptions == r.preemptions && queueMillis == r.queueMillis
+                && timeToFirstTokenMillis == r.timeToFirstTokenMillis && totalMillis == r.totalMillis;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(requestId, Arrays.hashCode(tokens), text, finishReason, promptTokens);
+    }
+
+    @Override
+    public String toString() {
+        return "EngineResult[" + requestId + ", tokens=" + tokens.length + ", finish=" + finishReason
+                + (error == null ? "" : ", error=" + error) + ", prompt=" + promptTokens + ", cached="
+                + cachedPromptTokens + "]";
+    }
+}

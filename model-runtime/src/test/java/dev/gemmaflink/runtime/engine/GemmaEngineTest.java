@@ -1,0 +1,353 @@
+package dev.gemmaflink.runtime.engine;
+
+import static dev.gemmaflink.runtime.engine.EngineTestSupport.BLOCK_SIZE;
+import static dev.gemmaflink.runtime.engine.EngineTestSupport.WINDOW;
+import static dev.gemmaflink.runtime.engine.EngineTestSupport.concat;
+import static dev.gemmaflink.runtime.engine.EngineTestSupport.engine;
+import static dev.gemmaflink.runtime.engine.EngineTestSupport.greedy;
+import static dev.gemmaflink.runtime.engine.EngineTestSupport.prompt;
+import static dev.gemmaflink.runtime.engine.EngineTestSupport.reference;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpoint;
+import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.generate.GenerationParams;
+import dev.gemmaflink.runtime.generate.GenerationResult;
+import dev.gemmaflink.runtime.generate.Generator;
+import dev.gemmaflink.runtime.model.GemmaModel;
+import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GemmaEngineTest {
+
+    @TempDir
+    static Path tmp;
+
+    static TinyCheckpoint ckpt;
+    static GemmaModel model;
+
+    @BeforeAll
+    static void load() {
+        ckpt = EngineTestSupport.write(tmp.resolve("ckpt"));
+        model = EngineTestSupport.load(ckpt);
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    private static EngineResult get(RequestHandle h) throws Exception {
+        return h.result().get(60, TimeUnit.SECONDS);
+    }
+
+    private static void assertPoolFree(GemmaEngine engine) {
+        EngineMetrics m = engine.metrics();
+        assertThat(m.runningBatchSize()).isZero();
+        for (EngineMetrics.KvGroupMetrics g : m.kv()) {
+            assertThat(g.usedBlocks()).as("used blocks of %s", g.type()).isZero();
+        }
+    }
+
+    @Test
+    void aloneGivesTheGeneratorsTokensAndStreamsEachOne() throws Exception {
+        int[] p = prompt(11, 1);
+        GenerationParams params = greedy(20);
+        List<Integer> streamed = new ArrayList<>();
+        try (GemmaEngine engine = engine(model).build()) {
+            EngineResult r = get(engine.submit(EngineRequest.builder().promptIds(p).params(params).build(),
+                    (id, text) -> streamed.add(id)));
+            assertThat(r.tokens()).containsExactly(reference(model, p, params));
+            assertThat(streamed).containsExactlyElementsOf(java.util.Arrays.stream(r.tokens()).boxed().toList());
+            assertThat(r.finishReason()).isEqualTo(EngineFinishReason.LENGTH);
+            assertThat(r.promptTokens()).isEqualTo(11);
+            assertThat(r.cachedPromptTokens()).isZero();
+            assertThat(r.timeToFirstTokenMillis()).isGreaterThanOrEqualTo(r.queueMillis());
+            assertThat(r.totalMillis()).isGreaterThanOrEqualTo(r.timeToFirstTokenMillis());
+            assertPoolFree(engine);
+        }
+    }
+
+    @Test
+    void aBatchOfMixedLengthsGivesEachRequestItsOwnTokens() throws Exception {
+        int[] lengths = {3, 40, 9, 17, 1, 26};
+        List<RequestHandle> handles = new ArrayList<>();
+        List<int[]> prompts = new ArrayList<>();
+        List<GenerationParams> params = new ArrayList<>();
+        try (GemmaEngine engine = engine(model).build()) {
+            for (int i = 0; i < lengths.length; i++) {
+                prompts.add(prompt(lengths[i], 100 + i));
+                params.add(greedy(8 + 3 * i));
+                handles.add(engine.submit(EngineRequest.builder().promptIds(prompts.get(i)).params(params.get(i))
+                        .build()));
+            }
+            for (int i = 0; i < lengths.length; i++) {
+                assertThat(get(handles.get(i)).tokens()).as("request %d", i)
+                        .containsExactly(reference(model, prompts.get(i), params.get(i)));
+            }
+            EngineMetrics m = engine.metrics();
+            assertThat(m.meanBatchSize()).isGreaterThan(1.0);
+            long multi = 0;
+            for (int b = 2; b < m.batchSizeCounts().length; b++) {
+                multi += m.batchSizeCounts()[b];
+            }
+            assertThat(multi).as("steps with several sequences").isPositive();
+            assertThat(m.decodeTokens()).isPositive();
+            assertThat(m.prefillTokens()).isGreaterThanOrEqualTo(3 + 40 + 9 + 17 + 1 + 26);
+            assertThat(m.completed()).isEqualTo(lengths.length);
+            assertPoolFree(engine);
+        }
+    }
+
+    @Test
+    void aSharedPrefixIsServedFromTheCacheAndGivesTheSameTokens() throws Exception {
+        int[] shared = prompt(30, 7);
+        int[] first = concat(shared, new int[] {50, 51, 52});
+        int[] second = concat(shared, new int[] {60, 61});
+        GenerationParams params = greedy(10);
+        try (GemmaEngine engine = engine(model).build()) {
+            EngineResult a = get(engine.submit(EngineRequest.builder().promptIds(first).params(params).build()));
+            EngineResult b = get(engine.submit(EngineRequest.builder().promptIds(second).params(params).build()));
+            assertThat(a.cachedPromptTokens()).isZero();
+            assertThat(b.cachedPromptTokens()).isEqualTo(28); // the 7 full blocks of the 30 shared tokens
+            assertThat(a.tokens()).containsExactly(reference(model, first, params));
+            assertThat(b.tokens()).containsExactly(reference(model, second, params));
+            EngineMetrics m = engine.metrics();
+            assertThat(m.prefixHitTokens()).isEqualTo(28);
+            assertThat(m.prefixHitRate()).isGreaterThan(0);
+        }
+    }
+
+    @Test
+    void tenantsWithIsolationDoNotShareCachedBlocks() throws Exception {
+        int[] p = prompt(30, 8);
+        GenerationParams params = greedy(4);
+        try (GemmaEngine engine = engine(model).build()) {
+            get(engine.submit(EngineRequest.builder().promptIds(p).params(params).tenant("a").build()));
+            EngineResult otherTenant = get(engine.submit(EngineRequest.builder().promptIds(p).params(params)
+                    .tenant("b").build()));
+            EngineResult sameTenant = get(engine.submit(EngineRequest.builder().promptIds(p).params(params)
+                    .tenant("a").build()));
+            assertThat(otherTenant.cachedPromptTokens()).isZero();
+            assertThat(sameTenant.cachedPromptTokens()).isEqualTo(28);
+            assertThat(otherTenant.tokens()).containsExactly(sameTenant.tokens());
+        }
+    }
+
+    @Test
+    void aChatSessionReusesEveryFullBlockOfTheEarlierTurn() throws Exception {
+        int[] p1 = prompt(21, 9);
+        GenerationParams params = greedy(14);
+        try (GemmaEngine engine = engine(model).build()) {
+            EngineResult r1 = get(engine.submit(EngineRequest.builder().promptIds(p1).params(params).build()));
+            int[] p2 = concat(p1, r1.tokens(), new int[] {70, 71, 72, 73, 74});
+            EngineResult r2 = get(engine.submit(EngineRequest.builder().promptIds(p2).params(params).build()));
+            // Request 1 computed its prompt and all but its last generated token.
+            int fullBlocksOfFirst = (p1.length + r1.numTokens() - 1) / BLOCK_SIZE * BLOCK_SIZE;
+            assertThat(r2.cachedPromptTokens()).isGreaterThanOrEqualTo(fullBlocksOfFirst);
+            assertThat(r2.tokens()).containsExactly(reference(model, p2, params));
+        }
+    }
+
+    @Test
+    void preemptionUnderATinyPoolRecomputesAndGivesTheSameTokens() throws Exception {
+        // Pools sized for four sequences of 32 tokens: four of 60 cannot all keep their global-layer blocks.
+        GenerationParams params = greedy(40);
+        List<int[]> prompts = new ArrayList<>();
+        List<RequestHandle> handles = new ArrayList<>();
+        try (GemmaEngine engine = engine(model).targetSequenceLength(32)
+                .kvCacheBytes(EngineTestSupport.budgetFor(4, 32, 16)).build()) {
+            for (int i = 0; i < 4; i++) {
+                prompts.add(prompt(20, 200 + i));
+                handles.add(engine.submit(EngineRequest.builder().promptIds(prompts.get(i)).params(params).build()));
+            }
+            int preempted = 0;
+            for (int i = 0; i < 4; i++) {
+                EngineResult r = get(handles.get(i));
+                preempted += r.preemptions();
+                assertThat(r.tokens()).as("request %d", i).containsExactly(reference(model, prompts.get(i), params));
+            }
+            EngineMetrics m = engine.metrics();
+            assertThat(m.preemptions()).isPositive();
+            assertThat(preempted).isEqualTo((int) m.preemptions());
+            assertPoolFree(engine);
+        }
+    }
+
+    @Test
+    void sequencesLongerThanTheWindowFreeSlidingBlocksAndMatchTheGenerator() throws Exception {
+        int[] p = prompt(5, 12);
+        GenerationParams params = greedy(60);
+        try (GemmaEngine engine = engine(model).build()) {
+            EngineResult r = get(engine.submit(EngineRequest.builder().promptIds(p).params(params).build()));
+            assertThat(r.tokens()).containsExactly(reference(model, p, params));
+            EngineMetrics m = engine.metrics();
+            int length = p.length + r.numTokens() - 1; // tokens that got K/V
+            // Local layers: the window plus one block, whatever the length; global layers: the whole sequence.
+            assertThat(m.kv(LayerType.SLIDING_ATTENTION).peakUsedBlocks()).isLessThanOrEqualTo(WINDOW / BLOCK_SIZE + 1);
+            assertThat(m.kv(LayerType.FULL_ATTENTION).peakUsedBlocks())
+                    .isEqualTo((length + BLOCK_SIZE - 1) / BLOCK_SIZE);
+            assertPoolFree(engine);
+        }
+    }
+
+    @Test
+    void textPromptsAreTokenizedAndDetokenizedLikeTheGenerator() throws Exception {
+        GenerationParams params = greedy(12);
+        try (GemmaTokenizer tok = GemmaTokenizer.load(ckpt.directory());
+             GemmaEngine engine = GemmaEngine.builder().model(model, tok).blockSize(BLOCK_SIZE)
+                     .targetSequenceLength(128).kvCacheBytes(EngineTestSupport.budgetFor(4, 128, 2048)).build();
+             Generator gen = new Generator(model, tok, 0)) {
+            EngineResult r = get(engine.submit(EngineRequest.builder().text("hello world").chat(true).params(params)
+                    .build()));
+            GenerationResult expected = gen.generate("hello world", true, params, null);
+            assertThat(r.tokens()).containsExactly(expected.tokens());
+            assertThat(r.text()).isEqualTo(expected.text());
+            assertThat(r.promptTokens()).isEqualTo(expected.promptTokens());
+        }
+    }
+
+    @Test
+    void requestsThatCanNeverFitAreRejectedAtSubmit() {
+        try (GemmaEngine engine = engine(model).build()) {
+            assertThatThrownBy(() -> engine.submit(EngineRequest.builder().promptIds(prompt(500, 1))
+                    .params(greedy(20)).build()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("exceeds the longest sequence");
+            assertThatThrownBy(() -> engine.submit(EngineRequest.builder().promptIds(2, 9999).build()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outside the vocabulary");
+            assertThatThrownBy(() -> engine.submit(EngineRequest.builder().text("hi").build()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no tokenizer");
+        }
+        try (GemmaEngine small = engine(model).kvCacheBytes(EngineTestSupport.budgetFor(1, 128, 16)).build()) {
+            assertThat(small.maxSequenceTokens()).isEqualTo(128);
+            assertThatThrownBy(() -> small.submit(EngineRequest.builder().promptIds(prompt(100, 1))
+                    .params(greedy(29)).build()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("128 tokens");
+        }
+    }
+
+    @Test
+    void aFullQueueRejectsAtOnceWithQueueFullException() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch blocked = new CountDownLatch(1);
+        try (GemmaEngine engine = engine(model).queueCapacity(2).build()) {
+            // The first request's stream listener holds the engine thread, so later requests stay queued.
+            RequestHandle first = engine.submit(EngineRequest.builder().promptIds(prompt(4, 1)).params(greedy(2))
+                    .build(), (id, t) -> {
+                        blocked.countDown();
+                        awaitQuietly(release);
+                    });
+            assertThat(blocked.await(30, TimeUnit.SECONDS)).isTrue();
+            RequestHandle q1 = engine.submit(EngineRequest.builder().promptIds(prompt(4, 2)).params(greedy(2)).build());
+            RequestHandle q2 = engine.submit(EngineRequest.builder().promptIds(prompt(4, 3)).params(greedy(2)).build());
+            assertThat(engine.metrics().queueDepth()).isEqualTo(2);
+            assertThatThrownBy(() -> engine.submit(EngineRequest.builder().requestId("third").promptIds(prompt(4, 4))
+                    .build()))
+                    .isInstanceOf(QueueFullException.class).hasMessageContaining("third").hasMessageContaining("full");
+            assertThat(engine.metrics().rejected()).isEqualTo(1);
+            release.countDown();
+            for (RequestHandle h : List.of(first, q1, q2)) {
+                assertThat(get(h).finishReason()).isEqualTo(EngineFinishReason.LENGTH);
+            }
+        }
+    }
+
+    @Test
+    void cancelAndDeadlineEndRequestsWithTheirReasons() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch blocked = new CountDownLatch(1);
+        try (GemmaEngine engine = engine(model).build()) {
+            RequestHandle holder = engine.submit(EngineRequest.builder().promptIds(prompt(4, 1)).params(greedy(3))
+                    .build(), (id, t) -> {
+                        blocked.countDown();
+                        awaitQuietly(release);
+                    });
+            assertThat(blocked.await(30, TimeUnit.SECONDS)).isTrue();
+            RequestHandle cancelled = engine.submit(EngineRequest.builder().promptIds(prompt(6, 2))
+                    .params(greedy(50)).build());
+            RequestHandle expired = engine.submit(EngineRequest.builder().promptIds(prompt(6, 3)).params(greedy(50))
+                    .timeout(Duration.ofNanos(1)).build());
+            assertThat(cancelled.cancel()).isTrue();
+            release.countDown();
+            assertThat(get(cancelled).finishReason()).isEqualTo(EngineFinishReason.CANCELLED);
+            assertThat(get(expired).finishReason()).isEqualTo(EngineFinishReason.DEADLINE);
+            assertThat(get(holder).finishReason()).isEqualTo(EngineFinishReason.LENGTH);
+            assertThat(engine.cancel(holder.requestId())).isFalse();
+            EngineMetrics m = engine.metrics();
+            assertThat(m.cancelled()).isEqualTo(1);
+            assertThat(m.deadlineExceeded()).isEqualTo(1);
+            assertPoolFree(engine);
+        }
+    }
+
+    @Test
+    void closeWithoutDrainFailsEveryPendingFutureAndRefusesNewRequests() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch blocked = new CountDownLatch(1);
+        GemmaEngine engine = engine(model).drainTimeout(Duration.ZERO).build();
+        List<CompletableFuture<EngineResult>> futures = new ArrayList<>();
+        futures.add(engine.submit(EngineRequest.builder().promptIds(prompt(4, 1)).params(greedy(30)).build(),
+                (id, t) -> {
+                    blocked.countDown();
+                    awaitQuietly(release);
+                }).result());
+        assertThat(blocked.await(30, TimeUnit.SECONDS)).isTrue();
+        for (int i = 0; i < 5; i++) {
+            futures.add(engine.submit(EngineRequest.builder().promptIds(prompt(5, 10 + i)).params(greedy(30))
+                    .build()).result());
+        }
+        Thread closer = new Thread(engine::close);
+        closer.start();
+        while (!engine.isClosed()) {
+            Thread.onSpinWait();
+        }
+        assertThatThrownBy(() -> engine.submit(EngineRequest.builder().promptIds(2, 3).build()))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        release.countDown();
+        closer.join(30_000);
+        assertThat(closer.isAlive()).isFalse();
+        for (CompletableFuture<EngineResult> f : futures) {
+            assertThat(f).isDone();
+            assertThatThrownBy(f::get).isInstanceOf(ExecutionException.class)
+                    .hasCauseInstanceOf(EngineClosedException.class);
+        }
+    }
+
+    @Test
+    void closeWithDrainLetsQueuedWorkFinish() throws Exception {
+        List<RequestHandle> handles = new ArrayList<>();
+        List<int[]> prompts = new ArrayList<>();
+        GemmaEngine engine = engine(model).drainTimeout(Duration.ofMinutes(1)).build();
+        for (int i = 0; i < 5; i++) {
+            prompts.add(prompt(6 + i, 300 + i));
+            handles.add(engine.submit(EngineRequest.builder().promptIds(prompts.get(i)).params(greedy(6)).build()));
+        }
+        engine.close();
+        for (int i = 0; i < 5; i++) {
+            assertThat(handles.get(i).result()).isDone();
+            assertThat(handles.get(i).result().get().tokens()).containsExactly(reference(model, prompts.get(i),
+                    greedy(6)));
+        }
+        engine.close(); // idempotent
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
