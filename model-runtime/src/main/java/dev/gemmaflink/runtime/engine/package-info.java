@@ -1,0 +1,25 @@
+/**
+ * The inference engine: continuous batching of many requests over one device, on top of the paged KV cache of
+ * {@link dev.gemmaflink.runtime.kvcache} and the batched forward pass of {@link dev.gemmaflink.runtime.model}.
+ *
+ * <ul>
+ *   <li>{@link dev.gemmaflink.runtime.engine.GemmaEngine}: builder, thread-safe {@code submit}/{@code cancel}/
+ *       {@code metrics}/{@code close}; one engine thread owns the model, the KV storage and the scheduler.</li>
+ *   <li>{@link dev.gemmaflink.runtime.engine.EngineRequest} in, {@link dev.gemmaflink.runtime.engine.RequestHandle}
+ *       (future of an {@link dev.gemmaflink.runtime.engine.EngineResult}, optional per-token listener) out;
+ *       {@link dev.gemmaflink.runtime.engine.QueueFullException} is the back-pressure signal.</li>
+ *   <li>{@link dev.gemmaflink.runtime.engine.EngineMetrics}: snapshot of lock-free counters and
+ *       {@link dev.gemmaflink.runtime.engine.LatencyHistogram}s.</li>
+ *   <li>{@link dev.gemmaflink.runtime.engine.EngineBench}: benchmark program (JSON lines).</li>
+ * </ul>
+ *
+ * <p>Exactness: with {@code Precision.FLOAT32} a greedy request produces the same tokens as the single-sequence
+ * {@link dev.gemmaflink.runtime.generate.Generator}, whether it ran alone, batched, after a prefix-cache hit or
+ * after preemption and recompute (the tests assert this). Sampling uses the request's own seeded stream, so a seeded
+ * request is reproducible too, except that recompute after preemption repeats no draws.
+ *
+ * <p>Known limit: when a forward step fails, its requests end with {@code ERROR}, but full blocks that step had
+ * offered to the prefix cache stay registered although their K/V were not written; a later request with the same
+ * prefix could read them. Forward failures are device faults in practice; restart the engine after one.
+ */
+package dev.gemmaflink.runtime.engine;
