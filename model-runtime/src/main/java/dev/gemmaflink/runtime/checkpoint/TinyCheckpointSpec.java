@@ -44,6 +44,7 @@ public final class TinyCheckpointSpec {
     private final int shards;
     private final boolean realTokenizer;
     private final VisionConfig vision;
+    private final int mmTokensPerImage;
 
     private TinyCheckpointSpec(Builder b, int vocab) {
         this.layers = b.layers;
@@ -65,6 +66,7 @@ public final class TinyCheckpointSpec {
         this.shards = b.shards;
         this.realTokenizer = b.realTokenizer;
         this.vision = b.vision;
+        this.mmTokensPerImage = b.mmTokensPerImage;
     }
 
     /** @return a builder with tiny defaults: 6 layers (5 local + 1 global), hidden 64, 4/2 heads of 16, vocab 512 */
@@ -81,7 +83,7 @@ public final class TinyCheckpointSpec {
                 .vocabSize(vocab).slidingWindow(window).maxPositionEmbeddings(maxPositions)
                 .queryPreAttnScalar(headDim).ropeGlobalScaling(ropeScaling)
                 .torchDtype(dtype == DType.BF16 ? "bfloat16" : dtype == DType.F16 ? "float16" : "float32")
-                .vision(vision);
+                .vision(vision).mmTokensPerImage(mmTokensPerImage);
         if (layerTypes != null) {
             b.layerTypes(layerTypes);
         } else {
@@ -168,6 +170,11 @@ public final class TinyCheckpointSpec {
         return Optional.ofNullable(vision);
     }
 
+    /** @return soft tokens per image written as {@code mm_tokens_per_image} (256 unless set) */
+    public int mmTokensPerImage() {
+        return mmTokensPerImage;
+    }
+
     /** Builder; {@link #build()} validates via {@link GemmaConfig.Builder#build()} plus tiny-specific checks. */
     public static final class Builder {
         private int layers = 6;
@@ -189,6 +196,7 @@ public final class TinyCheckpointSpec {
         private int shards = 1;
         private boolean realTokenizer = false;
         private VisionConfig vision = null;
+        private int mmTokensPerImage = 256;
 
         private Builder() {
         }
@@ -316,6 +324,15 @@ public final class TinyCheckpointSpec {
          */
         public Builder vision(VisionConfig v) {
             vision = v;
+            return this;
+        }
+
+        /**
+         * Sets {@code mm_tokens_per_image} (default 256): a square number whose root divides the tower's patches per
+         * side (a tiny tower of image 56 and patch 14 has 4 x 4 patches: 4 soft tokens pool 2 x 2 patches each).
+         */
+        public Builder mmTokensPerImage(int v) {
+            mmTokensPerImage = v;
             return this;
         }
 

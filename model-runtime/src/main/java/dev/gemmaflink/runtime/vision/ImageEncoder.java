@@ -1,0 +1,311 @@
+package dev.gemmaflink.runtime.vision;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.Model;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.gemmaflink.runtime.ModelLoadException;
+import dev.gemmaflink.runtime.config.GemmaConfig;
+import dev.gemmaflink.runtime.config.VisionConfig;
+import dev.gemmaflink.runtime.model.MatmulPath;
+import dev.gemmaflink.runtime.model.ModelOptions;
+import dev.gemmaflink.runtime.model.Precision;
+import dev.gemmaflink.runtime.model.TorchScriptArchive;
+import dev.gemmaflink.runtime.vision.SiglipScript.BlockSlot;
+import dev.gemmaflink.runtime.weights.GemmaWeights;
+import dev.gemmaflink.runtime.weights.TensorData;
+import dev.gemmaflink.runtime.weights.TensorNaming;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Gemma 3 vision encoder (SigLIP tower + multimodal projector) on DJL's PyTorch engine: one call into a
+ * generated TorchScript module ({@link SiglipScript}) encodes a batch of images, crops included, into soft-token
+ * embeddings {@code (N, mm_tokens_per_image, text hidden)}.
+ *
+ * <p>Weights are uploaded as raw little-endian bytes and viewed as their dtype inside TorchScript (DJL never sees
+ * bf16: it aborts the JVM). With {@link Precision#BF16} matrices stay bf16 and every product takes bf16 operands
+ * (on a CPU the weight is widened to float32 per product, see {@link SiglipScript.Path}); LayerNorm, attention
+ * softmax, the residual stream and the output are float32. {@link Precision#FLOAT32} is the reference mode.
+ *
+ * <pre>{@code
+ * try (GemmaWeights w = GemmaWeights.open(dir, cfg); ImageEncoder enc = ImageEncoder.load(w, ModelOptions.defaults())) {
+ *     PreparedImage img = ImagePreprocessor.forVision(cfg.vision().get()).prepare(bytes, new ImageDecoder(), pas);
+ *     try (ImageEmbeddings e = enc.encode(img.views())) { ... }
+ * }
+ * }</pre>
+ *
+ * <p>Thread safety: {@code encode} may be called from several threads. Keep a reference to the encoder while its
+ * embeddings are used.
+ */
+public final class ImageEncoder implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ImageEncoder.class);
+    private static final String ARCHIVE = "siglip";
+
+    private final GemmaConfig config;
+    private final VisionConfig vision;
+    private final Precision precision;
+    private final SiglipScript.Path path;
+    private final Model djlModel; // strong reference: the module is freed when the Model is collected
+    private final PtSymbolBlock block;
+    private final PtNDManager manager;
+    private final IValue weights;
+    private final int threads;
+    private volatile boolean closed;
+
+    private ImageEncoder(GemmaConfig config, Precision precision, SiglipScript.Path path, Model model, IValue weights,
+            int threads) {
+        this.config = config;
+        this.vision = config.vision().orElseThrow();
+        this.precision = precision;
+        this.path = path;
+        this.djlModel = model;
+        this.block = (PtSymbolBlock) model.getBlock();
+        this.manager = (PtNDManager) model.getNDManager();
+        this.weights = weights;
+        this.threads = threads;
+    }
+
+    /**
+     * Uploads the vision tower and projector of an opened multimodal checkpoint (the {@link GemmaWeights} may be
+     * closed afterwards). Uses the precision, device and threads of {@code options}.
+     *
+     * @throws ModelLoadException when the config has no vision tower, the soft-token count does not fit the patch
+     *     grid, or a tensor cannot be uploaded
+     */
+    public static ImageEncoder load(GemmaWeights weights, ModelOptions options) {
+        GemmaConfig cfg = weights.config();
+        if (cfg.vision().isEmpty()) {
+            throw new ModelLoadException("checkpoint in " + weights.directory() + " has no vision_config: it is text-only");
+        }
+        VisionConfig v = cfg.vision().get();
+        SiglipScript.Path path = choosePath(options);
+        String source = SiglipScript.source(cfg, path); // validates the pooling geometry first
+        System.setProperty("ai.djl.pytorch.graph_optimizer", "false");
+        ai.djl.engine.Engine.getEngine("PyTorch"); // loads the native library before any JniUtils call
+        JniUtils.setGraphExecutorOptimize(false);
+        if (options.threads() > 0) {
+            JniUtils.setNumThreads(options.threads());
+        }
+        Model model = loadModule(source, options.device());
+        try {
+            PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
+            PtNDManager mgr = (PtNDManager) model.getNDManager();
+            IValue list = IValueUtils.runMethod(block, "new_list");
+            String emb = TensorNaming.VISION_TOWER + "vision_model.embeddings.";
+            add(block, mgr, list, weights.tensor(emb + "patch_embedding.weight"), SiglipScript.KIND_MATRIX);
+            add(block, mgr, list, weights.tensor(emb + "patch_embedding.bias"), SiglipScript.KIND_FLOAT);
+            add(block, mgr, list, weights.tensor(emb + "position_embedding.weight"), SiglipScript.KIND_FLOAT);
+            for (int i = 0; i < v.numHiddenLayers(); i++) {
+                String p = TensorNaming.VISION_TOWER + "vision_model.encoder.layers." + i + ".";
+                for (BlockSlot slot : BlockSlot.values()) {
+                    boolean matrix = slot.name().endsWith("_W") && !slot.name().startsWith("LN");
+                    add(block, mgr, list, weights.tensor(p + blockTensor(slot)),
+                            matrix ? SiglipScript.KIND_MATRIX : SiglipScript.KIND_FLOAT);
+                }
+            }
+            String post = TensorNaming.VISION_TOWER + "vision_model.post_layernorm.";
+            add(block, mgr, list, weights.tensor(post + "weight"), SiglipScript.KIND_FLOAT);
+            add(block, mgr, list, weights.tensor(post + "bias"), SiglipScript.KIND_FLOAT);
+            add(block, mgr, list, weights.tensor(TensorNaming.PROJECTOR + "mm_soft_emb_norm.weight"),
+                    SiglipScript.KIND_GEMMA_NORM);
+            add(block, mgr, list, weights.tensor(TensorNaming.PROJECTOR + "mm_input_projection_weight"),
+                    SiglipScript.KIND_MATRIX_T);
+            LOG.info("Loaded SigLIP tower ({} layers, hidden {}, image {}) and projector on {} in {} ({})",
+                    v.numHiddenLayers(), v.hiddenSize(), v.imageSize(), options.device(), options.precision(), path);
+            return new ImageEncoder(cfg, options.precision(), path, model, list, options.threads());
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    private static SiglipScript.Path choosePath(ModelOptions options) {
+        if (options.precision() == Precision.FLOAT32) {
+            return SiglipScript.Path.F32;
+        }
+        MatmulPath forced = options.forcedPath().orElse(null);
+        if (forced == MatmulPath.BF16_PLAIN_CPU) {
+            return SiglipScript.Path.BF16_WIDEN;
+        }
+        if (forced == MatmulPath.BF16_PLAIN || forced == MatmulPath.BF16_ONEDNN_PACKED) {
+            return SiglipScript.Path.BF16;
+        }
+        return options.device().isGpu() ? SiglipScript.Path.BF16 : SiglipScript.Path.BF16_WIDEN;
+    }
+
+    private static String blockTensor(BlockSlot slot) {
+        switch (slot) {
+            case LN1_W: return "layer_norm1.weight";
+            case LN1_B: return "layer_norm1.bias";
+            case Q_W: return "self_attn.q_proj.weight";
+            case Q_B: return "self_attn.q_proj.bias";
+            case K_W: return "self_attn.k_proj.weight";
+            case K_B: return "self_attn.k_proj.bias";
+            case V_W: return "self_attn.v_proj.weight";
+            case V_B: return "self_attn.v_proj.bias";
+            case O_W: return "self_attn.out_proj.weight";
+            case O_B: return "self_attn.out_proj.bias";
+            case LN2_W: return "layer_norm2.weight";
+            case LN2_B: return "layer_norm2.bias";
+            case FC1_W: return "mlp.fc1.weight";
+            case FC1_B: return "mlp.fc1.bias";
+            case FC2_W: return "mlp.fc2.weight";
+            case FC2_B: return "mlp.fc2.bias";
+            default: throw new IllegalStateException("unknown slot " + slot);
+        }
+    }
+
+    /** Uploads one tensor's raw bytes, converts it in TorchScript and appends it to the weight list. */
+    private static void add(PtSymbolBlock block, PtNDManager mgr, IValue list, TensorData t, int kind) {
+        int dtype;
+        switch (t.dtype()) {
+            case BF16: dtype = 15; break;
+            case F16: dtype = 5; break;
+            case F32: dtype = 6; break;
+            default: throw new ModelLoadException("unsupported dtype " + t.dtype() + " of tensor " + t.name());
+        }
+        ByteBuffer bytes = t.slice(0, Math.toIntExact(t.byteLength()));
+        try (NDManager sub = mgr.newSubManager()) {
+            PtNDArray raw = (PtNDArray) sub.create(bytes, new Shape(bytes.remaining()), DataType.UINT8);
+            try (IValue rawIv = IValue.from(raw);
+                 IValue dtypeIv = IValue.from((long) dtype);
+                 IValue shapeIv = IValue.listFrom(t.shape());
+                 IValue kindIv = IValue.from((long) kind);
+                 IValue tensor = IValueUtils.runMethod(block, "load", rawIv, dtypeIv, shapeIv, kindIv)) {
+                IValueUtils.runMethod(block, "append", list, tensor).close();
+            }
+        } catch (RuntimeException e) {
+            throw new ModelLoadException("cannot load tensor " + t.name() + " from " + t.sourceFile() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Writes the generated archive to a temporary folder, loads it, removes the folder. */
+    private static Model loadModule(String methods, Device device) {
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("gemma-siglip-");
+            new TorchScriptArchive(ARCHIVE, "Siglip", methods).writeTo(dir);
+            Model model = Model.newInstance(ARCHIVE, device, "PyTorch");
+            try {
+                model.load(dir, ARCHIVE);
+            } catch (MalformedModelException | IOException | RuntimeException e) {
+                model.close();
+                throw new ModelLoadException("generated TorchScript module " + ARCHIVE + " does not load: "
+                        + e.getMessage(), e);
+            }
+            return model;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the TorchScript archive " + ARCHIVE, e);
+        } finally {
+            if (dir != null) {
+                try (Stream<Path> s = Files.walk(dir)) {
+                    s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                } catch (IOException ignored) {
+                    // a leftover temporary folder is harmless
+                }
+            }
+        }
+    }
+
+    /**
+     * Encodes a batch in one call (an image and its crops, or several images).
+     *
+     * @param images preprocessed inputs, all of the tower's image size
+     * @return embeddings {@code (N, mm_tokens_per_image, text hidden)} float32, in input order
+     * @throws IllegalArgumentException when the list is empty or an input has the wrong size
+     */
+    public ImageEmbeddings encode(List<PreprocessedImage> images) {
+        checkOpen();
+        Objects.requireNonNull(images, "images");
+        if (images.isEmpty()) {
+            throw new IllegalArgumentException("no images to encode");
+        }
+        int s = vision.imageSize();
+        int plane = 3 * s * s;
+        float[] batch = new float[Math.multiplyExact(images.size(), plane)];
+        List<String> hashes = new ArrayList<>(images.size());
+        List<Integer> views = new ArrayList<>(images.size());
+        for (int i = 0; i < images.size(); i++) {
+            PreprocessedImage img = images.get(i);
+            if (img.size() != s) {
+                throw new IllegalArgumentException("image " + i + " is " + img.size() + "x" + img.size()
+                        + " but the vision tower takes " + s + "x" + s);
+            }
+            System.arraycopy(img.pixels(), 0, batch, i * plane, plane);
+            hashes.add(img.contentHash());
+            views.add(img.view());
+        }
+        JniUtils.setGraphExecutorOptimize(false);
+        if (threads > 0) {
+            JniUtils.setNumThreads(threads); // OpenMP's thread count is per calling thread
+        }
+        try (NDManager sub = manager.newSubManager()) {
+            PtNDArray px = (PtNDArray) sub.create(batch, new Shape(images.size(), 3, s, s));
+            try (IValue pxIv = IValue.from(px)) {
+                IValue out = IValueUtils.runMethod(block, "forward", weights, pxIv);
+                return new ImageEmbeddings(this, out, hashes, views, config.mmTokensPerImage(), config.hiddenSize());
+            } catch (ai.djl.engine.EngineException e) {
+                throw new IllegalStateException("vision encoder failed: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** @return the configuration */
+    public GemmaConfig config() {
+        return config;
+    }
+
+    /** @return the numeric precision */
+    public Precision precision() {
+        return precision;
+    }
+
+    /** @return the device */
+    public Device device() {
+        return djlModel.getNDManager().getDevice();
+    }
+
+    PtNDManager manager() {
+        return manager;
+    }
+
+    String describePath() {
+        return path.name();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("image encoder is closed");
+        }
+    }
+
+    /** Frees the weights and the module; open {@link ImageEmbeddings} must be closed by their owners first. */
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            weights.close();
+            djlModel.close();
+        }
+    }
+}

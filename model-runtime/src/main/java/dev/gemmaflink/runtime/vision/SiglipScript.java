@@ -1,0 +1,180 @@
+package dev.gemmaflink.runtime.vision;
+
+import dev.gemmaflink.runtime.ModelLoadException;
+import dev.gemmaflink.runtime.config.GemmaConfig;
+import dev.gemmaflink.runtime.config.VisionConfig;
+import java.util.Locale;
+
+/**
+ * Generates the TorchScript source of the SigLIP vision tower plus the Gemma 3 multimodal projector for one
+ * configuration (shape constants written into the source, weights passed as a {@code List[Tensor]}).
+ *
+ * <p>Shape letters: B images, S image side, P patch side, G = S / P patches per side, N = G * G patches, C vision
+ * hidden, H heads of D, K pooling kernel, M = (G / K)^2 soft tokens, E text hidden.
+ * <pre>
+ *   pixels (B, 3, S, S) float32
+ *   conv P/P + bias -> (B, C, G, G) -> (B, N, C) + position embedding (N, C)
+ *   L x [ h += out(attn(LN1(h))) ; h += fc2(gelu_tanh(fc1(LN2(h)))) ]   attention: biased q/k/v, scale D^-0.5
+ *   post LayerNorm -> (B, C, G, G) -> avg pool K/K -> (B, M, C) -> RMSNorm (1 + w) -> @ W (C, E) -> (B, M, E) float32
+ * </pre>
+ * Weight list order ({@link Slot}): patch weight, patch bias, position embedding, then per block
+ * {@link #PER_BLOCK} tensors in {@link BlockSlot} order, then post-LayerNorm weight and bias, the soft-embedding
+ * norm and the projection (stored transposed, (E, C), so every product is a {@code linear}).
+ */
+final class SiglipScript {
+
+    /** How products run; chosen at load from precision and device. */
+    enum Path {
+        /** float32 weights and products (reference mode). */
+        F32,
+        /**
+         * bf16 weights; each product rounds its input to bf16 and widens the weight to float32 for the product
+         * (CPUs without native bf16: libtorch's bf16 GEMM fallback is several times slower than float32 there).
+         */
+        BF16_WIDEN,
+        /** bf16 weights and bf16 products (CUDA, or CPUs with native bf16). */
+        BF16
+    }
+
+    /** Tensor kinds, converted once at load. */
+    static final int KIND_MATRIX = 0;
+    static final int KIND_GEMMA_NORM = 1;
+    static final int KIND_FLOAT = 2;
+    static final int KIND_MATRIX_T = 3;
+
+    /** Per-block tensors, in list order. */
+    enum BlockSlot {
+        LN1_W, LN1_B, Q_W, Q_B, K_W, K_B, V_W, V_B, O_W, O_B, LN2_W, LN2_B, FC1_W, FC1_B, FC2_W, FC2_B
+    }
+
+    static final int PER_BLOCK = BlockSlot.values().length;
+    static final int HEAD = 3; // patch weight, patch bias, positions
+
+    private SiglipScript() {
+    }
+
+    static int postIndex(VisionConfig v) {
+        return HEAD + v.numHiddenLayers() * PER_BLOCK;
+    }
+
+    /** @return the pooling kernel (patches per side / soft tokens per side), validated */
+    static int poolKernel(GemmaConfig cfg) {
+        VisionConfig v = cfg.vision().orElseThrow(() -> new ModelLoadException("config has no vision_config"));
+        int mm = cfg.mmTokensPerImage();
+        int side = (int) Math.round(Math.sqrt(mm));
+        if (side * side != mm) {
+            throw new ModelLoadException("mm_tokens_per_image " + mm + " is not a square number");
+        }
+        if (v.patchesPerSide() % side != 0) {
+            throw new ModelLoadException("patches per side " + v.patchesPerSide() + " (image_size " + v.imageSize()
+                    + " / patch_size " + v.patchSize() + ") is not a multiple of sqrt(mm_tokens_per_image) " + side);
+        }
+        return v.patchesPerSide() / side;
+    }
+
+    static String source(GemmaConfig cfg, Path path) {
+        VisionConfig v = cfg.vision().orElseThrow(() -> new ModelLoadException("config has no vision_config"));
+        int c = v.hiddenSize();
+        int heads = v.numAttentionHeads();
+        int d = v.headDim();
+        int g = v.patchesPerSide();
+        int p = v.patchSize();
+        int k = poolKernel(cfg);
+        int cdt = path == Path.F32 ? 6 : 15;
+        String eps = lit(v.layerNormEps());
+        String self = "self: __torch__.Siglip";
+        StringBuilder s = new StringBuilder();
+        // ---- weight preparation (once per tensor at load): raw little-endian bytes viewed as their dtype ----
+        s.append("def load(").append(self).append(", raw: Tensor, dtype: int, shape: List[int], kind: int) -> Tensor:\n");
+        s.append("  t = torch.reshape(torch.view_copy(raw, dtype), shape)\n");
+        s.append("  if kind == ").append(KIND_GEMMA_NORM).append(":\n");
+        s.append("    return torch.add(torch.to(t, 6), 1.0)\n");
+        s.append("  if kind == ").append(KIND_FLOAT).append(":\n");
+        s.append("    return torch.contiguous(torch.to(t, 6))\n");
+        s.append("  if kind == ").append(KIND_MATRIX_T).append(":\n");
+        s.append("    return torch.contiguous(torch.transpose(torch.to(t, ").append(cdt).append("), 0, 1))\n");
+        s.append("  return torch.contiguous(torch.to(t, ").append(cdt).append("))\n");
+        s.append("def new_list(").append(self).append(") -> List[Tensor]:\n");
+        s.append("  return annotate(List[Tensor], [])\n");
+        s.append("def append(").append(self).append(", l: List[Tensor], t: Tensor) -> List[Tensor]:\n");
+        s.append("  l.append(t)\n");
+        s.append("  return l\n");
+        // ---- building blocks ----
+        s.append("def lin(").append(self).append(", x: Tensor, w: Tensor, b: Optional[Tensor]) -> Tensor:\n");
+        switch (path) {
+            case F32:
+                s.append("  return torch.linear(x, w, b)\n");
+                break;
+            case BF16_WIDEN:
+                s.append("  return torch.linear(torch.to(torch.to(x, 15), 6), torch.to(w, 6), b)\n");
+                break;
+            case BF16:
+                s.append("  y = torch.to(torch.linear(torch.to(x, 15), w, None), 6)\n");
+                s.append("  if b is None:\n");
+                s.append("    return y\n");
+                s.append("  return torch.add(y, b)\n");
+                break;
+            default:
+                throw new IllegalStateException("unknown path " + path);
+        }
+        s.append("def block(").append(self).append(", h: Tensor, w: List[Tensor], i: int) -> Tensor:\n");
+        s.append("  nb = torch.size(h, 0)\n");
+        s.append("  n = torch.size(h, 1)\n");
+        s.append("  x = torch.layer_norm(h, [").append(c).append("], w[i + ").append(BlockSlot.LN1_W.ordinal())
+                .append("], w[i + ").append(BlockSlot.LN1_B.ordinal()).append("], ").append(eps).append(", True)\n");
+        for (String[] qkv : new String[][] {{"q", "Q"}, {"k", "K"}, {"v", "V"}}) {
+            s.append("  ").append(qkv[0]).append(" = torch.transpose(torch.view(self.lin(x, w[i + ")
+                    .append(BlockSlot.valueOf(qkv[1] + "_W").ordinal()).append("], w[i + ")
+                    .append(BlockSlot.valueOf(qkv[1] + "_B").ordinal()).append("]), [nb, n, ").append(heads).append(", ")
+                    .append(d).append("]), 1, 2)\n");
+        }
+        s.append("  a = torch.scaled_dot_product_attention(q, k, v, None, 0., False, scale=")
+                .append(lit(Math.pow(d, -0.5))).append(")\n");
+        s.append("  a = torch.reshape(torch.transpose(a, 1, 2), [nb, n, ").append(c).append("])\n");
+        s.append("  h = torch.add(h, self.lin(a, w[i + ").append(BlockSlot.O_W.ordinal()).append("], w[i + ")
+                .append(BlockSlot.O_B.ordinal()).append("]))\n");
+        s.append("  x = torch.layer_norm(h, [").append(c).append("], w[i + ").append(BlockSlot.LN2_W.ordinal())
+                .append("], w[i + ").append(BlockSlot.LN2_B.ordinal()).append("], ").append(eps).append(", True)\n");
+        s.append("  x = torch.gelu(self.lin(x, w[i + ").append(BlockSlot.FC1_W.ordinal()).append("], w[i + ")
+                .append(BlockSlot.FC1_B.ordinal()).append("]), approximate=\"tanh\")\n");
+        s.append("  return torch.add(h, self.lin(x, w[i + ").append(BlockSlot.FC2_W.ordinal()).append("], w[i + ")
+                .append(BlockSlot.FC2_B.ordinal()).append("]))\n");
+        // ---- the whole tower ----
+        s.append("def forward(").append(self).append(", w: List[Tensor], px: Tensor) -> Tensor:\n");
+        s.append("  nb = torch.size(px, 0)\n");
+        if (path == Path.F32) {
+            s.append("  e = torch.conv2d(px, w[0], w[1], [").append(p).append(", ").append(p).append("], [0, 0], [1, 1], 1)\n");
+        } else if (path == Path.BF16_WIDEN) {
+            s.append("  e = torch.conv2d(torch.to(torch.to(px, 15), 6), torch.to(w[0], 6), w[1], [").append(p).append(", ")
+                    .append(p).append("], [0, 0], [1, 1], 1)\n");
+        } else {
+            s.append("  e = torch.add(torch.to(torch.conv2d(torch.to(px, 15), w[0], None, [").append(p).append(", ")
+                    .append(p).append("], [0, 0], [1, 1], 1), 6), torch.view(w[1], [1, ").append(c).append(", 1, 1]))\n");
+        }
+        s.append("  h = torch.add(torch.transpose(torch.flatten(e, 2, -1), 1, 2), w[2])\n"); // (B, N, C)
+        for (int i = 0; i < v.numHiddenLayers(); i++) {
+            s.append("  h = self.block(h, w, ").append(HEAD + i * PER_BLOCK).append(")\n");
+        }
+        int post = postIndex(v);
+        s.append("  h = torch.layer_norm(h, [").append(c).append("], w[").append(post).append("], w[").append(post + 1)
+                .append("], ").append(eps).append(", True)\n");
+        s.append("  g = torch.reshape(torch.transpose(h, 1, 2), [nb, ").append(c).append(", ").append(g).append(", ")
+                .append(g).append("])\n");
+        s.append("  g = torch.avg_pool2d(g, [").append(k).append(", ").append(k).append("], [").append(k).append(", ")
+                .append(k).append("], [0, 0], False, True, None)\n");
+        s.append("  t = torch.transpose(torch.flatten(g, 2, -1), 1, 2)\n"); // (B, M, C)
+        // Gemma RMSNorm in float32 with the vision tower's epsilon, as Gemma3MultiModalProjector builds it.
+        s.append("  ms = torch.mean(torch.mul(t, t), [-1], True)\n");
+        s.append("  t = torch.mul(torch.mul(t, torch.rsqrt(torch.add(ms, ").append(eps).append("))), w[")
+                .append(post + 2).append("])\n");
+        s.append("  return self.lin(t, w[").append(post + 3).append("], None)\n");
+        return s.toString();
+    }
+
+    private static String lit(double x) {
+        if (!Double.isFinite(x)) {
+            throw new IllegalArgumentException("non-finite constant " + x);
+        }
+        return String.format(Locale.ROOT, "%.17g", x);
+    }
+}
