@@ -389,6 +389,8 @@ public final class GemmaModel implements AutoCloseable {
                     }
                     args.add(a.isList() ? IValue.listFrom(arrays) : IValue.from(arrays[0]));
                 }
+                args.add(IValue.from((PtNDArray) sub.create(bt.soft(),
+                        new Shape(bt.softRows(), bt.softRows() == 0 ? config.hiddenSize() : bt.soft().length / bt.softRows()))));
                 try (IValue out = IValueUtils.runMethod(block, "forward", args.toArray(new IValue[0]))) {
                     PtNDArray logits = out.toTensor((PtNDManager) sub);
                     float[] data = logits.toFloatArray();

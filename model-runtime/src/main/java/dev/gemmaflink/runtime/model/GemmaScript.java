@@ -20,6 +20,10 @@ import java.util.Locale;
  *   wslotL, wslotG      (T)      cache slot each new token's K/V is written to, per layer type
  *   ctxL, ctxG          (B, L)   cache slots of each sequence's context (new tokens included), per layer type
  *   kposL, kposG        (B, L)   absolute positions of those slots (padding -1: masked out)
+ *   softIdx             (S)      flat indices of image soft tokens, whose scaled embeddings are replaced by soft
+ *   qgrp                (B, Q)   per group, the image span of each query (-1: text or padding)
+ *   kgrpL, kgrpG        (B, L)   the image span of each key (-1: text or padding); same span = visible both ways
+ *   soft                (S, E)   float32 soft-token embeddings (vision encoder output; not scaled)
  *   rows                (N)      flat indices of the tokens whose logits are returned
  * </pre>
  * The attention mask comes from positions (causal; sliding layers also {@code key > query - window}), so prefill,
@@ -136,12 +140,16 @@ final class GemmaScript {
         s.append("  x2 = torch.slice(x, 2, ").append(d / 2).append(", ").append(d).append(")\n");
         s.append("  r = torch.cat([torch.neg(x2), x1], 2)\n");
         s.append("  return torch.add(torch.mul(x, c), torch.mul(r, s))\n");
-        s.append("def mask(").append(self).append(", qpos: Tensor, kpos: Tensor, window: int) -> Tensor:\n");
+        s.append("def mask(").append(self).append(", qpos: Tensor, kpos: Tensor, window: int, qgrp: Tensor, kgrp: Tensor) -> Tensor:\n");
         s.append("  qp = torch.unsqueeze(qpos, 2)\n");
         s.append("  kp = torch.unsqueeze(kpos, 1)\n");
         s.append("  ok = torch.logical_and(torch.le(kp, qp), torch.ge(kp, 0))\n");
         s.append("  if window > 0:\n");
         s.append("    ok = torch.logical_and(ok, torch.gt(kp, torch.sub(qp, window)))\n");
+        // Gemma 3 images: bidirectional among the tokens of one image (same span id, not -1), on every layer type.
+        s.append("  qg = torch.unsqueeze(qgrp, 2)\n");
+        s.append("  same = torch.logical_and(torch.eq(qg, torch.unsqueeze(kgrp, 1)), torch.ge(qg, 0))\n");
+        s.append("  ok = torch.logical_or(ok, same)\n");
         // A finite large negative rather than -inf: padded query rows may see no key, and must not produce NaN.
         s.append("  m = torch.mul(torch.to(torch.logical_not(ok), 6), -1.0e30)\n");
         s.append("  return torch.repeat(torch.unsqueeze(m, 1), [1, 1, ").append(h / kv).append(", 1])\n");
@@ -185,22 +193,26 @@ final class GemmaScript {
         s.append("def forward(").append(self).append(", w: List[Tensor], kc: List[Tensor], vc: List[Tensor], "
                 + "ids: Tensor, pos: Tensor, qidx: List[Tensor], qpos: List[Tensor], valid: List[Tensor], perm: Tensor, "
                 + "wslotL: Tensor, ctxL: List[Tensor], kposL: List[Tensor], "
-                + "wslotG: Tensor, ctxG: List[Tensor], kposG: List[Tensor], rows: Tensor) -> Tensor:\n");
+                + "wslotG: Tensor, ctxG: List[Tensor], kposG: List[Tensor], rows: Tensor, "
+                + "softIdx: Tensor, qgrp: List[Tensor], kgrpL: List[Tensor], kgrpG: List[Tensor], soft: Tensor) -> Tensor:\n");
         s.append("  h = torch.mul(torch.to(torch.embedding(w[").append(e).append("], ids), 6), ").append(lit(scale)).append(")\n");
+        // Image soft tokens replace the scaled embeddings and are not scaled themselves.
+        s.append("  if torch.numel(softIdx) > 0:\n");
+        s.append("    h = torch.index_copy(h, 0, softIdx, soft)\n");
         boolean anyLocal = cfg.layerTypes().contains(LayerType.SLIDING_ATTENTION);
         boolean anyGlobal = cfg.layerTypes().contains(LayerType.FULL_ATTENTION);
         if (anyLocal) {
             s.append("  cL, sL = self.rope_cs(pos, ").append(lit(cfg.ropeLocalTheta())).append(", 1.0)\n");
             s.append("  mL = annotate(List[Tensor], [])\n");
             s.append("  for gi in range(len(qpos)):\n");
-            s.append("    mL.append(self.mask(qpos[gi], kposL[gi], ").append(cfg.slidingWindow()).append("))\n");
+            s.append("    mL.append(self.mask(qpos[gi], kposL[gi], ").append(cfg.slidingWindow()).append(", qgrp[gi], kgrpL[gi]))\n");
         }
         if (anyGlobal) {
             s.append("  cG, sG = self.rope_cs(pos, ").append(lit(cfg.ropeGlobalTheta())).append(", ")
                     .append(lit(cfg.ropeGlobalScaling())).append(")\n");
             s.append("  mG = annotate(List[Tensor], [])\n");
             s.append("  for gi in range(len(qpos)):\n");
-            s.append("    mG.append(self.mask(qpos[gi], kposG[gi], 0))\n");
+            s.append("    mG.append(self.mask(qpos[gi], kposG[gi], 0, qgrp[gi], kgrpG[gi]))\n");
         }
         for (int i = 0; i < cfg.numHiddenLayers(); i++) {
             String t = cfg.layerType(i) == LayerType.SLIDING_ATTENTION ? "L" : "G";

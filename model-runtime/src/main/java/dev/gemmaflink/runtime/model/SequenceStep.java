@@ -13,8 +13,15 @@ import java.util.Objects;
  * @param sliding       slots for sliding-window layers
  * @param full          slots for full-attention layers
  * @param allLogits     true: logits for every new token (tests); false: only for the last one
+ * @param images        soft-token embeddings and image spans of a multimodal prefill step; null for text
  */
-public record SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, CacheSlots full, boolean allLogits) {
+public record SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, CacheSlots full, boolean allLogits,
+        StepImages images) {
+
+    /** A text-only step. */
+    public SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, CacheSlots full, boolean allLogits) {
+        this(tokens, firstPosition, sliding, full, allLogits, null);
+    }
 
     public SequenceStep {
         if (tokens == null || tokens.length == 0) {
@@ -31,7 +38,30 @@ public record SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, 
                         + c.writeSlots().length + " write slots");
             }
         }
+        if (images != null) {
+            for (int i = 0; i < images.count(); i++) {
+                if (images.tokenIndex(i) >= tokens.length) {
+                    throw new IllegalArgumentException("sequence step: soft token index " + images.tokenIndex(i)
+                            + " is outside the step's " + tokens.length + " tokens");
+                }
+            }
+            long end = (long) firstPosition + tokens.length;
+            for (int i = 0; i < images.spanStarts().length; i++) {
+                long s0 = images.spanStart(i);
+                long s1 = s0 + images.spanLength(i);
+                if (s0 < firstPosition || s1 > end) {
+                    throw new IllegalArgumentException("sequence step: image span [" + s0 + ", " + s1
+                            + ") is not inside the step's positions [" + firstPosition + ", " + end
+                            + "): prefill chunks must not cut an image");
+                }
+            }
+        }
         tokens = tokens.clone();
+    }
+
+    /** @return this step with image inputs attached (replacing any) */
+    public SequenceStep withImages(StepImages imgs) {
+        return new SequenceStep(tokens, firstPosition, sliding, full, allLogits, imgs);
     }
 
     @Override
@@ -61,12 +91,13 @@ public record SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, 
     @Override
     public boolean equals(Object o) {
         return o instanceof SequenceStep s && Arrays.equals(tokens, s.tokens) && firstPosition == s.firstPosition
-                && sliding.equals(s.sliding) && full.equals(s.full) && allLogits == s.allLogits;
+                && sliding.equals(s.sliding) && full.equals(s.full) && allLogits == s.allLogits
+                && Objects.equals(images, s.images);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(Arrays.hashCode(tokens), firstPosition, sliding, full, allLogits);
+        return Objects.hash(Arrays.hashCode(tokens), firstPosition, sliding, full, allLogits, images);
     }
 
     @Override

@@ -38,17 +38,29 @@ final class ReferenceGemma {
 
     /** Logits (T, vocab) for every position of {@code ids} (positions 0..T-1). */
     double[][] forward(int[] ids) {
+        return forward(ids, null, null);
+    }
+
+    /**
+     * Logits with image inputs: position i takes {@code soft[i]} as its embedding (unscaled) when not null; a query
+     * sees every key with the same {@code span[i] >= 0} regardless of order, all other attention stays causal.
+     */
+    double[][] forward(int[] ids, double[][] soft, int[] span) {
         int n = ids.length;
         int hid = d.hidden();
         float[] emb = t("embed_tokens.weight");
         double[][] x = new double[n][hid];
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < hid; j++) {
-                x[i][j] = emb[ids[i] * hid + j] * d.embedScale();
+                x[i][j] = soft != null && soft[i] != null ? soft[i][j] : emb[ids[i] * hid + j] * d.embedScale();
             }
         }
+        int[] spans = span != null ? span : new int[n];
+        if (span == null) {
+            java.util.Arrays.fill(spans, -1);
+        }
         for (int l = 0; l < d.layers(); l++) {
-            double[][] a = attention(l, rmsRows(x, lw(l, "input_layernorm.weight")));
+            double[][] a = attention(l, rmsRows(x, lw(l, "input_layernorm.weight")), spans);
             a = rmsRows(a, lw(l, "post_attention_layernorm.weight"));
             add(x, a);
             double[][] m = mlp(l, rmsRows(x, lw(l, "pre_feedforward_layernorm.weight")));
@@ -59,7 +71,7 @@ final class ReferenceGemma {
         return matmulT(f, emb, d.vocab(), hid); // tied output embedding
     }
 
-    private double[][] attention(int l, double[][] x) {
+    private double[][] attention(int l, double[][] x, int[] span) {
         int n = x.length;
         int hd = d.headDim();
         double[][] q = matmulT(x, lw(l, "self_attn.q_proj.weight"), d.heads() * hd, d.hidden());
@@ -84,10 +96,11 @@ final class ReferenceGemma {
         for (int h = 0; h < d.heads(); h++) {
             int kvh = h / group;
             for (int i = 0; i < n; i++) {
-                double[] s = new double[i + 1];
+                double[] s = new double[n];
                 double max = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j <= i; j++) {
-                    boolean visible = global || j > i - d.window();
+                for (int j = 0; j < n; j++) {
+                    boolean visible = j <= i && (global || j > i - d.window())
+                            || span[i] >= 0 && span[i] == span[j];
                     if (!visible) {
                         s[j] = Double.NEGATIVE_INFINITY;
                         continue;
@@ -100,11 +113,11 @@ final class ReferenceGemma {
                     max = Math.max(max, s[j]);
                 }
                 double sum = 0;
-                for (int j = 0; j <= i; j++) {
+                for (int j = 0; j < n; j++) {
                     s[j] = s[j] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(s[j] - max);
                     sum += s[j];
                 }
-                for (int j = 0; j <= i; j++) {
+                for (int j = 0; j < n; j++) {
                     double p = s[j] / sum;
                     for (int c = 0; c < hd; c++) {
                         out[i][h * hd + c] += p * v[j][kvh * hd + c];
