@@ -45,6 +45,7 @@ public final class TinyCheckpointSpec {
     private final boolean realTokenizer;
     private final VisionConfig vision;
     private final int mmTokensPerImage;
+    private final int[] imageTokenIds; // boi, eoi, image soft token
 
     private TinyCheckpointSpec(Builder b, int vocab) {
         this.layers = b.layers;
@@ -67,6 +68,7 @@ public final class TinyCheckpointSpec {
         this.realTokenizer = b.realTokenizer;
         this.vision = b.vision;
         this.mmTokensPerImage = b.mmTokensPerImage;
+        this.imageTokenIds = b.imageTokenIds.clone();
     }
 
     /** @return a builder with tiny defaults: 6 layers (5 local + 1 global), hidden 64, 4/2 heads of 16, vocab 512 */
@@ -83,7 +85,8 @@ public final class TinyCheckpointSpec {
                 .vocabSize(vocab).slidingWindow(window).maxPositionEmbeddings(maxPositions)
                 .queryPreAttnScalar(headDim).ropeGlobalScaling(ropeScaling)
                 .torchDtype(dtype == DType.BF16 ? "bfloat16" : dtype == DType.F16 ? "float16" : "float32")
-                .vision(vision).mmTokensPerImage(mmTokensPerImage);
+                .vision(vision).mmTokensPerImage(mmTokensPerImage)
+                .boiTokenId(imageTokenIds[0]).eoiTokenId(imageTokenIds[1]).imageTokenId(imageTokenIds[2]);
         if (layerTypes != null) {
             b.layerTypes(layerTypes);
         } else {
@@ -197,6 +200,7 @@ public final class TinyCheckpointSpec {
         private boolean realTokenizer = false;
         private VisionConfig vision = null;
         private int mmTokensPerImage = 256;
+        private int[] imageTokenIds = {255_999, 256_000, 262_144};
 
         private Builder() {
         }
@@ -333,6 +337,16 @@ public final class TinyCheckpointSpec {
          */
         public Builder mmTokensPerImage(int v) {
             mmTokensPerImage = v;
+            return this;
+        }
+
+        /**
+         * Sets {@code boi_token_index}, {@code eoi_token_index} and {@code image_token_index} (defaults: the real ids
+         * 255999, 256000, 262144). A tiny vocabulary needs {@code <start_of_image>}/{@code <end_of_image>} inside it
+         * (they are embedded like text); the soft-token id may stay outside (its embedding is replaced).
+         */
+        public Builder imageTokenIds(int boi, int eoi, int image) {
+            imageTokenIds = new int[] {boi, eoi, image};
             return this;
         }
 

@@ -3,6 +3,7 @@ package dev.gemmaflink.runtime.cli;
 import dev.gemmaflink.runtime.checkpoint.TinyCheckpoint;
 import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
 import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.runtime.config.VisionConfig;
 import dev.gemmaflink.runtime.weights.DType;
 import dev.gemmaflink.runtime.weights.TensorNaming;
 import java.nio.file.Path;
@@ -25,7 +26,9 @@ final class MakeTinyCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to write.")
     Path out;
 
-    @Option(names = "--vision", description = "Add a vision tower (not available before step 4).")
+    @Option(names = "--vision", description = "Add a SigLIP vision tower and projector (tiny: image 56, patch 14, "
+            + "hidden 32, 2 layers, 4 soft tokens, <start_of_image>/<end_of_image> at ids 6/7 of a small vocabulary; "
+            + "1b preset: the released so400m shape, 256 soft tokens). Implies a multimodal naming scheme.")
     boolean vision;
 
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default ${DEFAULT-VALUE}).")
@@ -63,11 +66,17 @@ final class MakeTinyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (vision) {
-            throw new UnsupportedOperationException("--vision: not yet: step 4 adds the vision tower");
-        }
         TinyCheckpointSpec.Builder b = TinyCheckpointSpec.builder().seed(seed).realTokenizer(realTokenizer)
                 .scheme(parseScheme(scheme)).ropeScaling(ropeScaling);
+        if (vision) {
+            TensorNaming naming = parseScheme(scheme);
+            b.scheme(naming == TensorNaming.TEXT ? TensorNaming.LANGUAGE_MODEL : naming);
+            if (preset.equalsIgnoreCase("1b")) {
+                b.vision(VisionConfig.gemma3Siglip()).mmTokensPerImage(256);
+            } else {
+                b.vision(new VisionConfig(32, 64, 2, 2, 3, 56, 14, 1e-6)).mmTokensPerImage(4);
+            }
+        }
         switch (preset.toLowerCase(Locale.ROOT)) {
             case "tiny":
                 b.dtype(DType.F32);
@@ -90,6 +99,12 @@ final class MakeTinyCommand implements Callable<Integer> {
         if (maxPositions != null) b.maxPositions(maxPositions);
         if (shards != null) b.shards(shards);
         if (dtype != null) b.dtype(parseDtype(dtype));
+        int vocabSize = vocab != null ? vocab : preset.equalsIgnoreCase("1b") || realTokenizer ? TinyCheckpointSpec.REAL_VOCAB : 512;
+        if (vision && vocabSize <= 256_000) {
+            // <start_of_image>/<end_of_image> are embedded like text: keep them inside a small vocabulary
+            // (<unused0>, <unused1> of the tiny tokenizer); the soft-token id may stay outside.
+            b.imageTokenIds(6, 7, 262_144);
+        }
         TinyCheckpoint ckpt = TinyCheckpointWriter.write(out, b.build());
         TinyCheckpointSpec s = ckpt.spec();
         spec.commandLine().getOut().printf("wrote %s: %d layers, hidden %d, intermediate %d, heads %d/%d x %d, "

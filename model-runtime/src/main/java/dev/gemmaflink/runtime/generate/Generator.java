@@ -4,7 +4,9 @@ import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.ForwardResult;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
+import dev.gemmaflink.runtime.model.PromptImages;
 import dev.gemmaflink.runtime.model.SequenceCache;
+import dev.gemmaflink.runtime.model.SequenceStep;
 import dev.gemmaflink.runtime.tokenizer.ChatFormat;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import dev.gemmaflink.runtime.tokenizer.StreamingDetokenizer;
@@ -100,6 +102,18 @@ public final class Generator implements AutoCloseable {
      *                                  the context limit (checked before any computation)
      */
     public synchronized GenerationResult generate(int[] promptIds, GenerationParams params, TokenListener listener) {
+        return generate(promptIds, null, params, listener);
+    }
+
+    /**
+     * Generates from prompt token ids with image inputs (Gemma 3 multimodal): the soft tokens replace the embeddings
+     * at their positions and prefill chunks are moved so that no image is split (a chunk may grow to hold one).
+     *
+     * @param images soft-token embeddings and spans (see {@code vision.ImagePrompt}), or null for text only
+     * @see #generate(int[], GenerationParams, TokenListener)
+     */
+    public synchronized GenerationResult generate(int[] promptIds, PromptImages images, GenerationParams params,
+            TokenListener listener) {
         Objects.requireNonNull(params, "params");
         TokenListener out = listener == null ? TokenListener.NONE : listener;
         if (promptIds == null || promptIds.length == 0) {
@@ -121,9 +135,17 @@ public final class Generator implements AutoCloseable {
         long ttft = 0;
         FinishReason reason = null;
         ForwardResult logits = null;
-        for (int from = 0; from < promptIds.length; from += prefillChunk) {
-            int[] chunk = Arrays.copyOfRange(promptIds, from, Math.min(promptIds.length, from + prefillChunk));
-            logits = model.forward(ForwardBatch.of(cache.append(chunk, false)), storage);
+        for (int from = 0; from < promptIds.length; ) {
+            int to = Math.min(promptIds.length, from + prefillChunk);
+            if (images != null) {
+                to = images.chunkEnd(from, to);
+            }
+            SequenceStep step = cache.append(Arrays.copyOfRange(promptIds, from, to), false);
+            if (images != null) {
+                step = step.withImages(images.slice(from, to));
+            }
+            logits = model.forward(ForwardBatch.of(step), storage);
+            from = to;
         }
         while (reason == null) {
             int next = Sampler.sample(logits.lastLogits(0), params, rng);

@@ -58,10 +58,38 @@ class GemmaCliTest {
     }
 
     @Test
+    void visionCheckpointCaptionsImagesAndRefusesBadOnes() throws Exception {
+        String dir = tmp.resolve("v").toString();
+        Run made = run("make-tiny", "--out", dir, "--vision", "--seed", "3");
+        assertThat(made.exit()).as(made.err()).isZero();
+        assertThat(made.out()).contains("LANGUAGE_MODEL");
+        Path png = tmp.resolve("img.png");
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(40, 30, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 30; y++) {
+            for (int x = 0; x < 40; x++) {
+                img.setRGB(x, y, (x * 6) << 16 | (y * 8) << 8 | 0x40);
+            }
+        }
+        javax.imageio.ImageIO.write(img, "png", png.toFile());
+        String[] gen = {"generate", "--model", dir, "--image", png.toString(), "--prompt", "Describe the image.",
+            "--max-new-tokens", "4", "--temperature", "0", "--threads", "1", "--precision", "f32"};
+        Run g1 = run(gen);
+        assertThat(g1.exit()).as(g1.err()).isZero();
+        assertThat(g1.out()).containsPattern("generated tokens: [0-4], finish: ");
+        assertThat(run(gen).out()).startsWith(g1.out().lines().findFirst().orElseThrow()); // greedy: deterministic
+
+        Path bad = tmp.resolve("bad.png");
+        Files.write(bad, new byte[] {1, 2, 3, 4, 5});
+        Run refused = run("generate", "--model", dir, "--image", bad.toString(), "--prompt", "x", "--threads", "1");
+        assertThat(refused.exit()).isEqualTo(2);
+        assertThat(refused.err()).contains("UNSUPPORTED_FORMAT").contains("image 0");
+        Run missing = run("generate", "--model", dir, "--image", tmp.resolve("nope.jpg").toString(), "--prompt", "x");
+        assertThat(missing.exit()).isEqualTo(2);
+        assertThat(missing.err()).contains("cannot read --image");
+    }
+
+    @Test
     void badInputGivesOneClearLine() {
-        Run vision = run("make-tiny", "--out", tmp.resolve("v").toString(), "--vision");
-        assertThat(vision.exit()).isEqualTo(2);
-        assertThat(vision.err()).contains("not yet: step 4");
 
         Run preset = run("make-tiny", "--out", tmp.resolve("p").toString(), "--preset", "2b");
         assertThat(preset.err()).contains("unknown --preset '2b'");
