@@ -5,9 +5,10 @@ import java.util.Map;
 /**
  * An independent double-precision forward pass of the SigLIP tower and the Gemma 3 projector for one image,
  * written from the transformers definitions (SiglipVisionEmbeddings, SiglipEncoderLayer, post_layernorm,
- * Gemma3MultiModalProjector) with plain loops. Shares no code with the runtime.
+ * Gemma3MultiModalProjector) with plain loops. Shares no code with the runtime. Public for the multimodal
+ * generation test of the model package.
  */
-final class ReferenceSiglip {
+public final class ReferenceSiglip {
     private final Map<String, float[]> w;
     private final int hidden;
     private final int inter;
@@ -19,7 +20,7 @@ final class ReferenceSiglip {
     private final int mmTokens;
     private final int textHidden;
 
-    ReferenceSiglip(Map<String, float[]> weights, int hidden, int inter, int layers, int heads, int image, int patch,
+    public ReferenceSiglip(Map<String, float[]> weights, int hidden, int inter, int layers, int heads, int image, int patch,
             double eps, int mmTokens, int textHidden) {
         this.w = weights;
         this.hidden = hidden;
@@ -42,7 +43,7 @@ final class ReferenceSiglip {
     }
 
     /** @param px (3, image, image) @return (mmTokens, textHidden) */
-    double[][] forward(float[] px) {
+    public double[][] forward(float[] px) {
         int g = image / patch;
         int n = g * g;
         String e = "vision_tower.vision_model.embeddings.";
