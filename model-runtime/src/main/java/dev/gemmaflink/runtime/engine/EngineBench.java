@@ -113,6 +113,12 @@ public final class EngineBench {
         if (!print) {
             return "";
         }
+        for (EngineResult r : results) {
+            if (r.finishReason() != EngineFinishReason.LENGTH) {
+                throw new IllegalStateException("request " + r.requestId() + " ended " + r.finishReason() + ": "
+                        + r.error());
+            }
+        }
         long lastFirst = stamps.stream().mapToLong(q -> q.peek()).max().orElse(start);
         long firstFinish = stamps.stream().mapToLong(q -> q.stream().mapToLong(Long::longValue).max().orElse(end))
                 .min().orElse(end);

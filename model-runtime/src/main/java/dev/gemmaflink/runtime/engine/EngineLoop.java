@@ -210,11 +210,12 @@ final class EngineLoop implements Runnable {
         try {
             out = model.forward(new ForwardBatch(steps), storage);
         } catch (RuntimeException e) {
-            // The chunks' blocks hold no valid K/V now; end their requests. (Blocks of this step already offered to
-            // the prefix cache are not withdrawn: see the package documentation.)
+            // The step's blocks hold no valid K/V: end its requests and withdraw the blocks they alone hold from the
+            // prefix cache (they were offered to it at allocation).
             LOG.warn("forward step over {} sequences failed: {}", chunks.size(), e.toString());
             for (ScheduledChunk c : chunks) {
                 RequestState s = states.get(c.sequence().requestId());
+                kvCache.discard(c.sequence());
                 planner.finish(c.sequence(), SequenceStatus.CANCELLED);
                 complete(s, EngineFinishReason.ERROR, "forward step failed: " + e.getMessage());
             }

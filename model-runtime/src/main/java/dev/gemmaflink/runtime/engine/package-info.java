@@ -18,8 +18,7 @@
  * after preemption and recompute (the tests assert this). Sampling uses the request's own seeded stream, so a seeded
  * request is reproducible too, except that recompute after preemption repeats no draws.
  *
- * <p>Known limit: when a forward step fails, its requests end with {@code ERROR}, but full blocks that step had
- * offered to the prefix cache stay registered although their K/V were not written; a later request with the same
- * prefix could read them. Forward failures are device faults in practice; restart the engine after one.
+ * <p>Failure contract: when a forward step fails, its requests end with {@code ERROR} and the blocks they alone held
+ * leave the prefix cache (their keys and values were never written); other requests continue.
  */
 package dev.gemmaflink.runtime.engine;

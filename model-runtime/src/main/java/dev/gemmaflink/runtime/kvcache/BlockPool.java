@@ -182,6 +182,26 @@ public final class BlockPool {
         }
     }
 
+    /**
+     * Like {@link #free(Iterable)}, but a block left without holders also leaves the prefix cache: for blocks whose
+     * keys and values were never written (the forward step that should have computed them failed).
+     */
+    public void freeAndForget(Iterable<KvBlock> orderedBlocks) {
+        for (KvBlock block : orderedBlocks) {
+            if (block.isNull()) {
+                continue;
+            }
+            block.decrementRef();
+            if (block.refCount() == 0) {
+                if (block.hash() != null) {
+                    cached.remove(block.hash(), block);
+                    block.clearHash();
+                }
+                freeQueue.append(block);
+            }
+        }
+    }
+
     /** Free-list block ids from next-evicted to last-evicted; for tests and debugging. */
     public List<Integer> freeListIds() {
         return freeQueue.ids();

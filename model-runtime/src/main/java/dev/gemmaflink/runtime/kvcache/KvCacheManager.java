@@ -224,6 +224,18 @@ public final class KvCacheManager {
     }
 
     /**
+     * Releases every block of the sequence like {@link #free(Sequence)}, and withdraws from the prefix cache those no
+     * other sequence holds: for a sequence whose last step failed, so blocks offered to the cache at allocation hold
+     * no valid keys and values. Blocks still shared with others stay cached (others computed or are computing
+     * them). Idempotent.
+     */
+    public void discard(Sequence sequence) {
+        for (SingleTypeKvCacheManager manager : managers) {
+            manager.discard(sequence.requestId());
+        }
+    }
+
+    /**
      * Block ids of one group for the forward pass, entry i covering token positions [i * bs, (i + 1) * bs); the slot of
      * position p is {@code table[p / bs] * bs + p % bs}. Sliding groups show {@link #nullBlockId()} for blocks outside
      * the window. A fresh array.

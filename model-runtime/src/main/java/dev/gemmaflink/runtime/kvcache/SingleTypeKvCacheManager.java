@@ -135,6 +135,17 @@ abstract class SingleTypeKvCacheManager {
         }
     }
 
+    /** Frees every block of the sequence; blocks nobody else holds also leave the prefix cache. */
+    void discard(String requestId) {
+        List<KvBlock> blocks = blocksByRequest.remove(requestId);
+        numCachedBlocks.remove(requestId);
+        if (blocks != null) {
+            List<KvBlock> reversed = new ArrayList<>(blocks);
+            Collections.reverse(reversed);
+            pool.freeAndForget(reversed);
+        }
+    }
+
     /** The sequence's blocks in token order (read-only); empty when it holds none. */
     List<KvBlock> blocks(String requestId) {
         return Collections.unmodifiableList(blocksByRequest.getOrDefault(requestId, List.of()));
