@@ -57,6 +57,9 @@ public final class GemmaEngine implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(GemmaEngine.class);
 
+    /** KV budget on a CPU when none is configured: 4 GiB (capped at half the available memory). */
+    public static final long DEFAULT_CPU_KV_BYTES = 4L << 30;
+
     private final GemmaModel model;
     private final GemmaTokenizer tokenizer; // may be null
     private final boolean ownsModel;
@@ -80,10 +83,8 @@ public final class GemmaEngine implements AutoCloseable {
         this.ownsModel = ownsModel;
         this.queueCapacity = b.queueCapacity;
         this.drainTimeout = b.drainTimeout;
-        KvCacheOptions kvOptions = b.kvOptions();
         this.layout = KvCacheLayout.fromConfig(model.config(), model.precision().bytesPerElement(), b.blockSize);
-        long free = kvOptions.kvCacheBytes() > 0 ? 0 : DeviceMemory.freeBytes(model.device());
-        KvCacheManager kvCache = kvOptions.newManager(layout, free);
+        KvCacheManager kvCache = b.kvOptions(budgetBytes(b, model)).newManager(layout, 0);
         int[] blocks = new int[layout.numGroups()];
         for (int g = 0; g < blocks.length; g++) {
             blocks[g] = kvCache.usage().groups().get(g).totalBlocks() + 1; // + the null block
@@ -108,6 +109,22 @@ public final class GemmaEngine implements AutoCloseable {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * The KV budget: the absolute one, else the fraction of free device memory, else the default (GPU: 0.9 of free
+     * memory; CPU: {@link #DEFAULT_CPU_KV_BYTES} but at most half the available memory, like vLLM's CPU backend, so
+     * that an engine on a shared host does not take most of its RAM).
+     */
+    private static long budgetBytes(Builder b, GemmaModel model) {
+        if (b.kvCacheBytes > 0) {
+            return b.kvCacheBytes;
+        }
+        long free = DeviceMemory.freeBytes(model.device());
+        if (b.kvMemoryFraction != null) {
+            return (long) (free * b.kvMemoryFraction);
+        }
+        return model.device().isGpu() ? (long) (free * 0.9) : Math.min(DEFAULT_CPU_KV_BYTES, free / 2);
     }
 
     /** {@link #submit(EngineRequest, TokenListener)} without streaming. */
@@ -316,7 +333,10 @@ public final class GemmaEngine implements AutoCloseable {
             return this;
         }
 
-        /** KV budget as a fraction of the device memory free after loading (default 0.5). */
+        /**
+         * KV budget as a fraction of the device memory free after loading; excludes {@link #kvCacheBytes(long)}.
+         * Default when neither is set: 0.9 on a GPU, {@link GemmaEngine#DEFAULT_CPU_KV_BYTES} on a CPU.
+         */
         public Builder kvMemoryFraction(double fraction) {
             this.kvMemoryFraction = fraction;
             return this;
@@ -376,16 +396,11 @@ public final class GemmaEngine implements AutoCloseable {
             return this;
         }
 
-        KvCacheOptions kvOptions() {
-            KvCacheOptions.Builder o = KvCacheOptions.builder().blockSize(blockSize)
-                    .targetSequenceLength(targetSequenceLength).maxTokensPerStep(maxTokensPerStep)
-                    .maxBatchSize(maxBatchSize).queueCapacity(queueCapacity).prefixCaching(prefixCaching);
-            if (kvCacheBytes > 0) {
-                o.kvCacheBytes(kvCacheBytes);
-            } else {
-                o.memoryFraction(kvMemoryFraction == null ? 0.5 : kvMemoryFraction);
-            }
-            return o.build();
+        /** The KV and scheduling options with an absolute budget (validates every number). */
+        KvCacheOptions kvOptions(long budgetBytes) {
+            return KvCacheOptions.builder().blockSize(blockSize).targetSequenceLength(targetSequenceLength)
+                    .maxTokensPerStep(maxTokensPerStep).maxBatchSize(maxBatchSize).queueCapacity(queueCapacity)
+                    .prefixCaching(prefixCaching).kvCacheBytes(budgetBytes).build();
         }
 
         /**
@@ -412,7 +427,10 @@ public final class GemmaEngine implements AutoCloseable {
             if (modelId != null && modelId.isEmpty()) {
                 throw new IllegalArgumentException("modelId must not be empty");
             }
-            kvOptions(); // validates the KV and scheduling numbers before anything is loaded
+            if (kvMemoryFraction != null && !(kvMemoryFraction > 0 && kvMemoryFraction <= 1)) {
+                throw new IllegalArgumentException("kvMemoryFraction must be in (0, 1], got " + kvMemoryFraction);
+            }
+            kvOptions(1); // validates the KV and scheduling numbers before anything is loaded
             if (modelId == null) {
                 modelId = modelDir != null && modelDir.getFileName() != null ? modelDir.getFileName().toString()
                         : "gemma";

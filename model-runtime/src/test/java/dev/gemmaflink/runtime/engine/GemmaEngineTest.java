@@ -239,6 +239,21 @@ class GemmaEngineTest {
     }
 
     @Test
+    void theBuilderRefusesMissingOrConflictingSettings() {
+        assertThatThrownBy(() -> GemmaEngine.builder().build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("neither");
+        assertThatThrownBy(() -> GemmaEngine.builder().model(model, null).modelDir(tmp).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("both");
+        assertThatThrownBy(() -> engine(model).kvMemoryFraction(0.5).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kvCacheBytes")
+                .hasMessageContaining("kvMemoryFraction");
+        assertThatThrownBy(() -> engine(model).maxBatchSize(0).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxBatchSize");
+        assertThatThrownBy(() -> engine(model).kvCacheBytes(1000).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cannot hold one sequence");
+    }
+
+    @Test
     void aFullQueueRejectsAtOnceWithQueueFullException() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch blocked = new CountDownLatch(1);
