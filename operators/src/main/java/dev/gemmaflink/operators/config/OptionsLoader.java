@@ -136,7 +136,9 @@ public final class OptionsLoader {
         if (option == EnrichmentOptions.REQUEST_TOPICS && ((List<?>) value).isEmpty()) {
             throw new IllegalArgumentException("option '" + key + "' must name at least one topic");
         }
-        if (value instanceof String s && s.isBlank() && option != EnrichmentOptions.ECHO_FAIL_MARKER) {
+        // Options whose default is "" mean "off / built-in" when empty (the echo fail marker, gemma templates).
+        boolean emptyAllowed = option.hasDefaultValue() && "".equals(option.defaultValue());
+        if (value instanceof String s && s.isBlank() && !emptyAllowed) {
             throw new IllegalArgumentException("option '" + key + "' must not be blank");
         }
     }

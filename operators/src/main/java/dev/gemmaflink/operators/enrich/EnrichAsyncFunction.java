@@ -9,6 +9,7 @@ import java.util.concurrent.ExecutionException;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.TaskInfo;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 import org.slf4j.Logger;
@@ -32,6 +33,7 @@ public final class EnrichAsyncFunction extends RichAsyncFunction<ValidatedReques
 
     private final Enricher enricher;
     private final Configuration config;
+    private transient DeadLetterCounters deadLetters;
 
     /**
      * @param enricher the enricher, unopened
@@ -45,8 +47,10 @@ public final class EnrichAsyncFunction extends RichAsyncFunction<ValidatedReques
     @Override
     public void open(OpenContext openContext) throws Exception {
         TaskInfo task = getRuntimeContext().getTaskInfo();
+        MetricGroup metrics = getRuntimeContext().getMetricGroup();
+        deadLetters = new DeadLetterCounters(metrics.addGroup("enrich"));
         enricher.open(new EnricherContext(task.getIndexOfThisSubtask(), task.getNumberOfParallelSubtasks(),
-                task.getAttemptNumber(), config));
+                task.getAttemptNumber(), config, getRuntimeContext().getExternalResourceInfos("gpu"), metrics));
     }
 
     @Override
@@ -76,6 +80,9 @@ public final class EnrichAsyncFunction extends RichAsyncFunction<ValidatedReques
             } else {
                 outcome = EnrichmentOutcome.success(result);
             }
+            if (!outcome.isSuccess()) {
+                count(outcome);
+            }
             resultFuture.complete(List.of(outcome));
         });
     }
@@ -83,8 +90,16 @@ public final class EnrichAsyncFunction extends RichAsyncFunction<ValidatedReques
     @Override
     public void timeout(ValidatedRequest request, ResultFuture<EnrichmentOutcome> resultFuture) {
         LOG.debug("request {} timed out", request.request().getRequestId());
-        resultFuture.complete(List.of(EnrichmentOutcome.failure(deadLetter(request, ErrorCode.TIMEOUT,
-                "enricher did not answer within enrich.async-timeout"))));
+        EnrichmentOutcome outcome = EnrichmentOutcome.failure(deadLetter(request, ErrorCode.TIMEOUT,
+                "enricher did not answer within enrich.async-timeout"));
+        count(outcome);
+        resultFuture.complete(List.of(outcome));
+    }
+
+    private void count(EnrichmentOutcome failed) {
+        if (deadLetters != null) {
+            deadLetters.increment(failed.deadLetter().getErrorCode());
+        }
     }
 
     private static EnrichmentOutcome failure(ValidatedRequest request, Throwable error) {

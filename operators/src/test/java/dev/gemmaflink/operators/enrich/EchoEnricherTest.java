@@ -73,7 +73,7 @@ class EchoEnricherTest {
                 .isCompletedExceptionally();
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> EnricherProvider.fromConfig(
                 dev.gemmaflink.operators.config.OptionsLoader.load(null, java.util.Map.of("enrich.enricher", "gpt"))))
-                .hasMessageContaining("unknown enricher 'gpt'").hasMessageContaining("[echo]");
+                .hasMessageContaining("unknown enricher 'gpt'").hasMessageContaining("[echo, gemma]");
     }
 
     private EnrichmentResult enrich(EnrichmentRequest request) throws Exception {

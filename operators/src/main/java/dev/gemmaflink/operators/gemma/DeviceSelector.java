@@ -1,0 +1,63 @@
+package dev.gemmaflink.operators.gemma;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+
+import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
+
+/**
+ * Chooses the device of a subtask from the {@code gpu} external resources Flink gave its slot
+ * ({@code getRuntimeContext().getExternalResourceInfos("gpu")}, property {@code index}, as the GPU plugin's
+ * {@code GPUInfo} reports it).
+ */
+public final class DeviceSelector {
+
+    /** Flink's external resource name of GPUs (the {@code external-resources} list entry). */
+    public static final String GPU_RESOURCE = "gpu";
+    /** Property of a GPU resource info holding the device index. */
+    public static final String INDEX_PROPERTY = "index";
+
+    private DeviceSelector() {
+    }
+
+    /**
+     * @param gpus the slot's GPU infos (empty when the TaskManager offers none, as on a MiniCluster)
+     * @param policy what to do without a GPU
+     * @param subtaskIndex spreads subtasks over several GPUs of one slot, if a slot got more than one
+     * @return {@code cpu} or {@code gpu:N}, a spelling {@code ModelOptions.parseDevice} accepts
+     * @throws IllegalStateException under {@link DevicePolicy#REQUIRE_GPU} when there is no GPU
+     * @throws IllegalArgumentException when a GPU info has no valid {@code index}
+     */
+    public static String select(Collection<? extends ExternalResourceInfo> gpus, DevicePolicy policy,
+            int subtaskIndex) {
+        Objects.requireNonNull(policy, "policy");
+        List<Integer> indices = gpus == null ? List.of() : gpus.stream().map(DeviceSelector::indexOf).sorted().toList();
+        if (indices.isEmpty()) {
+            if (policy == DevicePolicy.REQUIRE_GPU) {
+                throw new IllegalStateException("enrich.gemma.device-policy is require-gpu but this slot got no '"
+                        + GPU_RESOURCE + "' external resource: configure the TaskManagers with external-resources: "
+                        + "gpu, external-resource.gpu.amount and the GPU driver (see deploy/), and set "
+                        + "inference.gpu.amount > 0 so the inference slot requests one; or use allow-cpu");
+            }
+            return "cpu";
+        }
+        return "gpu:" + indices.get(Math.floorMod(subtaskIndex, indices.size()));
+    }
+
+    private static int indexOf(ExternalResourceInfo info) {
+        String raw = info.getProperty(INDEX_PROPERTY).orElseThrow(() -> new IllegalArgumentException(
+                "a '" + GPU_RESOURCE + "' external resource info has no '" + INDEX_PROPERTY + "' property (keys: "
+                        + info.getKeys() + ")"));
+        try {
+            int index = Integer.parseInt(raw.trim());
+            if (index < 0) {
+                throw new NumberFormatException("negative");
+            }
+            return index;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("a '" + GPU_RESOURCE + "' external resource has index '" + raw
+                    + "', not a GPU index >= 0", e);
+        }
+    }
+}

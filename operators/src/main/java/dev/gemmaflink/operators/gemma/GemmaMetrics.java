@@ -1,0 +1,57 @@
+package dev.gemmaflink.operators.gemma;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToDoubleFunction;
+
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.MetricGroup;
+
+import dev.gemmaflink.runtime.engine.EngineMetrics;
+import dev.gemmaflink.runtime.engine.GemmaEngine;
+
+/**
+ * Flink metrics of a gemma enrichment subtask, in group {@code gemma}: its own requests in flight, and gauges over
+ * the shared engine's {@link EngineMetrics} (every subtask on a device reports the same engine values).
+ */
+final class GemmaMetrics {
+
+    /** Group name under the subtask's metric group. */
+    static final String GROUP = "gemma";
+
+    private GemmaMetrics() {
+    }
+
+    static void register(MetricGroup parent, GemmaEngine engine, AtomicInteger inFlight) {
+        MetricGroup g = parent.addGroup(GROUP);
+        g.gauge("requestsInFlight", (Gauge<Integer>) inFlight::get);
+        engineGauge(g, engine, "queueDepth", m -> m.queueDepth());
+        engineGauge(g, engine, "batchSize", m -> m.runningBatchSize());
+        engineGauge(g, engine, "meanBatchSize", EngineMetrics::meanBatchSize);
+        engineGauge(g, engine, "maxBatchSize", GemmaMetrics::maxBatchSize);
+        engineGauge(g, engine, "decodeTokensPerSecond", EngineMetrics::decodeTokensPerSecond);
+        engineGauge(g, engine, "prefillTokensPerSecond", EngineMetrics::prefillTokensPerSecond);
+        engineGauge(g, engine, "ttftP50Millis", EngineMetrics::ttftP50Millis);
+        engineGauge(g, engine, "ttftP99Millis", EngineMetrics::ttftP99Millis);
+        engineGauge(g, engine, "tpotP50Millis", EngineMetrics::tpotP50Millis);
+        engineGauge(g, engine, "prefixCacheHitRate", EngineMetrics::prefixHitRate);
+        engineGauge(g, engine, "prefixCacheHitTokens", m -> m.prefixHitTokens());
+        engineGauge(g, engine, "rejectedSubmits", m -> m.rejected());
+        engineGauge(g, engine, "preemptions", m -> m.preemptions());
+    }
+
+    /** Largest batch any step computed so far. */
+    static int maxBatchSize(EngineMetrics m) {
+        long[] counts = m.batchSizeCounts();
+        for (int b = counts.length - 1; b > 0; b--) {
+            if (counts[b] > 0) {
+                return b;
+            }
+        }
+        return 0;
+    }
+
+    private static void engineGauge(MetricGroup g, GemmaEngine engine, String name, ToDoubleFunction<EngineMetrics> f) {
+        // Each read takes a snapshot; reporters read every few seconds, so the cost does not matter.
+        g.gauge(name, (Gauge<Double>) () -> engine.isClosed() ? 0.0 : f.applyAsDouble(engine.metrics()));
+    }
+}

@@ -1,0 +1,207 @@
+package dev.gemmaflink.operators.gemma;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.gemmaflink.operators.TestRequests;
+import dev.gemmaflink.operators.config.EnrichmentOptions;
+import dev.gemmaflink.operators.config.OptionsLoader;
+import dev.gemmaflink.operators.enrich.Enricher;
+import dev.gemmaflink.operators.enrich.EnricherContext;
+import dev.gemmaflink.operators.enrich.EnricherProvider;
+import dev.gemmaflink.operators.enrich.EnrichmentException;
+import dev.gemmaflink.operators.model.ValidatedRequest;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.runtime.engine.EngineRequest;
+import dev.gemmaflink.runtime.engine.GemmaEngine;
+import dev.gemmaflink.schemas.EnrichmentRequest;
+import dev.gemmaflink.schemas.EnrichmentResult;
+import dev.gemmaflink.schemas.ErrorCode;
+import dev.gemmaflink.schemas.GenerationParameters;
+
+/** The gemma enricher on a tiny random checkpoint: request mapping, shared engine, failures as dead letters. */
+class GemmaEnricherTest {
+
+    @TempDir
+    static Path tmp;
+    static Path modelDir;
+
+    @BeforeAll
+    static void writeCheckpoint() {
+        modelDir = tmp.resolve("tiny-gemma");
+        TinyCheckpointWriter.write(modelDir, TinyCheckpointSpec.builder().layers(2).seed(7).build());
+    }
+
+    static Configuration config(Map<String, String> extra) {
+        Map<String, String> raw = new java.util.HashMap<>(Map.of(
+                EnrichmentOptions.ENRICHER.key(), "gemma",
+                GemmaOptions.MODEL_DIR.key(), modelDir.toString(),
+                GemmaOptions.PRECISION.key(), "FLOAT32",
+                GemmaOptions.THREADS.key(), "1",
+                GemmaOptions.KV_CACHE_BYTES.key(), String.valueOf(8L << 20),
+                GemmaOptions.BLOCK_SIZE.key(), "4",
+                GemmaOptions.TARGET_SEQUENCE_LENGTH.key(), "256",
+                GemmaOptions.MAX_NEW_TOKENS.key(), "6"));
+        raw.putAll(extra);
+        return OptionsLoader.fromMap(raw);
+    }
+
+    private static ValidatedRequest validated(EnrichmentRequest request) {
+        return ValidatedRequest.of(TestRequests.origin(new byte[] {1}), request);
+    }
+
+    private static EnrichmentException failure(Enricher enricher, EnrichmentRequest request) {
+        var future = enricher.enrich(validated(request));
+        try {
+            future.get(60, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            assertThat(e.getCause()).isInstanceOf(EnrichmentException.class);
+            return (EnrichmentException) e.getCause();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        throw new AssertionError("expected a failure for " + request.getRequestId());
+    }
+
+    @Test
+    void providerIsFoundByNameAndItsOptionsAreValidKeys() {
+        Enricher enricher = EnricherProvider.fromConfig(config(Map.of()));
+        assertThat(enricher).isInstanceOf(GemmaEnricher.class);
+        assertThat(OptionsLoader.knownOptions()).containsKeys(GemmaOptions.MODEL_DIR.key(),
+                GemmaOptions.DEVICE_POLICY.key(), GemmaOptions.TEMPLATE_TRANSLATE.key());
+    }
+
+    @Test
+    void badSettingsAreRefusedOnTheClientNamingTheOption() {
+        assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(GemmaOptions.MODEL_DIR.key(), ""))))
+                .hasMessageContaining("enrich.gemma.model-dir is required");
+        assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(GemmaOptions.PRECISION.key(), "int4"))))
+                .hasMessageContaining("unknown precision 'int4'");
+        assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(GemmaOptions.MAX_BATCH.key(), "0"))))
+                .hasMessageContaining("enrich.gemma.max-batch must be > 0");
+    }
+
+    @Test
+    void openFailsClearlyWithoutACheckpointOrWithoutARequiredGpu() {
+        GemmaEnricher missing = GemmaEnricher.fromConfig(config(Map.of(GemmaOptions.MODEL_DIR.key(),
+                tmp.resolve("nothing-here").toString())));
+        assertThatThrownBy(() -> missing.open(new EnricherContext(0, 1, 0, config(Map.of()))))
+                .hasMessageContaining("holds no config.json");
+        GemmaEnricher gpuOnly = GemmaEnricher.fromConfig(config(Map.of(GemmaOptions.DEVICE_POLICY.key(),
+                "require-gpu")));
+        assertThatThrownBy(() -> gpuOnly.open(new EnricherContext(0, 1, 0, config(Map.of()))))
+                .hasMessageContaining("require-gpu");
+    }
+
+    @Test
+    void twoSubtasksShareOneEngineAndTheLastCloseClosesIt() throws Exception {
+        Configuration conf = config(Map.of(GemmaOptions.MODEL_ID.key(), "tiny-shared"));
+        GemmaEnricher first = GemmaEnricher.fromConfig(conf);
+        GemmaEnricher second = GemmaEnricher.fromConfig(conf);
+        first.open(new EnricherContext(0, 2, 0, conf));
+        second.open(new EnricherContext(1, 2, 0, conf));
+        try {
+            var mine = SharedEngines.live().entrySet().stream()
+                    .filter(e -> e.getKey().settings().modelId().equals("tiny-shared")).toList();
+            assertThat(mine).hasSize(1);
+            SharedEngines.Key key = mine.get(0).getKey();
+            GemmaEngine engine = mine.get(0).getValue();
+            assertThat(key.device()).isEqualTo("cpu");
+            assertThat(SharedEngines.references(key)).isEqualTo(2);
+
+            EnrichmentResult a = first.enrich(validated(TestRequests.summarize("s1", "The quick brown fox.")
+                    .build())).get(60, TimeUnit.SECONDS);
+            EnrichmentResult b = second.enrich(validated(TestRequests.summarize("s2", "The quick brown fox.")
+                    .build())).get(60, TimeUnit.SECONDS);
+            assertThat(a.getModelId()).isEqualTo("tiny-shared");
+            assertThat(a.getRequestId()).isEqualTo("s1");
+            assertThat(a.getFinishReason()).isIn("STOP", "LENGTH");
+            assertThat(a.getOutputTokens()).isBetween(0, 6);
+            assertThat(a.getPromptTokens()).isGreaterThan(10);
+            // Same tenant, same instruction and text: the second request finds the first one's blocks cached.
+            assertThat(b.getCachedPromptTokens()).isPositive();
+            assertThat(b.getOutputText()).isEqualTo(a.getOutputText()).doesNotContain("<end_of_turn>");
+            assertThat(engine.metrics().completed()).isEqualTo(2);
+
+            first.close();
+            assertThat(engine.isClosed()).isFalse();
+            assertThat(SharedEngines.references(key)).isEqualTo(1);
+            second.close();
+            assertThat(engine.isClosed()).isTrue();
+            assertThat(SharedEngines.references(key)).isZero();
+            assertThat(SharedEngines.finalMetrics().get(key).completed()).isEqualTo(2);
+        } finally {
+            first.close();
+            second.close();
+        }
+    }
+
+    @Test
+    void captionDeadlinesAndBadParametersFailTheRequestOnly() throws Exception {
+        Configuration conf = config(Map.of(GemmaOptions.MODEL_ID.key(), "tiny-failures"));
+        GemmaEnricher enricher = GemmaEnricher.fromConfig(conf);
+        enricher.open(new EnricherContext(0, 1, 0, conf));
+        try {
+            EnrichmentException caption = failure(enricher, TestRequests.caption("c1", 20, "image/png").build());
+            assertThat(caption.code()).isEqualTo(ErrorCode.ENRICHMENT_FAILED);
+            assertThat(caption.getMessage()).contains("vision not available in this runtime build");
+
+            EnrichmentException late = failure(enricher, TestRequests.summarize("d1", "text")
+                    .setDeadline(Instant.now().minusSeconds(1)).build());
+            assertThat(late.code()).isEqualTo(ErrorCode.TIMEOUT);
+
+            EnrichmentException tooLong = failure(enricher, TestRequests.summarize("l1", "text")
+                    .setGeneration(GenerationParameters.newBuilder().setMaxNewTokens(100_000).build()).build());
+            assertThat(tooLong.code()).isEqualTo(ErrorCode.INVALID_PARAMETER);
+            assertThat(tooLong.getMessage()).contains("exceeds the longest sequence");
+
+            // The enricher still serves requests after those failures.
+            assertThat(enricher.enrich(validated(TestRequests.translate("t1", "Good morning", "fr").build()))
+                    .get(60, TimeUnit.SECONDS).getTask()).isEqualTo("TRANSLATE");
+        } finally {
+            enricher.close();
+        }
+    }
+
+    @Test
+    void requestFieldsMapOntoTheEngineRequest() {
+        GemmaEnricher enricher = GemmaEnricher.fromConfig(config(Map.of()));
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        EnrichmentRequest request = TestRequests.translate("m1", "Hello", "de").setTenant("globex").setPriority(3)
+                .setDeadline(now.plusSeconds(30))
+                .setGeneration(GenerationParameters.newBuilder().setMaxNewTokens(9).setTemperature(0.5f).setTopK(5)
+                        .setSeed(99L).build()).build();
+        EngineRequest mapped = enricher.toEngineRequest(request, now);
+        assertThat(mapped.text()).contains(PromptTemplates.defaults().prompt(request));
+        assertThat(mapped.chat()).isFalse();
+        assertThat(mapped.tenant()).isEqualTo("globex");
+        assertThat(mapped.cacheSalt()).isEqualTo("globex");
+        assertThat(mapped.priority()).isEqualTo(3);
+        assertThat(mapped.timeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(mapped.params().maxNewTokens()).isEqualTo(9);
+        assertThat(mapped.params().temperature()).isEqualTo(0.5);
+        assertThat(mapped.params().topK()).isEqualTo(5);
+        assertThat(mapped.params().seed()).isEqualTo(99L);
+
+        EngineRequest defaults = enricher.toEngineRequest(TestRequests.summarize("m2", "x").build(), now);
+        assertThat(defaults.params().maxNewTokens()).isEqualTo(6);
+        assertThat(defaults.params().greedy()).isTrue();
+        assertThat(defaults.timeout()).isNull();
+        // A replayed request gets the same seed.
+        assertThat(enricher.toEngineRequest(TestRequests.summarize("m2", "x").build(), now).params().seed())
+                .isEqualTo(defaults.params().seed());
+    }
+}
