@@ -17,10 +17,11 @@ public final class RgbImage {
      * @param rgb    {@code width * height * 3} bytes, row-major RGB; copied
      */
     public RgbImage(int width, int height, byte[] rgb) {
-        this(width, height, rgb.clone(), true);
+        this(rgb.clone(), width, height);
     }
 
-    private RgbImage(int width, int height, byte[] rgb, boolean owned) {
+    /** Takes ownership of {@code rgb} without copying (argument order differs from the public constructor). */
+    private RgbImage(byte[] rgb, int width, int height) {
         if (width <= 0 || height <= 0) {
             throw new IllegalArgumentException("image size must be positive, got " + width + "x" + height);
         }
@@ -35,7 +36,7 @@ public final class RgbImage {
 
     /** Wraps an array this package built and will not touch again. */
     static RgbImage wrap(int width, int height, byte[] rgb) {
-        return new RgbImage(width, height, rgb, true);
+        return new RgbImage(rgb, width, height);
     }
 
     /** @return width in pixels */
