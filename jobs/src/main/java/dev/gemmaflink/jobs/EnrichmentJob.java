@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,8 +80,13 @@ public final class EnrichmentJob implements Callable<Integer> {
      * checkpointing.
      */
     public static StreamExecutionEnvironment environment(Configuration conf) {
-        StreamExecutionEnvironment env =
-                StreamExecutionEnvironment.getExecutionEnvironment(OptionsLoader.flinkSettings(conf));
+        Configuration flink = OptionsLoader.flinkSettings(conf);
+        if (!flink.contains(TaskManagerOptions.NUM_TASK_SLOTS)) {
+            // Only a local MiniCluster reads this (a cluster's TaskManagers have their own): the inference stage has
+            // its own slot sharing group, so the job needs slots for both groups.
+            flink.set(TaskManagerOptions.NUM_TASK_SLOTS, EnrichmentPipeline.requiredSlots(conf));
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
         env.setParallelism(conf.get(EnrichmentOptions.PARALLELISM));
         // Exactly-once is the default mode; sinks commit their transactions when a checkpoint completes.
         env.enableCheckpointing(conf.get(EnrichmentOptions.CHECKPOINT_INTERVAL).toMillis());

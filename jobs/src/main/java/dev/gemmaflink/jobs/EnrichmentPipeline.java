@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.annotation.VisibleForTesting;
+import org.apache.flink.api.common.operators.SlotSharingGroup;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -18,6 +19,7 @@ import dev.gemmaflink.operators.enrich.EnrichAsyncFunction;
 import dev.gemmaflink.operators.enrich.Enricher;
 import dev.gemmaflink.operators.enrich.EnricherProvider;
 import dev.gemmaflink.operators.enrich.OutcomeSplitter;
+import dev.gemmaflink.operators.gemma.DeviceSelector;
 import dev.gemmaflink.operators.kafka.KafkaConnectors;
 import dev.gemmaflink.operators.model.AvroTypes;
 import dev.gemmaflink.operators.model.EnrichmentOutcome;
@@ -35,7 +37,7 @@ import dev.gemmaflink.schemas.EnrichmentResult;
  *
  * <pre>
  * KafkaSource(request topics) -> decode+validate --invalid--> dead letters
- *        -> keyBy(routing key) -> async enrich -> split --failed--> dead letters
+ *        -> keyBy(routing key) -> async enrich [slot sharing group "inference", optionally gpu] -> split --failed--> dead letters
  *        -> KafkaSink(results, EXACTLY_ONCE);   dead letters -> KafkaSink(dead-letter topic, EXACTLY_ONCE)
  * </pre>
  *
@@ -65,20 +67,25 @@ public final class EnrichmentPipeline {
 
     /** Adds the sources, operators and sinks to {@code env}; call {@code env.execute} afterwards. */
     public void addTo(StreamExecutionEnvironment env) {
-        DataStream<SourceRecord> records = env
+        int sourceParallelism = parallelism(conf, EnrichmentOptions.SOURCE_PARALLELISM);
+        SingleOutputStreamOperator<SourceRecord> records = env
                 .fromSource(KafkaConnectors.requestSource(conf), WatermarkStrategy.noWatermarks(), "requests")
                 .uid("requests");
+        records.setParallelism(sourceParallelism);
 
         SingleOutputStreamOperator<ValidatedRequest> valid = records
                 .process(new DecodeAndValidateFunction(new RequestValidator(tasks, ValidationLimits.from(conf))))
                 .name("decode-validate").uid("decode-validate");
+        valid.setParallelism(sourceParallelism);
 
         DataStream<ValidatedRequest> toEnrich = valid;
         if (requestInterceptor != null) {
             // Chained to the source: checkpoints interleave with it, so a test can fail between two of them.
             toEnrich = valid.map(requestInterceptor).returns(ValidatedRequest.class).name("request-interceptor")
-                    .uid("request-interceptor");
+                    .uid("request-interceptor").setParallelism(sourceParallelism);
         }
+        // Cache affinity: the routing key is the session key, else tenant and task (the template and the prefix-cache
+        // salt), so requests that share a cached instruction prefix meet on one subtask, hence one engine.
         KeyedStream<ValidatedRequest, String> routed = toEnrich.keyBy(ValidatedRequest::routingKey);
         EnrichAsyncFunction enrich = new EnrichAsyncFunction(enricher, conf);
         long timeoutMs = conf.get(EnrichmentOptions.ASYNC_TIMEOUT).toMillis();
@@ -86,7 +93,9 @@ public final class EnrichmentPipeline {
         SingleOutputStreamOperator<EnrichmentOutcome> outcomes = conf.get(EnrichmentOptions.ORDERED)
                 ? AsyncDataStream.orderedWait(routed, enrich, timeoutMs, TimeUnit.MILLISECONDS, capacity)
                 : AsyncDataStream.unorderedWait(routed, enrich, timeoutMs, TimeUnit.MILLISECONDS, capacity);
-        outcomes.name("enrich").uid("enrich");
+        outcomes.name("enrich").uid("enrich")
+                .setParallelism(parallelism(conf, EnrichmentOptions.INFERENCE_PARALLELISM))
+                .slotSharingGroup(inferenceGroup(conf));
 
         SingleOutputStreamOperator<EnrichmentResult> results = outcomes
                 .process(new OutcomeSplitter()).returns(AvroTypes.RESULT).name("split-outcomes").uid("split-outcomes");
@@ -96,6 +105,33 @@ public final class EnrichmentPipeline {
         DataStream<DeadLetter> deadLetters = valid.getSideOutput(DecodeAndValidateFunction.DEAD_LETTERS)
                 .union(results.getSideOutput(OutcomeSplitter.DEAD_LETTERS));
         deadLetters.sinkTo(KafkaConnectors.deadLetterSink(conf)).name("dead-letters").uid("dead-letters");
+    }
+
+    /**
+     * The slot sharing group of the inference stage: named {@value EnrichmentOptions#INFERENCE_SLOT_SHARING_GROUP}
+     * so it gets slots of its own; with {@code inference.gpu.amount > 0} it carries a fine-grained resource spec
+     * (CPU, heap, {@code gpu}), so Flink places it only on TaskManagers that offer the GPUs.
+     */
+    public static SlotSharingGroup inferenceGroup(Configuration conf) {
+        SlotSharingGroup.Builder group = SlotSharingGroup.newBuilder(EnrichmentOptions.INFERENCE_SLOT_SHARING_GROUP);
+        double gpus = conf.get(EnrichmentOptions.INFERENCE_GPU_AMOUNT);
+        if (gpus > 0) {
+            group.setCpuCores(conf.get(EnrichmentOptions.INFERENCE_CPU_CORES))
+                    .setTaskHeapMemoryMB(conf.get(EnrichmentOptions.INFERENCE_TASK_HEAP_MB))
+                    .setExternalResource(DeviceSelector.GPU_RESOURCE, gpus);
+        }
+        return group.build();
+    }
+
+    /** Slots a job of this configuration needs with slot sharing: the default group's plus the inference group's. */
+    public static int requiredSlots(Configuration conf) {
+        return parallelism(conf, EnrichmentOptions.SOURCE_PARALLELISM)
+                + parallelism(conf, EnrichmentOptions.INFERENCE_PARALLELISM);
+    }
+
+    private static int parallelism(Configuration conf, org.apache.flink.configuration.ConfigOption<Integer> stage) {
+        int value = conf.get(stage);
+        return value > 0 ? value : conf.get(EnrichmentOptions.PARALLELISM);
     }
 
     /** Builder; the enricher defaults to the one {@code enrich.enricher} names. */

@@ -9,6 +9,7 @@ import java.util.UUID;
 import java.util.function.Supplier;
 
 import org.apache.avro.specific.SpecificRecordBase;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -41,24 +42,34 @@ public final class KafkaFlinkExtension implements BeforeAllCallback, AfterAllCal
     /** Slots of the MiniCluster: parallelism 2 with slot sharing needs 2; spare ones cost nothing. */
     private static final int SLOTS = 4;
 
-    private final MiniClusterExtension flink = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1)
-                    .setNumberSlotsPerTaskManager(SLOTS).build());
+    private final MiniClusterExtension flink;
     private final Supplier<String> externalBootstrap;
     private EmbeddedKafkaCluster embedded;
 
-    private KafkaFlinkExtension(Supplier<String> externalBootstrap) {
+    private KafkaFlinkExtension(Supplier<String> externalBootstrap, Configuration miniClusterConfig) {
         this.externalBootstrap = externalBootstrap;
+        this.flink = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+                .setConfiguration(miniClusterConfig).setNumberTaskManagers(1)
+                .setNumberSlotsPerTaskManager(SLOTS).build());
     }
 
     /** Kafka inside the test JVM (KRaft, one node). */
     public static KafkaFlinkExtension embeddedKafka() {
-        return new KafkaFlinkExtension(null);
+        return new KafkaFlinkExtension(null, new Configuration());
+    }
+
+    /**
+     * Kafka inside the test JVM and a MiniCluster with extra settings, e.g. a TaskManager offering the {@code gpu}
+     * external resource ({@code external-resources: gpu}, {@code external-resource.gpu.amount: 1}).
+     */
+    public static KafkaFlinkExtension embeddedKafka(Configuration miniClusterConfig) {
+        return new KafkaFlinkExtension(null, Objects.requireNonNull(miniClusterConfig, "miniClusterConfig"));
     }
 
     /** Kafka elsewhere, e.g. a Testcontainers broker started before this extension's {@code beforeAll}. */
     public static KafkaFlinkExtension externalKafka(Supplier<String> bootstrapServers) {
-        return new KafkaFlinkExtension(Objects.requireNonNull(bootstrapServers, "bootstrapServers"));
+        return new KafkaFlinkExtension(Objects.requireNonNull(bootstrapServers, "bootstrapServers"),
+                new Configuration());
     }
 
     @Override

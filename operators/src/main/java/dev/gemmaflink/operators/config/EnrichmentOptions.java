@@ -116,13 +116,44 @@ public final class EnrichmentOptions {
             .withDescription("Echo enricher only: a request whose text contains this marker fails with "
                     + "ENRICHMENT_FAILED (for tests). Empty disables it.");
 
+    // ---------------------------------------------------------------- Placement of the inference stage
+
+    /** Slot sharing group of the enrichment (inference) stage. */
+    public static final String INFERENCE_SLOT_SHARING_GROUP = "inference";
+
+    public static final ConfigOption<Integer> SOURCE_PARALLELISM = ConfigOptions.key("source.parallelism")
+            .intType().defaultValue(0)
+            .withDescription("Parallelism of the Kafka source and decode/validate stage; 0 uses job.parallelism.");
+
+    public static final ConfigOption<Integer> INFERENCE_PARALLELISM = ConfigOptions.key("inference.parallelism")
+            .intType().defaultValue(0)
+            .withDescription("Parallelism of the enrichment stage (slot sharing group 'inference'); 0 uses "
+                    + "job.parallelism. Subtasks on one device share one engine.");
+
+    public static final ConfigOption<Double> INFERENCE_GPU_AMOUNT = ConfigOptions.key("inference.gpu.amount")
+            .doubleType().defaultValue(0.0)
+            .withDescription("GPUs each 'inference' slot requests (Flink external resource 'gpu'); 0 requests no "
+                    + "resource, so local runs work. Above 0 the group gets a fine-grained resource spec and runs "
+                    + "only on TaskManagers offering external-resource.gpu.amount.");
+
+    public static final ConfigOption<Double> INFERENCE_CPU_CORES = ConfigOptions.key("inference.cpu-cores")
+            .doubleType().defaultValue(1.0)
+            .withDescription("CPU cores of an 'inference' slot (used with inference.gpu.amount > 0).");
+
+    public static final ConfigOption<Integer> INFERENCE_TASK_HEAP_MB = ConfigOptions.key("inference.task-heap-mb")
+            .intType().defaultValue(512)
+            .withDescription("Task heap in MB of an 'inference' slot (used with inference.gpu.amount > 0); the "
+                    + "model's weights and KV cache live off-heap (libtorch).");
+
     /** Every option above, in documentation order. */
     public static final List<ConfigOption<?>> ALL = List.of(
             BOOTSTRAP_SERVERS, REQUEST_TOPICS, RESULT_TOPIC, DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX,
             TRANSACTION_TIMEOUT, STARTING_OFFSETS, BOUNDED,
             JOB_NAME, PARALLELISM, CHECKPOINT_INTERVAL,
             MAX_TEXT_CHARS, MAX_IMAGE_BYTES, MEDIA_TYPES, MAX_NEW_TOKENS,
-            ENRICHER, ASYNC_CAPACITY, ASYNC_TIMEOUT, ORDERED, ECHO_FAIL_MARKER);
+            ENRICHER, ASYNC_CAPACITY, ASYNC_TIMEOUT, ORDERED, ECHO_FAIL_MARKER,
+            SOURCE_PARALLELISM, INFERENCE_PARALLELISM, INFERENCE_GPU_AMOUNT, INFERENCE_CPU_CORES,
+            INFERENCE_TASK_HEAP_MB);
 
     /** Keys with this prefix are Flink settings, passed through with the prefix removed. */
     public static final String FLINK_PREFIX = "flink.";

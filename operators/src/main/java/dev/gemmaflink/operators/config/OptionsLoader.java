@@ -122,6 +122,16 @@ public final class OptionsLoader {
         if (positive && (Integer) value < 1) {
             throw new IllegalArgumentException(String.format("option '%s' must be at least 1, got %s", key, value));
         }
+        boolean notNegative = option == EnrichmentOptions.SOURCE_PARALLELISM
+                || option == EnrichmentOptions.INFERENCE_PARALLELISM || option == EnrichmentOptions.INFERENCE_GPU_AMOUNT;
+        if (notNegative && ((Number) value).doubleValue() < 0) {
+            throw new IllegalArgumentException(String.format("option '%s' must be >= 0, got %s", key, value));
+        }
+        boolean strictlyPositive = option == EnrichmentOptions.INFERENCE_CPU_CORES
+                || option == EnrichmentOptions.INFERENCE_TASK_HEAP_MB;
+        if (strictlyPositive && ((Number) value).doubleValue() <= 0) {
+            throw new IllegalArgumentException(String.format("option '%s' must be > 0, got %s", key, value));
+        }
         if (value instanceof Duration duration && option != EnrichmentOptions.TRANSACTION_TIMEOUT
                 && (duration.isNegative() || duration.isZero())) {
             throw new IllegalArgumentException(String.format("option '%s' must be positive, got %s", key, value));

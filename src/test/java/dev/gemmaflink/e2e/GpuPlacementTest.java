@@ -1,0 +1,87 @@
+package dev.gemmaflink.e2e;
+
+import static dev.gemmaflink.e2e.support.Expectation.result;
+import static dev.gemmaflink.e2e.support.Requests.binary;
+import static dev.gemmaflink.e2e.support.Requests.summarize;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.jobmanager.scheduler.NoResourceAvailableException;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import dev.gemmaflink.e2e.support.KafkaFlinkExtension;
+import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
+import dev.gemmaflink.e2e.support.PipelineRuns;
+import dev.gemmaflink.e2e.support.RequestProducer;
+import dev.gemmaflink.e2e.support.RequestProducer.Sent;
+
+/**
+ * Placement of the inference slot sharing group by the {@code gpu} external resource: Flink schedules it only on a
+ * TaskManager that offers GPUs. (A MiniCluster gives operators no GPU infos, so the echo enricher runs here; device
+ * selection from the infos is unit-tested in operators.)
+ */
+class GpuPlacementTest {
+
+    private static Scenario gpuScenario(KafkaFlinkExtension cluster, String name) throws Exception {
+        Scenario scenario = cluster.newScenario(name);
+        scenario.settings().put("inference.gpu.amount", "1");
+        scenario.settings().put("job.parallelism", "1");
+        return scenario;
+    }
+
+    /**
+     * The MiniCluster settings of both cases: fine-grained resource management (slots cut to the group's resource
+     * spec) and a short slot request timeout, so a group that can never be placed fails fast (default 5 minutes).
+     */
+    static Configuration miniCluster(boolean offerGpu) {
+        Configuration conf = new Configuration();
+        conf.setString("cluster.fine-grained-resource-management.enabled", "true");
+        conf.setString("slot.request.timeout", "5 s");
+        conf.setString("taskmanager.cpu.cores", "4"); // a MiniCluster TaskManager reports no cores otherwise
+        if (offerGpu) {
+            conf.setString("external-resources", "gpu");
+            // A slot without a resource spec (the default group) gets 1/slots of everything the TaskManager has,
+            // GPUs included (4 slots: 0.5 of 2), so the TaskManager offers 2 for one whole GPU to remain.
+            conf.setString("external-resource.gpu.amount", "2");
+        }
+        return conf;
+    }
+
+    @Nested
+    class TaskManagerWithoutGpus {
+
+        @RegisterExtension
+        static final KafkaFlinkExtension CLUSTER = KafkaFlinkExtension.embeddedKafka(miniCluster(false));
+
+        @Test
+        void cannotScheduleTheInferenceGroup() throws Exception {
+            Scenario scenario = gpuScenario(CLUSTER, "no-gpu");
+            RequestProducer.send(CLUSTER.bootstrapServers(), scenario.requestTopics(),
+                    List.of(result(binary(summarize("a", "text")), "a", "[SUMMARIZE] text")));
+            assertThatThrownBy(() -> PipelineRuns.runToCompletion(scenario, null))
+                    .hasRootCauseInstanceOf(NoResourceAvailableException.class);
+        }
+    }
+
+    @Nested
+    class TaskManagerOfferingAGpu {
+
+        @RegisterExtension
+        static final KafkaFlinkExtension CLUSTER = KafkaFlinkExtension.embeddedKafka(miniCluster(true));
+
+        @Test
+        void runsTheJob() throws Exception {
+            Scenario scenario = gpuScenario(CLUSTER, "with-gpu");
+            List<Sent> sent = RequestProducer.send(CLUSTER.bootstrapServers(), scenario.requestTopics(),
+                    List.of(result(binary(summarize("a", "text")), "a", "[SUMMARIZE] text"),
+                            result(binary(summarize("b", "more text")), "b", "[SUMMARIZE] more text")));
+            PipelineRuns.runToCompletion(scenario, null);
+            assertThat(PipelineRuns.assertExactlyOneOutcomeEach(CLUSTER, scenario, sent, "echo")).hasSize(2);
+        }
+    }
+}
