@@ -16,8 +16,15 @@ import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.ForwardResult;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
+import dev.gemmaflink.runtime.model.PromptImages;
 import dev.gemmaflink.runtime.model.SequenceStep;
+import dev.gemmaflink.runtime.vision.ImageEmbeddings;
+import dev.gemmaflink.runtime.vision.ImageEncoder;
+import dev.gemmaflink.runtime.vision.ImageTokenSpan;
+import dev.gemmaflink.runtime.vision.PreprocessedImage;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -62,12 +69,19 @@ final class EngineLoop implements Runnable {
     private final int slidingGroup;
     /** Results of this iteration, completed after the metrics are published (so a woken caller sees them). */
     private final List<Runnable> completions = new ArrayList<>();
+    private final ImageEncoder imageEncoder; // null: text only
+    private final ImageEmbeddingCache imageCache;
+    /** Multimodal requests taken from the inbox this iteration, encoded together before they are queued. */
+    private final List<RequestState> toEncode = new ArrayList<>();
     private long drainDeadline = Long.MAX_VALUE;
     private boolean closing;
 
     EngineLoop(GemmaModel model, KvCacheManager kvCache, StepPlanner planner, KvStorage storage, String modelId,
             boolean tenantIsolation, BlockingQueue<Object> inbox, Map<String, RequestState> states,
-            AtomicInteger notStarted, MetricsRecorder metrics, Runnable onExit) {
+            AtomicInteger notStarted, MetricsRecorder metrics, Runnable onExit, ImageEncoder imageEncoder,
+            ImageEmbeddingCache imageCache) {
+        this.imageEncoder = imageEncoder;
+        this.imageCache = imageCache;
         this.model = model;
         this.kvCache = kvCache;
         this.layout = kvCache.layout();
@@ -107,6 +121,9 @@ final class EngineLoop implements Runnable {
                     handle(command);
                     command = inbox.poll();
                 }
+                if (!toEncode.isEmpty()) {
+                    encodeImages();
+                }
                 if (!planner.running().isEmpty() || !planner.waiting().isEmpty()) {
                     step();
                 }
@@ -128,7 +145,11 @@ final class EngineLoop implements Runnable {
 
     private void handle(Object command) {
         if (command instanceof RequestState s) {
-            admit(s);
+            if (s.imagePrompt != null) {
+                toEncode.add(s);
+            } else {
+                admit(s);
+            }
         } else if (command instanceof Cancel c) {
             cancel(c.requestId());
         } else if (command instanceof Close c) {
@@ -142,7 +163,9 @@ final class EngineLoop implements Runnable {
     private void admit(RequestState s) {
         String salt = s.request.cacheSalt() != null ? s.request.cacheSalt()
                 : tenantIsolation ? s.request.tenant() : null;
-        s.sequence = Sequence.builder(s.id(), s.promptIds).cacheKeys(CacheKeys.of(modelId, salt))
+        CacheKeys keys = s.imagePrompt == null ? CacheKeys.of(modelId, salt)
+                : CacheKeys.of(modelId, salt, s.imagePrompt.kvImageSpans());
+        s.sequence = Sequence.builder(s.id(), s.promptIds).cacheKeys(keys)
                 .priority(s.request.priority()).deadlineNanos(s.deadlineNanos).build();
         boolean queued;
         try {
@@ -157,6 +180,109 @@ final class EngineLoop implements Runnable {
             states.remove(s.id());
             s.future.completeExceptionally(new QueueFullException(s.id(), planner.waiting().capacity()));
         }
+    }
+
+    /**
+     * Encodes the views of every multimodal request taken this iteration that the cache lacks, in one encoder call,
+     * then queues the requests. When the batch fails, each request is encoded alone so that one bad input fails only
+     * its own future.
+     */
+    private void encodeImages() {
+        List<RequestState> batch = List.copyOf(toEncode);
+        toEncode.clear();
+        Map<String, float[]> rows = new HashMap<>();
+        try {
+            encodeMissing(batch, rows);
+        } catch (RuntimeException e) {
+            if (batch.size() > 1) {
+                LOG.warn("encoding the images of {} requests together failed ({}); encoding them one by one",
+                        batch.size(), e.toString());
+            }
+            List<RequestState> ok = new ArrayList<>();
+            for (RequestState s : batch) {
+                try {
+                    encodeMissing(List.of(s), rows);
+                    ok.add(s);
+                } catch (RuntimeException one) {
+                    notStarted.decrementAndGet();
+                    completions.add(() -> {
+                        states.remove(s.id());
+                        metrics.recordFinish(s.result(EngineFinishReason.ERROR, one.getMessage(), System.nanoTime()));
+                        s.future.completeExceptionally(one);
+                    });
+                }
+            }
+            batch = ok;
+        }
+        for (RequestState s : batch) {
+            s.softTokens = place(s, rows);
+            admit(s);
+        }
+    }
+
+    /** Encodes (one call) the views of {@code batch} found neither in {@code rows} nor in the cache. */
+    private void encodeMissing(List<RequestState> batch, Map<String, float[]> rows) {
+        Map<String, PreprocessedImage> missing = new LinkedHashMap<>();
+        for (RequestState s : batch) {
+            for (ImageTokenSpan span : s.imagePrompt.spans()) {
+                String key = span.cacheKey();
+                if (rows.containsKey(key) || missing.containsKey(key)) {
+                    continue;
+                }
+                float[] cached = imageCache.get(key);
+                if (cached != null) {
+                    rows.put(key, cached);
+                } else {
+                    missing.put(key, s.preparedImages.get(span.imageIndex()).views().get(span.view()));
+                }
+            }
+        }
+        if (missing.isEmpty()) {
+            return;
+        }
+        float[] all;
+        int perView;
+        try (ImageEmbeddings e = imageEncoder.encode(List.copyOf(missing.values()))) {
+            all = e.toFloatArray(); // the native tensor is freed here; the cache holds Java rows
+            perView = e.tokensPerImage() * e.hidden();
+        }
+        int i = 0;
+        for (String key : missing.keySet()) {
+            float[] r = java.util.Arrays.copyOfRange(all, i * perView, (i + 1) * perView);
+            rows.put(key, r);
+            imageCache.put(key, r);
+            i++;
+        }
+    }
+
+    /** The soft tokens of a request at their absolute positions (as {@code MultimodalPrompt.place}). */
+    private static PromptImages place(RequestState s, Map<String, float[]> rows) {
+        List<ImageTokenSpan> spans = s.imagePrompt.spans();
+        int total = 0;
+        for (ImageTokenSpan span : spans) {
+            total += span.length();
+        }
+        int hidden = rows.get(spans.get(0).cacheKey()).length / spans.get(0).length();
+        int[] positions = new int[total];
+        float[] emb = new float[total * hidden];
+        int[] starts = new int[spans.size()];
+        int[] lengths = new int[spans.size()];
+        int k = 0;
+        for (int i = 0; i < spans.size(); i++) {
+            ImageTokenSpan span = spans.get(i);
+            float[] r = rows.get(span.cacheKey());
+            if (r.length != span.length() * hidden) {
+                throw new IllegalStateException("image " + span + ": " + r.length + " embedding values for "
+                        + span.length() + " soft tokens of width " + hidden);
+            }
+            starts[i] = span.start();
+            lengths[i] = span.length();
+            System.arraycopy(r, 0, emb, k * hidden, r.length);
+            for (int t = 0; t < span.length(); t++) {
+                positions[k++] = span.start() + t;
+            }
+        }
+        return new PromptImages(positions, emb, starts, lengths);
     }
 
     private void cancel(String requestId) {
@@ -203,8 +329,13 @@ final class EngineLoop implements Runnable {
                 s.cachedPromptTokens = Math.min(c.cachedTokens(), s.promptIds.length);
                 notStarted.decrementAndGet();
             }
-            steps.add(new SequenceStep(c.sequence().tokens(c.startPosition(), c.endPosition()), c.startPosition(),
-                    slots(c, slidingGroup), slots(c, fullGroup), false));
+            SequenceStep step = new SequenceStep(c.sequence().tokens(c.startPosition(), c.endPosition()),
+                    c.startPosition(), slots(c, slidingGroup), slots(c, fullGroup), false);
+            if (s.softTokens != null && c.startPosition() < s.promptIds.length) {
+                // Also on a recompute after preemption: the soft tokens stay with the request.
+                step = step.withImages(s.softTokens.slice(c.startPosition(), c.endPosition()));
+            }
+            steps.add(step);
         }
         ForwardResult out;
         try {
@@ -280,6 +411,11 @@ final class EngineLoop implements Runnable {
     private void failRemaining(String message) {
         completions.forEach(Runnable::run);
         completions.clear();
+        for (RequestState s : toEncode) {
+            states.remove(s.id());
+            s.future.completeExceptionally(new EngineClosedException("request " + s.id() + ": " + message));
+        }
+        toEncode.clear();
         for (Object command; (command = inbox.poll()) != null; ) {
             if (command instanceof RequestState s) {
                 states.remove(s.id());

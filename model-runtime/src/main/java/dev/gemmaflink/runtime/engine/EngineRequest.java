@@ -1,7 +1,11 @@
 package dev.gemmaflink.runtime.engine;
 
 import dev.gemmaflink.runtime.generate.GenerationParams;
+import dev.gemmaflink.runtime.vision.ImagePrompt;
+import dev.gemmaflink.runtime.vision.PanAndScanOptions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
@@ -19,6 +23,10 @@ import java.util.UUID;
  *
  * Exactly one of {@link Builder#promptIds(int...)} (BOS included by the caller) and {@link Builder#text(String)}
  * (tokenized with BOS by the engine, as one user turn when {@link Builder#chat(boolean)}) must be set.
+ *
+ * <p>Images ({@link Builder#images(List)}, encoded bytes such as PNG or JPEG) go with a text prompt: each
+ * {@value ImagePrompt#IMAGE_MARKER} in the text marks where the next image goes; a text without markers gets all
+ * images in front of it (where the Gemma 3 chat template puts images that precede the text of a turn).
  */
 public final class EngineRequest {
 
@@ -31,6 +39,8 @@ public final class EngineRequest {
     private final String cacheSalt;
     private final int priority;
     private final Duration timeout;
+    private final List<byte[]> images;
+    private final PanAndScanOptions panAndScan; // null: the engine's default
 
     private EngineRequest(Builder b) {
         this.requestId = b.requestId != null ? b.requestId : UUID.randomUUID().toString();
@@ -42,6 +52,8 @@ public final class EngineRequest {
         this.cacheSalt = b.cacheSalt;
         this.priority = b.priority;
         this.timeout = b.timeout;
+        this.images = List.copyOf(b.images);
+        this.panAndScan = b.panAndScan;
     }
 
     public static Builder builder() {
@@ -91,6 +103,16 @@ public final class EngineRequest {
         return timeout;
     }
 
+    /** The encoded images in prompt order (empty for a text-only request); do not modify the arrays. */
+    public List<byte[]> images() {
+        return images;
+    }
+
+    /** Pan &amp; Scan settings of this request, empty for the engine's default. */
+    public Optional<PanAndScanOptions> panAndScan() {
+        return Optional.ofNullable(panAndScan);
+    }
+
     int[] promptIdsView() {
         return promptIds;
     }
@@ -98,7 +120,7 @@ public final class EngineRequest {
     @Override
     public String toString() {
         return "EngineRequest[" + requestId + ", " + (promptIds != null ? promptIds.length + " ids" : "text")
-                + ", tenant=" + tenant + ", priority=" + priority + "]";
+                + (images.isEmpty() ? "" : ", " + images.size() + " images") + ", tenant=" + tenant + ", priority=" + priority + "]";
     }
 
     /** Builder; {@code build()} validates. */
@@ -112,6 +134,8 @@ public final class EngineRequest {
         private String cacheSalt;
         private int priority;
         private Duration timeout;
+        private final List<byte[]> images = new ArrayList<>();
+        private PanAndScanOptions panAndScan;
 
         private Builder() {
         }
@@ -170,6 +194,29 @@ public final class EngineRequest {
             return this;
         }
 
+        /**
+         * Optional: encoded images (PNG, JPEG, ...) in prompt order, for a text prompt on a multimodal model. The
+         * bytes are copied. Decoding problems fail the request's future with {@code vision.ImageDecodeException}.
+         */
+        public Builder images(List<byte[]> encoded) {
+            Objects.requireNonNull(encoded, "images");
+            images.clear();
+            for (int i = 0; i < encoded.size(); i++) {
+                byte[] b = encoded.get(i);
+                if (b == null || b.length == 0) {
+                    throw new IllegalArgumentException("image " + i + " is " + (b == null ? "null" : "empty"));
+                }
+                images.add(b.clone());
+            }
+            return this;
+        }
+
+        /** Optional: Pan &amp; Scan crops for this request's images (default: the engine's setting). */
+        public Builder panAndScan(PanAndScanOptions options) {
+            this.panAndScan = Objects.requireNonNull(options, "panAndScan");
+            return this;
+        }
+
         public EngineRequest build() {
             if ((promptIds == null) == (text == null)) {
                 throw new IllegalArgumentException("set exactly one of promptIds and text"
@@ -180,6 +227,13 @@ public final class EngineRequest {
             }
             if (chat && text == null) {
                 throw new IllegalArgumentException("chat formatting applies to a text prompt, not to promptIds");
+            }
+            if (!images.isEmpty() && text == null) {
+                throw new IllegalArgumentException("images go with a text prompt (with or without "
+                        + ImagePrompt.IMAGE_MARKER + " markers), not with promptIds");
+            }
+            if (panAndScan != null && images.isEmpty()) {
+                throw new IllegalArgumentException("panAndScan is set but the request has no images");
             }
             if (requestId != null && requestId.isEmpty()) {
                 throw new IllegalArgumentException("requestId must not be empty");

@@ -13,6 +13,18 @@ import dev.gemmaflink.runtime.model.LoadProgress;
 import dev.gemmaflink.runtime.model.ModelOptions;
 import dev.gemmaflink.runtime.tokenizer.ChatFormat;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
+import dev.gemmaflink.runtime.vision.ImageDecodeException;
+import dev.gemmaflink.runtime.vision.ImageDecoder;
+import dev.gemmaflink.runtime.vision.ImageEncoder;
+import dev.gemmaflink.runtime.vision.ImagePreprocessor;
+import dev.gemmaflink.runtime.vision.ImagePrompt;
+import dev.gemmaflink.runtime.vision.PanAndScanOptions;
+import dev.gemmaflink.runtime.vision.PreparedImage;
+import dev.gemmaflink.runtime.vision.PromptTokens;
+import dev.gemmaflink.runtime.weights.GemmaWeights;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,6 +60,14 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
+ * <p>Images: on a multimodal checkpoint (a {@code vision_config}) the engine holds an {@link ImageEncoder}.
+ * {@link #submit} decodes and preprocesses a request's images on the calling thread and assembles the prompt
+ * ({@link ImagePrompt}); the engine thread encodes the views of all requests taken in one iteration in one encoder
+ * call (views already in its LRU embedding cache, keyed by content hash and crop, are not encoded again), places the
+ * soft tokens, and passes each prefill chunk its slice of them; chunks and prefix-cache hits never cut an image, and
+ * blocks holding image tokens hash by the image content. An image that cannot be decoded fails only its own future
+ * (with {@link ImageDecodeException}).
+ *
  * <p>Back-pressure: at most {@code queueCapacity} requests wait to be scheduled; {@link #submit} throws
  * {@link QueueFullException} beyond that instead of buffering without bound. Requests that could never fit (prompt
  * plus {@code maxNewTokens} above the model context or the KV capacity) are refused at submit with
@@ -74,11 +94,26 @@ public final class GemmaEngine implements AutoCloseable {
     private final MetricsRecorder metrics;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private final Thread thread;
+    private final ImageEncoder imageEncoder; // null: text only
+    private final boolean ownsEncoder;
+    private final ImageDecoder imageDecoder;
+    private final ImagePreprocessor imagePreprocessor; // null: text only
+    private final ImagePrompt imagePrompt; // null: text only
+    private final PanAndScanOptions defaultPanAndScan;
     private volatile boolean closed;
     private volatile boolean terminated;
 
-    private GemmaEngine(Builder b, GemmaModel model, GemmaTokenizer tokenizer, boolean ownsModel) {
+    private GemmaEngine(Builder b, GemmaModel model, GemmaTokenizer tokenizer, boolean ownsModel,
+            ImageEncoder encoder, boolean ownsEncoder) {
         this.model = model;
+        this.imageEncoder = encoder;
+        this.ownsEncoder = ownsEncoder;
+        this.imageDecoder = b.imageDecoder != null ? b.imageDecoder : new ImageDecoder();
+        this.defaultPanAndScan = b.panAndScan;
+        this.imagePreprocessor = encoder == null ? null
+                : ImagePreprocessor.forVision(model.config().vision().orElseThrow());
+        this.imagePrompt = encoder == null || tokenizer == null ? null
+                : new ImagePrompt(model.config(), s -> tokenizer.encode(s, false));
         this.tokenizer = tokenizer;
         this.ownsModel = ownsModel;
         this.queueCapacity = b.queueCapacity;
@@ -98,7 +133,7 @@ public final class GemmaEngine implements AutoCloseable {
                 b.maxBatchSize);
         this.metrics = new MetricsRecorder(b.maxBatchSize, kvCache.usage());
         EngineLoop loop = new EngineLoop(model, kvCache, planner, storage, b.modelId, b.tenantIsolation, inbox, states,
-                notStarted, metrics, this::release);
+                notStarted, metrics, this::release, encoder, new ImageEmbeddingCache(b.imageCacheBytes));
         this.thread = new Thread(loop, "gemma-engine-" + b.modelId);
         this.thread.setDaemon(true);
         LOG.info("Gemma engine: KV storage {} MB (blocks per group {}, block size {}), longest sequence {} tokens, "
@@ -144,7 +179,19 @@ public final class GemmaEngine implements AutoCloseable {
      */
     public RequestHandle submit(EngineRequest request, TokenListener listener) {
         Objects.requireNonNull(request, "request");
-        int[] prompt = promptIds(request);
+        PromptTokens multimodal = null;
+        List<PreparedImage> prepared = null;
+        if (!request.images().isEmpty()) {
+            prepared = new ArrayList<>();
+            try {
+                multimodal = imagePrompt(request, prepared);
+            } catch (ImageDecodeException e) {
+                // Bad data, not a bad call: the request fails on its own future like any other failure of its own.
+                metrics.submitted.increment();
+                return new RequestHandle(request.requestId(), CompletableFuture.failedFuture(e), this);
+            }
+        }
+        int[] prompt = multimodal != null ? multimodal.ids().clone() : promptIds(request);
         int limit = prompt.length + request.params().maxNewTokens();
         if (limit > maxSequenceTokens) {
             throw new IllegalArgumentException("request " + request.requestId() + ": prompt of " + prompt.length
@@ -154,6 +201,8 @@ public final class GemmaEngine implements AutoCloseable {
         }
         RequestState state = new RequestState(request, prompt, listener == null ? TokenListener.NONE : listener,
                 tokenizer == null ? null : tokenizer.streamingDetokenizer(true), System.nanoTime());
+        state.imagePrompt = multimodal;
+        state.preparedImages = prepared;
         lifecycle.readLock().lock();
         try {
             if (closed) {
@@ -177,6 +226,39 @@ public final class GemmaEngine implements AutoCloseable {
             lifecycle.readLock().unlock();
         }
         return new RequestHandle(request.requestId(), state.future, this);
+    }
+
+    /**
+     * Decodes and preprocesses the images (on the caller's thread: it is the costly part and needs no model) and
+     * assembles the token-level prompt as {@code vision.ImageCaptioner} does.
+     */
+    private PromptTokens imagePrompt(EngineRequest request, List<PreparedImage> prepared) {
+        if (imageEncoder == null) {
+            throw new IllegalArgumentException("request " + request.requestId() + " has " + request.images().size()
+                    + " images but the engine serves text only: " + (model.config().vision().isEmpty()
+                    ? "the checkpoint has no vision_config" : "it was built without an image encoder"));
+        }
+        if (imagePrompt == null) {
+            throw new IllegalArgumentException("request " + request.requestId()
+                    + " has images but the engine has no tokenizer to assemble the prompt");
+        }
+        PanAndScanOptions pas = request.panAndScan().orElse(defaultPanAndScan);
+        for (int i = 0; i < request.images().size(); i++) {
+            try {
+                prepared.add(imagePreprocessor.prepare(request.images().get(i), imageDecoder, pas));
+            } catch (ImageDecodeException e) {
+                throw new ImageDecodeException(e.reason(), "request " + request.requestId() + ", image " + i + ": "
+                        + e.getMessage().substring(e.reason().name().length() + 2), e);
+            }
+        }
+        String text = request.text().orElseThrow();
+        if (!text.contains(ImagePrompt.IMAGE_MARKER)) {
+            text = ImagePrompt.IMAGE_MARKER.repeat(prepared.size()) + text;
+        }
+        if (request.chat()) {
+            text = ChatFormat.prompt(text);
+        }
+        return imagePrompt.build(text, prepared, true);
     }
 
     private int[] promptIds(EngineRequest request) {
@@ -273,6 +355,9 @@ public final class GemmaEngine implements AutoCloseable {
         terminated = true;
         closed = true;
         storage.close();
+        if (ownsEncoder && imageEncoder != null) {
+            imageEncoder.close();
+        }
         if (ownsModel) {
             model.close();
             if (tokenizer != null) {
@@ -301,6 +386,10 @@ public final class GemmaEngine implements AutoCloseable {
         private String modelId;
         private boolean tenantIsolation = true;
         private Duration drainTimeout = Duration.ofSeconds(30);
+        private ImageEncoder imageEncoder;
+        private ImageDecoder imageDecoder;
+        private PanAndScanOptions panAndScan = PanAndScanOptions.DISABLED;
+        private long imageCacheBytes = 256L << 20;
 
         private Builder() {
         }
@@ -396,6 +485,34 @@ public final class GemmaEngine implements AutoCloseable {
             return this;
         }
 
+        /**
+         * With {@link #model(GemmaModel, GemmaTokenizer)} on a multimodal model: its loaded vision encoder (not
+         * closed by the engine). With {@link #modelDir(Path)} the engine loads one itself when the checkpoint has a
+         * {@code vision_config}.
+         */
+        public Builder imageEncoder(ImageEncoder encoder) {
+            this.imageEncoder = Objects.requireNonNull(encoder, "imageEncoder");
+            return this;
+        }
+
+        /** The decoder and its limits (default {@code new ImageDecoder()}). */
+        public Builder imageDecoder(ImageDecoder decoder) {
+            this.imageDecoder = Objects.requireNonNull(decoder, "imageDecoder");
+            return this;
+        }
+
+        /** Pan &amp; Scan for requests that do not choose (default off). */
+        public Builder panAndScan(PanAndScanOptions options) {
+            this.panAndScan = Objects.requireNonNull(options, "panAndScan");
+            return this;
+        }
+
+        /** Bytes of soft-token embeddings kept for reuse by image content (default 256 MiB; 0 disables). */
+        public Builder imageCacheBytes(long bytes) {
+            this.imageCacheBytes = bytes;
+            return this;
+        }
+
         /** The KV and scheduling options with an absolute budget (validates every number). */
         KvCacheOptions kvOptions(long budgetBytes) {
             return KvCacheOptions.builder().blockSize(blockSize).targetSequenceLength(targetSequenceLength)
@@ -430,22 +547,43 @@ public final class GemmaEngine implements AutoCloseable {
             if (kvMemoryFraction != null && !(kvMemoryFraction > 0 && kvMemoryFraction <= 1)) {
                 throw new IllegalArgumentException("kvMemoryFraction must be in (0, 1], got " + kvMemoryFraction);
             }
+            if (imageCacheBytes < 0) {
+                throw new IllegalArgumentException("imageCacheBytes must be >= 0, got " + imageCacheBytes);
+            }
+            if (imageEncoder != null && modelDir != null) {
+                throw new IllegalArgumentException("imageEncoder goes with model(...); with modelDir the engine loads "
+                        + "the encoder of a multimodal checkpoint itself");
+            }
+            if (imageEncoder != null && model.config().vision().isEmpty()) {
+                throw new IllegalArgumentException("an imageEncoder was given but the model is text-only (no "
+                        + "vision_config)");
+            }
             kvOptions(1); // validates the KV and scheduling numbers before anything is loaded
             if (modelId == null) {
                 modelId = modelDir != null && modelDir.getFileName() != null ? modelDir.getFileName().toString()
                         : "gemma";
             }
             if (model != null) {
-                return new GemmaEngine(this, model, tokenizer, false);
+                return new GemmaEngine(this, model, tokenizer, false, imageEncoder, false);
             }
             GemmaModel loaded = GemmaModel.load(modelDir, modelOptions, LoadProgress.NONE);
             GemmaTokenizer tok = null;
+            ImageEncoder enc = null;
             try {
                 if (Files.exists(modelDir.resolve("tokenizer.json"))) {
                     tok = GemmaTokenizer.load(modelDir);
                 }
-                return new GemmaEngine(this, loaded, tok, true);
+                if (loaded.config().vision().isPresent()) {
+                    // The encoder uploads its tensors, so the mapped weights can be closed right after.
+                    try (GemmaWeights w = GemmaWeights.open(modelDir, loaded.config())) {
+                        enc = ImageEncoder.load(w, modelOptions);
+                    }
+                }
+                return new GemmaEngine(this, loaded, tok, true, enc, true);
             } catch (RuntimeException e) {
+                if (enc != null) {
+                    enc.close();
+                }
                 if (tok != null) {
                     tok.close();
                 }

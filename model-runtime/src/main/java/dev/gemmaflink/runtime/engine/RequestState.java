@@ -2,6 +2,10 @@ package dev.gemmaflink.runtime.engine;
 
 import dev.gemmaflink.runtime.generate.TokenListener;
 import dev.gemmaflink.runtime.kvcache.Sequence;
+import dev.gemmaflink.runtime.model.PromptImages;
+import dev.gemmaflink.runtime.vision.PreparedImage;
+import dev.gemmaflink.runtime.vision.PromptTokens;
+import java.util.List;
 import dev.gemmaflink.runtime.tokenizer.StreamingDetokenizer;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -30,6 +34,11 @@ final class RequestState {
     long firstScheduledNanos = -1;
     long firstTokenNanos = -1;
     int cachedPromptTokens;
+    /** Multimodal requests: the assembled prompt and its decoded images (set before the request is queued). */
+    PromptTokens imagePrompt;
+    List<PreparedImage> preparedImages;
+    /** Soft tokens at their positions, set by the engine thread once the images are encoded. */
+    PromptImages softTokens;
 
     RequestState(EngineRequest request, int[] promptIds, TokenListener listener, StreamingDetokenizer detokenizer,
             long submitNanos) {

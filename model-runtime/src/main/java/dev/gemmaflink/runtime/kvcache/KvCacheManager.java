@@ -79,7 +79,7 @@ public final class KvCacheManager {
         hasher.extend(sequence);
         List<BlockHash> hashes = sequence.blockHashes();
         int blockSize = layout.blockSize();
-        int length = (sequence.numTokens() - 1) / blockSize * blockSize;
+        int length = imageSafePrefix(sequence, (sequence.numTokens() - 1) / blockSize * blockSize);
         List<List<KvBlock>> hits = new ArrayList<>();
         // Fixed point: each group may only shorten the hit. A full-attention hit shortens by truncation, a sliding one
         // is looked up again for the shorter length (it needs the window before the new end). Terminates because the
@@ -95,12 +95,26 @@ public final class KvCacheManager {
             if (shortest == length) {
                 break;
             }
-            length = shortest;
+            length = imageSafePrefix(sequence, shortest);
         }
         if (length == 0) {
             return CachedPrefix.none();
         }
         return new CachedPrefix(List.copyOf(hits), length);
+    }
+
+    /**
+     * A cached prefix must not end inside an image: the soft tokens after the cut would be computed without seeing
+     * the ones before it bidirectionally (the model needs a whole image in one step). Rounds such a length down to
+     * the block boundary at or before the image start.
+     */
+    private int imageSafePrefix(Sequence sequence, int length) {
+        for (ImageSpan image : sequence.cacheKeys().images()) {
+            if (image.startPosition() < length && length < image.endPosition()) {
+                return image.startPosition() / layout.blockSize() * layout.blockSize();
+            }
+        }
+        return length;
     }
 
     /** {@link #allocateSlots(Sequence, int, CachedPrefix)} without a prefix hit. */

@@ -1,6 +1,7 @@
 package dev.gemmaflink.runtime.kvcache.sched;
 
 import dev.gemmaflink.runtime.kvcache.CachedPrefix;
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import dev.gemmaflink.runtime.kvcache.KvCacheManager;
 import dev.gemmaflink.runtime.kvcache.Sequence;
 import dev.gemmaflink.runtime.kvcache.SequenceStatus;
@@ -88,6 +89,7 @@ public final class StepPlanner {
         while (index < running.size() && budget > 0) {
             Sequence sequence = running.get(index);
             int wanted = Math.min(sequence.numTokens() - sequence.numComputedTokens(), budget);
+            wanted = imageSafeChunk(sequence, sequence.numComputedTokens(), wanted, true);
             if (wanted == 0) {
                 index++; // the engine has not appended its sampled token: nothing to compute
                 continue;
@@ -104,7 +106,8 @@ public final class StepPlanner {
         while (preempted.isEmpty() && budget > 0 && running.size() < maxBatchSize && !waiting.isEmpty()) {
             Sequence sequence = waiting.peek();
             CachedPrefix prefix = kvCache.findLongestCachedPrefix(sequence);
-            int wanted = Math.min(sequence.numTokens() - prefix.numTokens(), budget);
+            int wanted = imageSafeChunk(sequence, prefix.numTokens(),
+                    Math.min(sequence.numTokens() - prefix.numTokens(), budget), true);
             int granted = admit(sequence, wanted, prefix);
             if (granted == 0) {
                 break;
@@ -191,7 +194,8 @@ public final class StepPlanner {
             List<Sequence> candidates = running.subList(index, running.size());
             if (candidates.size() == 1 && index == 0) {
                 // Nobody left to preempt: shrink the chunk to what fits rather than stall.
-                int fits = kvCache.maxAllocatableTokens(sequence, tokens, CachedPrefix.none());
+                int fits = imageSafeChunk(sequence, sequence.numComputedTokens(),
+                        kvCache.maxAllocatableTokens(sequence, tokens, CachedPrefix.none()), false);
                 if (fits > 0) {
                     tokens = fits;
                     continue;
@@ -215,8 +219,28 @@ public final class StepPlanner {
         if (!running.isEmpty()) {
             return 0; // running sequences will free blocks; keep the head of the queue waiting
         }
-        int fits = kvCache.maxAllocatableTokens(sequence, wanted, prefix);
+        int fits = imageSafeChunk(sequence, prefix.numTokens(), kvCache.maxAllocatableTokens(sequence, wanted, prefix),
+                false);
         return fits > 0 && kvCache.allocateSlots(sequence, fits, prefix) ? fits : 0;
+    }
+
+    /**
+     * Moves the end of a chunk of {@code tokens} tokens from {@code start} out of any image span (Gemma 3 attends
+     * bidirectionally within an image, so its soft tokens must be computed in one step): to the span's start when
+     * the span begins after {@code start}; otherwise, when {@code mayGrow}, to the span's end (the chunk grows past
+     * the budget to hold the whole image, as the single-sequence generator does), else to nothing.
+     */
+    static int imageSafeChunk(Sequence sequence, int start, int tokens, boolean mayGrow) {
+        int end = start + tokens;
+        for (ImageSpan image : sequence.cacheKeys().images()) {
+            if (image.startPosition() < end && end < image.endPosition()) {
+                if (image.startPosition() > start) {
+                    return image.startPosition() - start;
+                }
+                return mayGrow ? image.endPosition() - start : 0;
+            }
+        }
+        return tokens;
     }
 
     private void preempt(Sequence victim) {

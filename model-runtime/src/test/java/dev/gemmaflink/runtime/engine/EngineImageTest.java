@@ -1,0 +1,189 @@
+package dev.gemmaflink.runtime.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpoint;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.runtime.config.VisionConfig;
+import dev.gemmaflink.runtime.generate.GenerationParams;
+import dev.gemmaflink.runtime.generate.Generator;
+import dev.gemmaflink.runtime.model.GemmaModel;
+import dev.gemmaflink.runtime.model.LoadProgress;
+import dev.gemmaflink.runtime.model.ModelOptions;
+import dev.gemmaflink.runtime.model.Precision;
+import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
+import dev.gemmaflink.runtime.vision.ImageCaptioner;
+import dev.gemmaflink.runtime.vision.ImageDecodeException;
+import dev.gemmaflink.runtime.vision.ImageDecoder;
+import dev.gemmaflink.runtime.vision.ImageEncoder;
+import dev.gemmaflink.runtime.vision.ImageTokenSpan;
+import dev.gemmaflink.runtime.vision.MultimodalPrompt;
+import dev.gemmaflink.runtime.vision.PanAndScanOptions;
+import dev.gemmaflink.runtime.weights.DType;
+import dev.gemmaflink.runtime.weights.GemmaWeights;
+import dev.gemmaflink.runtime.weights.TensorNaming;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Image prompts through the engine on a tiny multimodal checkpoint (SigLIP: image 56, patch 14, 4 soft tokens per
+ * image; text: hidden 64) in FLOAT32, against the single-sequence {@link Generator} fed by {@link ImageCaptioner}.
+ * The step budget of 8 tokens with blocks of 4 forces prefill chunks and block boundaries around the image.
+ */
+class EngineImageTest {
+
+    private static final String PROMPT = "Describe the image.";
+
+    @TempDir
+    static Path tmp;
+
+    static TinyCheckpoint ckpt;
+    static GemmaModel model;
+    static GemmaTokenizer tokenizer;
+    static ImageEncoder encoder;
+
+    @BeforeAll
+    static void load() {
+        ckpt = TinyCheckpointWriter.write(tmp.resolve("mm"), TinyCheckpointSpec.builder()
+                .scheme(TensorNaming.LANGUAGE_MODEL).dtype(DType.F32).seed(21).maxPositions(512)
+                .vision(new VisionConfig(32, 64, 2, 2, 3, 56, 14, 1e-6)).mmTokensPerImage(4)
+                .imageTokenIds(6, 7, 262_144).build());
+        ModelOptions f32 = ModelOptions.builder().precision(Precision.FLOAT32).threads(1).build();
+        model = GemmaModel.load(ckpt.directory(), f32, LoadProgress.NONE);
+        tokenizer = GemmaTokenizer.load(ckpt.directory());
+        try (GemmaWeights w = GemmaWeights.open(ckpt.directory(), ckpt.config())) {
+            encoder = ImageEncoder.load(w, f32);
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        encoder.close();
+        tokenizer.close();
+        model.close();
+    }
+
+    private static GemmaEngine.Builder engine() {
+        return GemmaEngine.builder().model(model, tokenizer).imageEncoder(encoder).blockSize(4)
+                .targetSequenceLength(128).maxTokensPerStep(8).kvCacheBytes(16L << 20).modelId("tiny-mm");
+    }
+
+    private static GenerationParams greedy(int n) {
+        return GenerationParams.builder().temperature(0).maxNewTokens(n).stopIds().build();
+    }
+
+    private static byte[] image(int w, int h, String format, int salt) {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.setRGB(x, y, (x * 255 / w) << 16 | (y * 255 / h) << 8 | ((x ^ y) * 9 + salt & 0xFF));
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            ImageIO.write(img, format, out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static EngineRequest request(byte[] img, int maxNew) {
+        return EngineRequest.builder().text(PROMPT).images(List.of(img)).params(greedy(maxNew)).build();
+    }
+
+    private static EngineResult get(RequestHandle h) throws Exception {
+        return h.result().get(60, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void captionsAPngAndAJpegLikeTheGenerator() throws Exception {
+        ImageCaptioner cap = new ImageCaptioner(encoder, tokenizer, new ImageDecoder());
+        try (GemmaEngine engine = engine().build(); Generator gen = new Generator(model, tokenizer, 0, 8)) {
+            for (String format : new String[] {"png", "jpeg"}) {
+                byte[] img = image(70, 40, format, 0);
+                MultimodalPrompt mp = cap.prepare(PROMPT, false, List.of(img), PanAndScanOptions.DISABLED);
+                int[] expected = gen.generate(mp.ids(), mp.images(), greedy(6), null).tokens();
+                EngineResult r = get(engine.submit(request(img, 6)));
+                assertThat(r.finishReason()).as(format).isEqualTo(EngineFinishReason.LENGTH);
+                assertThat(r.promptTokens()).as(format).isEqualTo(mp.ids().length);
+                assertThat(r.tokens()).as(format).containsExactly(expected);
+            }
+        }
+    }
+
+    @Test
+    void sameImageSharesPrefixBlocksAndADifferentImageDoesNotPastItsStart() throws Exception {
+        ImageCaptioner cap = new ImageCaptioner(encoder, tokenizer, new ImageDecoder());
+        byte[] a = image(70, 40, "png", 0);
+        byte[] b = image(70, 40, "png", 77); // same size, same token ids, other pixels
+        MultimodalPrompt pa = cap.prepare(PROMPT, false, List.of(a), PanAndScanOptions.DISABLED);
+        ImageTokenSpan span = pa.tokens().spans().get(0);
+        try (GemmaEngine engine = engine().build(); Generator gen = new Generator(model, tokenizer, 0, 8)) {
+            EngineResult first = get(engine.submit(request(a, 4)));
+            EngineResult second = get(engine.submit(request(a, 4)));
+            EngineResult other = get(engine.submit(request(b, 4)));
+            assertThat(first.cachedPromptTokens()).isZero();
+            assertThat(second.cachedPromptTokens()).isGreaterThanOrEqualTo(span.end());
+            assertThat(second.tokens()).containsExactly(first.tokens());
+            assertThat(other.cachedPromptTokens()).isPositive().isLessThanOrEqualTo(span.start());
+            MultimodalPrompt pb = cap.prepare(PROMPT, false, List.of(b), PanAndScanOptions.DISABLED);
+            assertThat(Arrays.equals(pa.ids(), pb.ids())).as("same token ids for both images").isTrue();
+            assertThat(other.tokens()).containsExactly(gen.generate(pb.ids(), pb.images(), greedy(4), null).tokens());
+        }
+    }
+
+    @Test
+    void aCorruptImageFailsOnlyItsOwnRequest() throws Exception {
+        byte[] good = image(70, 40, "png", 5);
+        byte[] corrupt = Arrays.copyOf(good, 60);
+        int[] textPrompt = tokenizer.encode("Tell me a story about a cat.", true);
+        try (GemmaEngine engine = engine().build(); Generator gen = new Generator(model, tokenizer, 0, 8)) {
+            RequestHandle text = engine.submit(EngineRequest.builder().promptIds(textPrompt).params(greedy(12)).build());
+            RequestHandle bad = engine.submit(request(corrupt, 4));
+            RequestHandle ok = engine.submit(request(good, 4));
+            assertThatThrownBy(() -> bad.result().get(60, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(ImageDecodeException.class).hasMessageContaining("CORRUPT")
+                    .hasMessageContaining("image 0");
+            assertThat(get(text).tokens()).containsExactly(gen.generate(textPrompt, greedy(12), null).tokens());
+            assertThat(get(ok).finishReason()).isEqualTo(EngineFinishReason.LENGTH);
+            assertThat(get(ok).numTokens()).isEqualTo(4);
+            assertThat(engine.isClosed()).isFalse();
+        }
+    }
+
+    @Test
+    void imagesOnATextOnlyModelAreRejectedAtSubmit() {
+        TinyCheckpoint text = EngineTestSupport.write(tmp.resolve("text"));
+        try (GemmaModel textModel = EngineTestSupport.load(text);
+             GemmaEngine engine = EngineTestSupport.engine(textModel).build()) {
+            EngineRequest r = EngineRequest.builder().text("x").images(List.of(image(8, 8, "png", 0))).build();
+            assertThatThrownBy(() -> engine.submit(r)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("text only").hasMessageContaining("no vision_config");
+            assertThatThrownBy(() -> GemmaEngine.builder().model(textModel, null).imageEncoder(encoder).build())
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("text-only");
+        }
+    }
+
+    @Test
+    void imagesNeedATextPrompt() {
+        assertThatThrownBy(() -> EngineRequest.builder().promptIds(2, 3).images(List.of(new byte[] {1})).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("text prompt");
+        assertThatThrownBy(() -> EngineRequest.builder().text("x").images(List.of(new byte[0])))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("image 0 is empty");
+    }
+}
