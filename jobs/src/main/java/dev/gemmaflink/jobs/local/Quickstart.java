@@ -18,16 +18,14 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import dev.gemmaflink.jobs.EnrichmentJob;
 import dev.gemmaflink.operators.config.EnrichmentOptions;
 import dev.gemmaflink.operators.config.OptionsLoader;
-import dev.gemmaflink.schemas.DeadLetter;
-import dev.gemmaflink.schemas.EnrichmentResult;
-import dev.gemmaflink.schemas.wire.WireCodec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
  * The whole pipeline on one machine with nothing installed: an embedded Kafka broker, sample requests (valid and
- * bad), the job run bounded on a local MiniCluster with the configured enricher (echo by default), then every
- * committed result and dead letter printed as a JSON line on stdout. Logs go to stderr.
+ * bad), the job run bounded on a local MiniCluster with the gemma enricher (a tiny random checkpoint on the CPU
+ * unless {@code --model DIR}) or {@code --enricher echo}, every committed result and dead letter printed as a JSON
+ * line on stdout as it commits. Logs go to stderr.
  */
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
         description = "Embedded Kafka + local Flink: publish samples, run the job bounded, print the outcome.")
@@ -41,6 +39,14 @@ public final class Quickstart implements Callable<Integer> {
                     + "set by the quick start.")
     Map<String, String> overrides = new LinkedHashMap<>();
 
+    @Option(names = "--enricher", paramLabel = "NAME", defaultValue = "gemma",
+            description = "Enricher: gemma (default: a tiny random model on the CPU unless --model is given) or echo.")
+    String enricher;
+
+    @Option(names = "--model", paramLabel = "DIR", description = "A Gemma 3 checkpoint folder for the gemma enricher "
+            + "(default: a tiny random checkpoint prepared under ~/.cache/gemma-flink/quickstart-model).")
+    Path model;
+
     public static void main(String[] args) {
         System.exit(EnrichmentJob.commandLine(new Quickstart()).execute(args));
     }
@@ -51,6 +57,10 @@ public final class Quickstart implements Callable<Integer> {
             Map<String, String> settings = new LinkedHashMap<>();
             settings.put(EnrichmentOptions.CHECKPOINT_INTERVAL.key(), "1 s");
             settings.put("flink.restart-strategy.type", "none");
+            settings.put(EnrichmentOptions.ENRICHER.key(), enricher);
+            if ("gemma".equals(enricher)) {
+                gemmaDefaults(settings);
+            }
             settings.putAll(overrides);
             // The embedded broker decides these; a configuration file must not point elsewhere.
             settings.put(EnrichmentOptions.BOOTSTRAP_SERVERS.key(), kafka.bootstrapServers());
@@ -67,19 +77,30 @@ public final class Quickstart implements Callable<Integer> {
             System.err.printf("quickstart: published %d sample requests to %s, running the job%n", published,
                     requestTopics.get(0));
 
+            // Outcomes are printed as their transactions commit, while the job runs.
+            OutcomeTail tail = new OutcomeTail(kafka.bootstrapServers(), results, deadLetters, System.out);
             EnrichmentJob.run(conf);
-
-            Duration timeout = Duration.ofSeconds(30);
-            List<EnrichmentResult> resultList =
-                    TopicReader.readCommitted(kafka.bootstrapServers(), results, WireCodec.results(), timeout);
-            List<DeadLetter> deadLetterList = TopicReader.readCommitted(kafka.bootstrapServers(), deadLetters,
-                    WireCodec.deadLetters(), timeout);
-            resultList.forEach(r -> System.out.println(JsonLines.of(r)));
-            deadLetterList.forEach(d -> System.out.println(JsonLines.of(d)));
-            System.err.printf("quickstart: %d results, %d dead letters for %d requests%n", resultList.size(),
-                    deadLetterList.size(), published);
+            tail.stop(published, Duration.ofSeconds(30));
+            System.err.printf("quickstart: %d results, %d dead letters for %d requests%n", tail.results(),
+                    tail.deadLetters(), published);
             // Every request has exactly one outcome; anything else is a bug worth a non-zero exit.
-            return resultList.size() + deadLetterList.size() == published ? 0 : 1;
+            return tail.results() + tail.deadLetters() == published ? 0 : 1;
+        }
+    }
+
+    /** Settings of the gemma enricher on this machine's CPU; options given by the user win. */
+    private void gemmaDefaults(Map<String, String> settings) {
+        Path dir = model != null ? model : QuickstartModel.prepare(QuickstartModel.defaultDir(), System.err);
+        settings.put("enrich.gemma.model-dir", dir.toAbsolutePath().toString());
+        settings.put("enrich.gemma.device-policy", "allow-cpu");
+        settings.put("enrich.gemma.kv-cache-bytes", String.valueOf(256L << 20));
+        settings.put("enrich.gemma.target-sequence-length", "1024");
+        settings.put("enrich.gemma.max-new-tokens", "24");
+        if (model == null) {
+            // The tiny random model: float32 is exact and fast at this size; one thread avoids spinning threads.
+            settings.put("enrich.gemma.precision", "FLOAT32");
+            settings.put("enrich.gemma.threads", "1");
+            settings.put("enrich.gemma.model-id", "tiny-random-gemma3");
         }
     }
 
