@@ -127,6 +127,28 @@ class EngineImageTest {
     }
 
     @Test
+    void panAndScanCropsAndSeveralImagesMatchTheGenerator() throws Exception {
+        PanAndScanOptions pas = new PanAndScanOptions(true, 32, 4, 1.2);
+        ImageCaptioner cap = new ImageCaptioner(encoder, tokenizer, new ImageDecoder());
+        byte[] wide = image(160, 40, "png", 3);
+        byte[] small = image(30, 30, "jpeg", 9);
+        String prompt = "Compare <start_of_image> with <start_of_image> please.";
+        try (GemmaEngine engine = engine().build(); Generator gen = new Generator(model, tokenizer, 0, 8)) {
+            MultimodalPrompt mp = cap.prepare(prompt, true, List.of(wide, small), pas);
+            assertThat(mp.tokens().spans()).as("the wide image's crops plus the small image").hasSizeGreaterThan(3);
+            int[] expected = gen.generate(mp.ids(), mp.images(), greedy(5), null).tokens();
+            // submitted together: their views are encoded in one call on the engine thread
+            RequestHandle h1 = engine.submit(EngineRequest.builder().text(prompt).chat(true).images(List.of(wide, small))
+                    .panAndScan(pas).params(greedy(5)).build());
+            RequestHandle h2 = engine.submit(EngineRequest.builder().text(prompt).chat(true).images(List.of(wide, small))
+                    .panAndScan(pas).params(greedy(5)).build());
+            assertThat(get(h1).tokens()).containsExactly(expected);
+            assertThat(get(h2).tokens()).containsExactly(expected);
+            assertThat(get(h1).promptTokens()).isEqualTo(mp.ids().length);
+        }
+    }
+
+    @Test
     void sameImageSharesPrefixBlocksAndADifferentImageDoesNotPastItsStart() throws Exception {
         ImageCaptioner cap = new ImageCaptioner(encoder, tokenizer, new ImageDecoder());
         byte[] a = image(70, 40, "png", 0);
