@@ -320,25 +320,27 @@ final class EngineLoop implements Runnable {
             return;
         }
         List<ScheduledChunk> chunks = plan.chunks();
-        List<SequenceStep> steps = new ArrayList<>(chunks.size());
-        for (ScheduledChunk c : chunks) {
-            RequestState s = states.get(c.sequence().requestId());
-            if (!s.started) {
-                s.started = true;
-                s.firstScheduledNanos = t0;
-                s.cachedPromptTokens = Math.min(c.cachedTokens(), s.promptIds.length);
-                notStarted.decrementAndGet();
-            }
-            SequenceStep step = new SequenceStep(c.sequence().tokens(c.startPosition(), c.endPosition()),
-                    c.startPosition(), slots(c, slidingGroup), slots(c, fullGroup), false);
-            if (s.softTokens != null && c.startPosition() < s.promptIds.length) {
-                // Also on a recompute after preemption: the soft tokens stay with the request.
-                step = step.withImages(s.softTokens.slice(c.startPosition(), c.endPosition()));
-            }
-            steps.add(step);
-        }
         ForwardResult out;
         try {
+            // Building the steps is inside the try too: a step the model refuses (say, image inputs that do not fit
+            // their chunk) fails this step's requests, never the engine thread.
+            List<SequenceStep> steps = new ArrayList<>(chunks.size());
+            for (ScheduledChunk c : chunks) {
+                RequestState s = states.get(c.sequence().requestId());
+                if (!s.started) {
+                    s.started = true;
+                    s.firstScheduledNanos = t0;
+                    s.cachedPromptTokens = Math.min(c.cachedTokens(), s.promptIds.length);
+                    notStarted.decrementAndGet();
+                }
+                SequenceStep step = new SequenceStep(c.sequence().tokens(c.startPosition(), c.endPosition()),
+                        c.startPosition(), slots(c, slidingGroup), slots(c, fullGroup), false);
+                if (s.softTokens != null && c.startPosition() < s.promptIds.length) {
+                    // Also on a recompute after preemption: the soft tokens stay with the request.
+                    step = step.withImages(s.softTokens.slice(c.startPosition(), c.endPosition()));
+                }
+                steps.add(step);
+            }
             out = model.forward(new ForwardBatch(steps), storage);
         } catch (RuntimeException e) {
             // The step's blocks hold no valid K/V: end its requests and withdraw the blocks they alone hold from the
@@ -346,6 +348,10 @@ final class EngineLoop implements Runnable {
             LOG.warn("forward step over {} sequences failed: {}", chunks.size(), e.toString());
             for (ScheduledChunk c : chunks) {
                 RequestState s = states.get(c.sequence().requestId());
+                if (!s.started) { // the failure came before its step was built
+                    s.started = true;
+                    notStarted.decrementAndGet();
+                }
                 kvCache.discard(c.sequence());
                 planner.finish(c.sequence(), SequenceStatus.CANCELLED);
                 complete(s, EngineFinishReason.ERROR, "forward step failed: " + e.getMessage());
