@@ -18,7 +18,17 @@
  * after preemption and recompute (the tests assert this). Sampling uses the request's own seeded stream, so a seeded
  * request is reproducible too, except that recompute after preemption repeats no draws.
  *
+ * <p>Images (multimodal checkpoints): a request carries encoded images with a text prompt; {@code submit} decodes
+ * and preprocesses them on the caller's thread and assembles the prompt with {@code vision.ImagePrompt}; the engine
+ * thread encodes the views of all requests taken in one iteration in one {@code ImageEncoder} call, keeps the
+ * soft tokens in a byte-bounded LRU keyed by image content (and crop), and hands each prefill chunk its slice.
+ * Chunks and prefix-cache hits never end inside an image (its attention is bidirectional); cached blocks that hold
+ * image tokens are keyed by the image content. Greedy image requests match {@code Generator} fed by
+ * {@code vision.ImageCaptioner}, also after preemption.
+ *
  * <p>Failure contract: when a forward step fails, its requests end with {@code ERROR} and the blocks they alone held
- * leave the prefix cache (their keys and values were never written); other requests continue.
+ * leave the prefix cache (their keys and values were never written); other requests continue. An image that cannot
+ * be decoded fails its own future with {@code vision.ImageDecodeException}; one whose encoding fails fails its own
+ * future with the encoder's exception (a failed batch is retried request by request).
  */
 package dev.gemmaflink.runtime.engine;

@@ -29,6 +29,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -145,6 +146,32 @@ class EngineImageTest {
             assertThat(get(h1).tokens()).containsExactly(expected);
             assertThat(get(h2).tokens()).containsExactly(expected);
             assertThat(get(h1).promptTokens()).isEqualTo(mp.ids().length);
+        }
+    }
+
+    @Test
+    void preemptedImageRequestsRecomputeWithTheirSoftTokens() throws Exception {
+        // Pools for four sequences of 32 tokens (same text geometry as EngineTestSupport's model); four image
+        // requests of about 20 + 30 tokens cannot all keep their global-layer blocks.
+        ImageCaptioner cap = new ImageCaptioner(encoder, tokenizer, new ImageDecoder());
+        List<byte[]> images = new ArrayList<>();
+        List<RequestHandle> handles = new ArrayList<>();
+        try (GemmaEngine engine = engine().targetSequenceLength(32)
+                .kvCacheBytes(EngineTestSupport.budgetFor(4, 32, 8)).build();
+             Generator gen = new Generator(model, tokenizer, 0, 8)) {
+            for (int i = 0; i < 4; i++) {
+                images.add(image(40 + 10 * i, 50, "png", 31 * i));
+                handles.add(engine.submit(request(images.get(i), 30)));
+            }
+            int preempted = 0;
+            for (int i = 0; i < 4; i++) {
+                EngineResult r = get(handles.get(i));
+                preempted += r.preemptions();
+                MultimodalPrompt mp = cap.prepare(PROMPT, false, List.of(images.get(i)), PanAndScanOptions.DISABLED);
+                assertThat(r.tokens()).as("request %d", i)
+                        .containsExactly(gen.generate(mp.ids(), mp.images(), greedy(30), null).tokens());
+            }
+            assertThat(preempted).isPositive();
         }
     }
 
