@@ -231,6 +231,7 @@ final class EngineLoop implements Runnable {
                 }
                 float[] cached = imageCache.get(key);
                 if (cached != null) {
+                    metrics.imageCacheHits.increment();
                     rows.put(key, cached);
                 } else {
                     missing.put(key, s.preparedImages.get(span.imageIndex()).views().get(span.view()));
@@ -246,6 +247,8 @@ final class EngineLoop implements Runnable {
             all = e.toFloatArray(); // the native tensor is freed here; the cache holds Java rows
             perView = e.tokensPerImage() * e.hidden();
         }
+        metrics.imageEncoderCalls.increment();
+        metrics.imageViewsEncoded.add(missing.size());
         int i = 0;
         for (String key : missing.keySet()) {
             float[] r = java.util.Arrays.copyOfRange(all, i * perView, (i + 1) * perView);

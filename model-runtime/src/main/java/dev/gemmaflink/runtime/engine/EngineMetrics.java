@@ -29,12 +29,15 @@ import java.util.List;
  * @param prefixHitTokens of those, tokens served from it
  * @param kvStorageBytes bytes of the KV tensors allocated at start
  * @param kv per layer group (Gemma 3: full attention, sliding window)
+ * @param imageEncoderCalls calls into the vision encoder (one per engine iteration that took image requests)
+ * @param imageViewsEncoded images and Pan &amp; Scan crops encoded
+ * @param imageCacheHits views served from the image embedding cache instead of the encoder
  */
 public record EngineMetrics(int queueDepth, int runningBatchSize, long submitted, long rejected, long completed,
         long cancelled, long deadlineExceeded, long failed, long preemptions, long steps, long prefillTokens,
         long decodeTokens, double busySeconds, long[] batchSizeCounts, double ttftP50Millis, double ttftP99Millis,
         double tpotP50Millis, double tpotP99Millis, long prefixQueryTokens, long prefixHitTokens, long kvStorageBytes,
-        List<KvGroupMetrics> kv) {
+        List<KvGroupMetrics> kv, long imageEncoderCalls, long imageViewsEncoded, long imageCacheHits) {
 
     public EngineMetrics {
         batchSizeCounts = batchSizeCounts.clone();

@@ -25,6 +25,9 @@ final class MetricsRecorder {
     final LongAdder prefillTokens = new LongAdder();
     final LongAdder decodeTokens = new LongAdder();
     final LongAdder busyNanos = new LongAdder();
+    final LongAdder imageEncoderCalls = new LongAdder();
+    final LongAdder imageViewsEncoded = new LongAdder();
+    final LongAdder imageCacheHits = new LongAdder();
     final LatencyHistogram ttft = new LatencyHistogram();
     final LatencyHistogram tpot = new LatencyHistogram();
     private final AtomicLongArray batchSizes;
@@ -85,6 +88,7 @@ final class MetricsRecorder {
                 cancelled.sum(), deadlineExceeded.sum(), failed.sum(), preemptions.sum(), steps.sum(),
                 prefillTokens.sum(), decodeTokens.sum(), busyNanos.sum() / 1e9, sizes, ttft.quantileMillis(0.5),
                 ttft.quantileMillis(0.99), tpot.quantileMillis(0.5), tpot.quantileMillis(0.99),
-                u.prefixQueryTokens(), u.prefixHitTokens(), kvStorageBytes, groups);
+                u.prefixQueryTokens(), u.prefixHitTokens(), kvStorageBytes, groups,
+                imageEncoderCalls.sum(), imageViewsEncoded.sum(), imageCacheHits.sum());
     }
 }

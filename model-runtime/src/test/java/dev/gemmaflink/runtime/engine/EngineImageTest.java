@@ -146,6 +146,12 @@ class EngineImageTest {
             assertThat(get(h1).tokens()).containsExactly(expected);
             assertThat(get(h2).tokens()).containsExactly(expected);
             assertThat(get(h1).promptTokens()).isEqualTo(mp.ids().length);
+            // each distinct view is encoded once, in one call: the second request's views come from the same call
+            // (taken in the same iteration) or from the cache (a later one)
+            EngineMetrics m = engine.metrics();
+            assertThat(m.imageViewsEncoded()).isEqualTo(mp.tokens().spans().size());
+            assertThat(m.imageEncoderCalls()).isEqualTo(1);
+            assertThat(m.imageCacheHits()).isIn(0L, (long) mp.tokens().spans().size());
         }
     }
 
@@ -193,6 +199,8 @@ class EngineImageTest {
             MultimodalPrompt pb = cap.prepare(PROMPT, false, List.of(b), PanAndScanOptions.DISABLED);
             assertThat(Arrays.equals(pa.ids(), pb.ids())).as("same token ids for both images").isTrue();
             assertThat(other.tokens()).containsExactly(gen.generate(pb.ids(), pb.images(), greedy(4), null).tokens());
+            assertThat(engine.metrics().imageViewsEncoded()).as("a encoded once, then b").isEqualTo(2);
+            assertThat(engine.metrics().imageCacheHits()).as("the second request with a").isEqualTo(1);
         }
     }
 
