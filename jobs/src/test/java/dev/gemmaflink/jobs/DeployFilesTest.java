@@ -1,0 +1,115 @@
+package dev.gemmaflink.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.snakeyaml.engine.v2.api.Load;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+
+import dev.gemmaflink.operators.config.EnrichmentOptions;
+import dev.gemmaflink.operators.config.OptionsLoader;
+
+/** The deployment files parse and agree with the job: jar, entry class, GPU keys, checkpoints, topics. */
+class DeployFilesTest {
+
+    private static final Path DEPLOY = Path.of("..", "deploy");
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> documents() throws IOException {
+        List<Map<String, Object>> docs = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(DEPLOY)) {
+            for (Path file : files.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml"))
+                    .toList()) {
+                for (Object doc : new Load(LoadSettings.builder().build()).loadAllFromString(Files.readString(file))) {
+                    assertThat(doc).as("a YAML document of " + file).isInstanceOf(Map.class);
+                    docs.add((Map<String, Object>) doc);
+                }
+            }
+        }
+        return docs;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Map<String, Object> m, String key) {
+        assertThat(m).containsKey(key);
+        return (Map<String, Object>) m.get(key);
+    }
+
+    private static Map<String, Object> flinkDeployment() throws IOException {
+        List<Map<String, Object>> found = documents().stream().filter(d -> "FlinkDeployment".equals(d.get("kind")))
+                .toList();
+        assertThat(found).hasSize(1);
+        return found.get(0);
+    }
+
+    @Test
+    void flinkDeploymentRunsTheShadedJarsEntryClassFromTheImage() throws IOException {
+        Map<String, Object> job = map(map(flinkDeployment(), "spec"), "job");
+        String jarUri = (String) job.get("jarURI");
+        assertThat(job.get("entryClass")).isEqualTo(EnrichmentJob.class.getName());
+        String dockerfile = Files.readString(DEPLOY.resolve("Dockerfile"));
+        Matcher copy = Pattern.compile("(?m)^COPY (\\S+) (\\S+)$").matcher(dockerfile);
+        assertThat(copy.find()).as("a COPY of the job jar in the Dockerfile").isTrue();
+        assertThat(jarUri).isEqualTo("local://" + copy.group(2));
+        // The jar the Dockerfile copies is the one the jobs build shades.
+        String pom = Files.readString(Path.of("pom.xml"));
+        assertThat(copy.group(1)).isEqualTo("jobs/target/jobs-0.1.0-SNAPSHOT-job.jar");
+        assertThat(pom).contains("<shadedClassifierName>job</shadedClassifierName>");
+        assertThat(dockerfile).doesNotContain("http://", "https://", "curl", "wget");
+    }
+
+    @Test
+    void taskManagersOfferTheGpuAndCheckpointsHaveAHome() throws IOException {
+        Map<String, Object> spec = map(flinkDeployment(), "spec");
+        Map<String, Object> conf = map(spec, "flinkConfiguration");
+        assertThat(conf).containsEntry("external-resources", "gpu")
+                .containsEntry("external-resource.gpu.amount", "1")
+                .containsEntry("external-resource.gpu.driver-factory.class",
+                        "org.apache.flink.externalresource.gpu.GPUDriverFactory")
+                .containsKey("external-resource.gpu.param.discovery-script.path")
+                .containsKey("state.checkpoints.dir")
+                .containsKey("metrics.reporter.prom.factory.class");
+        String podTemplate = spec.get("taskManager").toString();
+        assertThat(podTemplate).contains("nvidia.com/gpu=1", "PYTORCH_LIBRARY_PATH", "PYTORCH_FLAVOR",
+                "tolerations", "nodeSelector");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void jobArgumentsAreAValidConfigurationUsingTheDefaultTopicsThatKafkaTopicsCreate() throws IOException {
+        List<Object> args = (List<Object>) map(map(flinkDeployment(), "spec"), "job").get("args");
+        Map<String, String> settings = new LinkedHashMap<>();
+        for (int i = 0; i < args.size(); i += 2) {
+            assertThat(args.get(i)).isEqualTo("--set");
+            String assignment = String.valueOf(args.get(i + 1));
+            settings.put(assignment.substring(0, assignment.indexOf('=')),
+                    assignment.substring(assignment.indexOf('=') + 1));
+        }
+        var conf = OptionsLoader.fromMap(settings);
+        assertThat(conf.get(EnrichmentOptions.INFERENCE_GPU_AMOUNT)).isEqualTo(1.0);
+        List<String> jobTopics = new ArrayList<>(conf.get(EnrichmentOptions.REQUEST_TOPICS));
+        jobTopics.add(conf.get(EnrichmentOptions.RESULT_TOPIC));
+        jobTopics.add(conf.get(EnrichmentOptions.DEAD_LETTER_TOPIC));
+        List<String> defaults = new ArrayList<>(EnrichmentOptions.REQUEST_TOPICS.defaultValue());
+        defaults.add(EnrichmentOptions.RESULT_TOPIC.defaultValue());
+        defaults.add(EnrichmentOptions.DEAD_LETTER_TOPIC.defaultValue());
+        assertThat(jobTopics).containsExactlyElementsOf(defaults);
+
+        List<String> kafkaTopics = documents().stream().filter(d -> "KafkaTopic".equals(d.get("kind")))
+                .map(d -> (String) map(d, "metadata").get("name")).toList();
+        assertThat(kafkaTopics).containsExactlyInAnyOrderElementsOf(defaults);
+        String script = Files.readString(DEPLOY.resolve("kafka/create-topics.sh"));
+        defaults.forEach(topic -> assertThat(script).contains("create " + topic + " "));
+    }
+}
