@@ -128,6 +128,20 @@ class EngineImageTest {
     }
 
     @Test
+    void anEngineBuiltFromAMultimodalFolderLoadsItsOwnEncoder() throws Exception {
+        byte[] img = image(50, 70, "png", 4);
+        MultimodalPrompt mp = new ImageCaptioner(encoder, tokenizer, new ImageDecoder())
+                .prepare(PROMPT, false, List.of(img), PanAndScanOptions.DISABLED);
+        try (GemmaEngine engine = GemmaEngine.builder().modelDir(ckpt.directory())
+                .modelOptions(ModelOptions.builder().precision(Precision.FLOAT32).threads(1).build()).blockSize(4)
+                .targetSequenceLength(128).maxTokensPerStep(8).kvCacheBytes(16L << 20).build();
+             Generator gen = new Generator(model, tokenizer, 0, 8)) {
+            EngineResult r = get(engine.submit(request(img, 5)));
+            assertThat(r.tokens()).containsExactly(gen.generate(mp.ids(), mp.images(), greedy(5), null).tokens());
+        }
+    }
+
+    @Test
     void panAndScanCropsAndSeveralImagesMatchTheGenerator() throws Exception {
         PanAndScanOptions pas = new PanAndScanOptions(true, 32, 4, 1.2);
         ImageCaptioner cap = new ImageCaptioner(encoder, tokenizer, new ImageDecoder());
