@@ -1,7 +1,6 @@
 package dev.gemmaflink.runtime.model;
 
 import ai.djl.Device;
-import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -19,15 +18,10 @@ import dev.gemmaflink.runtime.model.GemmaScript.LayerSlot;
 import dev.gemmaflink.runtime.weights.GemmaWeights;
 import dev.gemmaflink.runtime.weights.LayerWeights;
 import dev.gemmaflink.runtime.weights.TensorData;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -252,40 +246,7 @@ public final class GemmaModel implements AutoCloseable {
 
     /** Writes a generated archive to a temporary folder and loads it; the folder is removed afterwards. */
     static Model loadArchive(String name, String className, String methods, Device device) {
-        Path dir = null;
-        try {
-            dir = Files.createTempDirectory("gemma-torchscript-");
-            new TorchScriptArchive(name, className, methods).writeTo(dir);
-            Model model = Model.newInstance(name, device, "PyTorch");
-            try {
-                model.load(dir, name);
-            } catch (MalformedModelException | IOException | RuntimeException e) {
-                model.close();
-                throw new ModelLoadException("generated TorchScript module " + name + " does not load: "
-                        + e.getMessage(), e);
-            }
-            return model;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the TorchScript archive " + name, e);
-        } finally {
-            if (dir != null) {
-                deleteQuietly(dir);
-            }
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // a leftover temporary file is harmless
-                }
-            });
-        } catch (IOException ignored) {
-            // same
-        }
+        return new TorchScriptArchive(name, className, methods).load(device);
     }
 
     public GemmaConfig config() {

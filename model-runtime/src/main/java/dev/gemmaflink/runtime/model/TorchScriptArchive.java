@@ -1,16 +1,23 @@
 package dev.gemmaflink.runtime.model;
 
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.Model;
+import dev.gemmaflink.runtime.ModelLoadException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.Objects;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
+import java.util.stream.Stream;
 
 /**
  * Writes a TorchScript archive (the zip that {@code torch.jit.save} produces) from TorchScript source text,
@@ -87,6 +94,44 @@ public final class TorchScriptArchive {
             stored(zip, "byteorder", "little".getBytes(StandardCharsets.US_ASCII));
         }
         return file;
+    }
+
+    /**
+     * Writes the archive to a temporary folder, loads it with DJL's PyTorch engine on {@code device} and removes the
+     * folder. The caller owns the returned model and must keep a reference to it for as long as it is used (a DJL
+     * model that becomes unreachable frees its module).
+     *
+     * @throws ModelLoadException when PyTorch rejects the generated module (the message carries its reason)
+     */
+    public Model load(Device device) {
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("gemma-torchscript-");
+            writeTo(dir);
+            Model model = Model.newInstance(archiveName, device, "PyTorch");
+            try {
+                model.load(dir, archiveName);
+            } catch (MalformedModelException | IOException | RuntimeException e) {
+                model.close();
+                throw new ModelLoadException("generated TorchScript module " + archiveName + " does not load: "
+                        + e.getMessage(), e);
+            }
+            return model;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the TorchScript archive " + archiveName, e);
+        } finally {
+            if (dir != null) {
+                deleteQuietly(dir);
+            }
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException ignored) {
+            // a leftover temporary folder is harmless
+        }
     }
 
     private void stored(ZipOutputStream zip, String name, byte[] data) throws IOException {

@@ -1,7 +1,6 @@
 package dev.gemmaflink.runtime.vision;
 
 import ai.djl.Device;
-import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -23,16 +22,11 @@ import dev.gemmaflink.runtime.vision.SiglipScript.BlockSlot;
 import dev.gemmaflink.runtime.weights.GemmaWeights;
 import dev.gemmaflink.runtime.weights.TensorData;
 import dev.gemmaflink.runtime.weights.TensorNaming;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -105,7 +99,7 @@ public final class ImageEncoder implements AutoCloseable {
         if (options.threads() > 0) {
             JniUtils.setNumThreads(options.threads());
         }
-        Model model = loadModule(source, options.device());
+        Model model = new TorchScriptArchive(ARCHIVE, "Siglip", source).load(options.device());
         try {
             PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
             PtNDManager mgr = (PtNDManager) model.getNDManager();
@@ -199,33 +193,6 @@ public final class ImageEncoder implements AutoCloseable {
         }
     }
 
-    /** Writes the generated archive to a temporary folder, loads it, removes the folder. */
-    private static Model loadModule(String methods, Device device) {
-        Path dir = null;
-        try {
-            dir = Files.createTempDirectory("gemma-siglip-");
-            new TorchScriptArchive(ARCHIVE, "Siglip", methods).writeTo(dir);
-            Model model = Model.newInstance(ARCHIVE, device, "PyTorch");
-            try {
-                model.load(dir, ARCHIVE);
-            } catch (MalformedModelException | IOException | RuntimeException e) {
-                model.close();
-                throw new ModelLoadException("generated TorchScript module " + ARCHIVE + " does not load: "
-                        + e.getMessage(), e);
-            }
-            return model;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the TorchScript archive " + ARCHIVE, e);
-        } finally {
-            if (dir != null) {
-                try (Stream<Path> s = Files.walk(dir)) {
-                    s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-                } catch (IOException ignored) {
-                    // a leftover temporary folder is harmless
-                }
-            }
-        }
-    }
 
     /**
      * Encodes a batch in one call (an image and its crops, or several images).
