@@ -23,6 +23,8 @@ public enum ErrorCode {
     MISSING_IMAGE,
     /** The image is larger than the configured maximum. */
     IMAGE_TOO_LARGE,
+    /** The image cannot be read: corrupt, not the format it claims, or more pixels than the configured limit. */
+    IMAGE_UNREADABLE,
     /** The image media type is not one of the configured ones. */
     UNSUPPORTED_MEDIA_TYPE,
     /** The task needs a target language and none was given. */

@@ -300,6 +300,11 @@ public final class GemmaEngine implements AutoCloseable {
         return metrics.snapshot(notStarted.get(), storage.bytes());
     }
 
+    /** True when the checkpoint is multimodal and the engine holds its image encoder: requests may carry images. */
+    public boolean acceptsImages() {
+        return imageEncoder != null;
+    }
+
     /** True once {@link #close()} was called (or the engine thread stopped): submissions are refused. */
     public boolean isClosed() {
         return closed;

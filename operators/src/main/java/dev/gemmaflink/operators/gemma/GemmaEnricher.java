@@ -1,7 +1,9 @@
 package dev.gemmaflink.operators.gemma;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -24,6 +26,8 @@ import dev.gemmaflink.runtime.engine.EngineResult;
 import dev.gemmaflink.runtime.engine.GemmaEngine;
 import dev.gemmaflink.runtime.engine.QueueFullException;
 import dev.gemmaflink.runtime.generate.GenerationParams;
+import dev.gemmaflink.runtime.vision.ImageDecodeException;
+import dev.gemmaflink.runtime.vision.PanAndScanOptions;
 import dev.gemmaflink.schemas.EnrichmentRequest;
 import dev.gemmaflink.schemas.EnrichmentResult;
 import dev.gemmaflink.schemas.ErrorCode;
@@ -42,16 +46,16 @@ import dev.gemmaflink.schemas.GenerationParameters;
  *
  * <p>Failures become that request's dead letter, never a job failure: a full engine queue is retried with back-off
  * until {@code enrich.async-timeout} (then Flink's timeout makes it a TIMEOUT dead letter), a prompt that can never
- * fit is INVALID_PARAMETER, an engine error ENRICHMENT_FAILED, CAPTION requests ENRICHMENT_FAILED until the engine
- * accepts images.
+ * fit is INVALID_PARAMETER, an image the engine cannot read IMAGE_UNREADABLE, an engine error ENRICHMENT_FAILED,
+ * and a CAPTION request on a text-only checkpoint ENRICHMENT_FAILED with {@link #VISION_UNAVAILABLE}.
  */
 public final class GemmaEnricher implements Enricher {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(GemmaEnricher.class);
 
-    /** Dead-letter reason of CAPTION requests while the engine takes text prompts only. */
-    public static final String VISION_UNAVAILABLE = "captioning needs a multimodal checkpoint / vision not "
-            + "available in this runtime build: the Gemma engine accepts text prompts only";
+    /** Dead-letter reason of CAPTION requests on a text-only checkpoint. */
+    public static final String VISION_UNAVAILABLE = "captioning needs a multimodal checkpoint (one with a "
+            + "vision_config, e.g. gemma-3-4b-it): the configured model reads text only";
 
     /** Retries of refused submits share one small timer per JVM; the retried submit itself is quick. */
     private static final ScheduledExecutorService RETRY_TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -131,7 +135,7 @@ public final class GemmaEnricher implements Enricher {
     @Override
     public CompletableFuture<EnrichmentResult> enrich(ValidatedRequest validated) {
         EnrichmentRequest request = validated.request();
-        if ("CAPTION".equals(request.getTask())) {
+        if (request.getImage() != null && !engine.acceptsImages()) {
             return CompletableFuture.failedFuture(new EnrichmentException(ErrorCode.ENRICHMENT_FAILED,
                     VISION_UNAVAILABLE));
         }
@@ -152,7 +156,11 @@ public final class GemmaEnricher implements Enricher {
             long backoffMs) {
         try {
             engine.submit(engineRequest).result().whenComplete((r, e) -> {
-                if (e != null) {
+                Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (cause instanceof ImageDecodeException) {
+                    done.completeExceptionally(new EnrichmentException(ErrorCode.IMAGE_UNREADABLE,
+                            "image: " + cause.getMessage(), cause));
+                } else if (e != null) {
                     done.completeExceptionally(e);
                 } else {
                     done.complete(r);
@@ -184,6 +192,14 @@ public final class GemmaEnricher implements Enricher {
                 .tenant(request.getTenant()).cacheSalt(request.getTenant())
                 .priority(request.getPriority())
                 .params(params(request));
+        if (request.getImage() != null) {
+            // The instruction comes first in the template; the engine puts the image in front of it, so requests
+            // sharing an image and template share the cached prefix.
+            b.images(List.of(toArray(request.getImage().getData())));
+            if (request.getPanAndScan()) {
+                b.panAndScan(PanAndScanOptions.DEFAULTS_ENABLED);
+            }
+        }
         if (request.getDeadline() != null) {
             Duration left = Duration.between(now, request.getDeadline());
             if (left.isNegative() || left.isZero()) {
@@ -193,6 +209,13 @@ public final class GemmaEnricher implements Enricher {
             b.timeout(left);
         }
         return b.build();
+    }
+
+    private static byte[] toArray(ByteBuffer data) {
+        ByteBuffer view = data.duplicate();
+        byte[] bytes = new byte[view.remaining()];
+        view.get(bytes);
+        return bytes;
     }
 
     GenerationParams params(EnrichmentRequest request) {

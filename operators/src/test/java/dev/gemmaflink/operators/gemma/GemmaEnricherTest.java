@@ -157,7 +157,7 @@ class GemmaEnricherTest {
         try {
             EnrichmentException caption = failure(enricher, TestRequests.caption("c1", 20, "image/png").build());
             assertThat(caption.code()).isEqualTo(ErrorCode.ENRICHMENT_FAILED);
-            assertThat(caption.getMessage()).contains("vision not available in this runtime build");
+            assertThat(caption.getMessage()).contains("captioning needs a multimodal checkpoint");
 
             EnrichmentException late = failure(enricher, TestRequests.summarize("d1", "text")
                     .setDeadline(Instant.now().minusSeconds(1)).build());

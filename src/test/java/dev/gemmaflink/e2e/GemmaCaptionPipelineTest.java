@@ -1,0 +1,145 @@
+package dev.gemmaflink.e2e;
+
+import static dev.gemmaflink.e2e.support.Expectation.deadLetter;
+import static dev.gemmaflink.e2e.support.Expectation.result;
+import static dev.gemmaflink.e2e.support.Requests.binary;
+import static dev.gemmaflink.e2e.support.Requests.request;
+import static dev.gemmaflink.e2e.support.Requests.summarize;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import javax.imageio.ImageIO;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.gemmaflink.e2e.support.Expectation;
+import dev.gemmaflink.e2e.support.KafkaFlinkExtension;
+import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
+import dev.gemmaflink.e2e.support.PipelineRuns;
+import dev.gemmaflink.e2e.support.RequestProducer;
+import dev.gemmaflink.e2e.support.RequestProducer.Sent;
+import dev.gemmaflink.operators.gemma.SharedEngines;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.runtime.config.VisionConfig;
+import dev.gemmaflink.runtime.engine.EngineMetrics;
+import dev.gemmaflink.runtime.weights.TensorNaming;
+import dev.gemmaflink.schemas.DeadLetter;
+import dev.gemmaflink.schemas.EnrichmentResult;
+import dev.gemmaflink.schemas.ErrorCode;
+import dev.gemmaflink.schemas.ImageData;
+import dev.gemmaflink.schemas.wire.WireCodec;
+
+/**
+ * Captions through the whole job: a tiny random multimodal checkpoint (SigLIP tower + projector), PNG and JPEG
+ * events in, one committed result per image request, and an unreadable image as its own dead letter while the
+ * requests around it complete.
+ */
+class GemmaCaptionPipelineTest {
+
+    @RegisterExtension
+    static final KafkaFlinkExtension CLUSTER = KafkaFlinkExtension.embeddedKafka();
+
+    @TempDir
+    static Path tmp;
+    static Path modelDir;
+
+    @BeforeAll
+    static void writeCheckpoint() {
+        modelDir = tmp.resolve("tiny-gemma-mm");
+        // Tiny tower: 56 x 56 images, patch 14, 4 soft tokens per image; image token ids inside the tiny vocabulary.
+        TinyCheckpointWriter.write(modelDir, TinyCheckpointSpec.builder().layers(2).seed(5).maxPositions(512)
+                .scheme(TensorNaming.LANGUAGE_MODEL)
+                .vision(new VisionConfig(32, 64, 2, 2, 3, 56, 14, 1e-6)).mmTokensPerImage(4)
+                .imageTokenIds(6, 7, 262_144).build());
+    }
+
+    private static ImageData encoded(String format, Color color, int width, int height) throws IOException {
+        BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setColor(color);
+        g.fillRect(0, 0, width, height);
+        g.setColor(Color.WHITE);
+        g.fillOval(width / 4, height / 4, width / 2, height / 2);
+        g.dispose();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertThat(ImageIO.write(img, format, out)).as("a %s writer", format).isTrue();
+        return ImageData.newBuilder().setData(ByteBuffer.wrap(out.toByteArray()))
+                .setMediaType("image/" + format).build();
+    }
+
+    @Test
+    void pngAndJpegEventsAreCaptionedAndAnUnreadableImageIsItsOwnDeadLetter() throws Exception {
+        Scenario scenario = CLUSTER.newScenario("gemma-caption");
+        Map<String, String> s = scenario.settings();
+        s.put("enrich.enricher", "gemma");
+        s.put("enrich.gemma.model-dir", modelDir.toString());
+        s.put("enrich.gemma.model-id", scenario.id());
+        s.put("enrich.gemma.precision", "FLOAT32");
+        s.put("enrich.gemma.threads", "1");
+        s.put("enrich.gemma.kv-cache-bytes", String.valueOf(16L << 20));
+        s.put("enrich.gemma.block-size", "4");
+        s.put("enrich.gemma.target-sequence-length", "256");
+        s.put("enrich.gemma.max-new-tokens", "4");
+
+        List<Expectation> inputs = new ArrayList<>();
+        Color[] colors = {Color.RED, Color.BLUE, Color.GREEN};
+        for (int i = 0; i < colors.length; i++) {
+            inputs.add(result(binary(request("png-" + i, "CAPTION").setImage(encoded("png", colors[i], 80, 60))
+                    .build()), "png-" + i, null));
+            inputs.add(result(binary(request("jpg-" + i, "CAPTION").setImage(encoded("jpeg", colors[i], 60, 90))
+                    .setText("Mention the colour.").build()), "jpg-" + i, null));
+        }
+        // Pan & Scan on a wide image: the original plus crops go through the encoder.
+        inputs.add(result(binary(request("wide", "CAPTION").setImage(encoded("png", Color.ORANGE, 1200, 400))
+                .setPanAndScan(true).build()), "wide", null));
+        inputs.add(result(binary(summarize("text-0", "A text request beside the images.")), "text-0", null));
+        // Declared PNG, bytes that are not: the engine cannot read it, only this request fails.
+        byte[] notPng = new byte[64];
+        java.util.Arrays.fill(notPng, (byte) 7);
+        inputs.add(deadLetter(binary(request("broken", "CAPTION").setImage(ImageData.newBuilder()
+                .setData(ByteBuffer.wrap(notPng)).setMediaType("image/png").build()).build()), "broken",
+                ErrorCode.IMAGE_UNREADABLE));
+
+        List<Sent> sent = RequestProducer.send(CLUSTER.bootstrapServers(), scenario.requestTopics(), inputs);
+        PipelineRuns.runToCompletion(scenario, null);
+
+        List<EnrichmentResult> results =
+                PipelineRuns.assertExactlyOneOutcomeEach(CLUSTER, scenario, sent, scenario.id());
+        assertThat(results).hasSize(8).allSatisfy(r -> {
+            assertThat(r.getOutputTokens()).isBetween(0, 4);
+            assertThat(r.getFinishReason()).isIn("STOP", "LENGTH");
+        });
+        // An image prompt holds the 4 soft tokens plus the image markers: longer than any text-only prompt here.
+        int textPrompt = results.stream().filter(r -> r.getRequestId().equals("text-0")).findFirst().orElseThrow()
+                .getPromptTokens();
+        assertThat(results.stream().filter(r -> r.getTask().equals("CAPTION")))
+                .allSatisfy(r -> assertThat(r.getPromptTokens()).isGreaterThan(4));
+        assertThat(textPrompt).isPositive();
+
+        DeadLetter broken = CLUSTER.readCommitted(scenario.deadLetterTopic(), WireCodec.deadLetters()).stream()
+                .filter(d -> "broken".equals(d.getRequestId())).findFirst().orElseThrow();
+        assertThat(broken.getReason()).startsWith("image: ");
+
+        List<EngineMetrics> mine = SharedEngines.finalMetrics().entrySet().stream()
+                .filter(e -> e.getKey().settings().modelId().equals(scenario.id())).map(Map.Entry::getValue)
+                .toList();
+        assertThat(mine).hasSize(1);
+        EngineMetrics m = mine.get(0);
+        assertThat(m.imageViewsEncoded()).as("images and Pan & Scan crops encoded").isGreaterThanOrEqualTo(8);
+        assertThat(m.completed()).isEqualTo(8);
+    }
+}
