@@ -3,14 +3,12 @@ package dev.gemmaflink.e2e;
 import static dev.gemmaflink.e2e.support.Expectation.result;
 import static dev.gemmaflink.e2e.support.Requests.binary;
 import static dev.gemmaflink.e2e.support.Requests.summarize;
-import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.jobmanager.scheduler.NoResourceAvailableException;
-import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -18,19 +16,24 @@ import dev.gemmaflink.e2e.support.KafkaFlinkExtension;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
 import dev.gemmaflink.e2e.support.PipelineRuns;
 import dev.gemmaflink.e2e.support.RequestProducer;
-import dev.gemmaflink.e2e.support.RequestProducer.Sent;
 
 /**
  * Placement of the inference slot sharing group by the {@code gpu} external resource: Flink schedules it only on a
- * TaskManager that offers GPUs. (A MiniCluster gives operators no GPU infos, so the echo enricher runs here; device
+ * TaskManager that offers GPUs. This class: a TaskManager without GPUs cannot run it; {@link GpuOfferingPlacementTest}:
+ * one that offers them does. (A MiniCluster gives operators no GPU infos, so the echo enricher runs here; device
  * selection from the infos is unit-tested in operators.)
  */
 class GpuPlacementTest {
 
-    private static Scenario gpuScenario(KafkaFlinkExtension cluster, String name) throws Exception {
+    @RegisterExtension
+    static final KafkaFlinkExtension CLUSTER = KafkaFlinkExtension.embeddedKafka(miniCluster(false));
+
+    static Scenario gpuScenario(KafkaFlinkExtension cluster, String name) throws Exception {
         Scenario scenario = cluster.newScenario(name);
         scenario.settings().put("inference.gpu.amount", "1");
         scenario.settings().put("job.parallelism", "1");
+        scenario.settings().put("source.parallelism", "1");
+        scenario.settings().put("inference.parallelism", "1");
         return scenario;
     }
 
@@ -52,36 +55,12 @@ class GpuPlacementTest {
         return conf;
     }
 
-    @Nested
-    class TaskManagerWithoutGpus {
-
-        @RegisterExtension
-        static final KafkaFlinkExtension CLUSTER = KafkaFlinkExtension.embeddedKafka(miniCluster(false));
-
-        @Test
-        void cannotScheduleTheInferenceGroup() throws Exception {
-            Scenario scenario = gpuScenario(CLUSTER, "no-gpu");
-            RequestProducer.send(CLUSTER.bootstrapServers(), scenario.requestTopics(),
-                    List.of(result(binary(summarize("a", "text")), "a", "[SUMMARIZE] text")));
-            assertThatThrownBy(() -> PipelineRuns.runToCompletion(scenario, null))
-                    .hasRootCauseInstanceOf(NoResourceAvailableException.class);
-        }
-    }
-
-    @Nested
-    class TaskManagerOfferingAGpu {
-
-        @RegisterExtension
-        static final KafkaFlinkExtension CLUSTER = KafkaFlinkExtension.embeddedKafka(miniCluster(true));
-
-        @Test
-        void runsTheJob() throws Exception {
-            Scenario scenario = gpuScenario(CLUSTER, "with-gpu");
-            List<Sent> sent = RequestProducer.send(CLUSTER.bootstrapServers(), scenario.requestTopics(),
-                    List.of(result(binary(summarize("a", "text")), "a", "[SUMMARIZE] text"),
-                            result(binary(summarize("b", "more text")), "b", "[SUMMARIZE] more text")));
-            PipelineRuns.runToCompletion(scenario, null);
-            assertThat(PipelineRuns.assertExactlyOneOutcomeEach(CLUSTER, scenario, sent, "echo")).hasSize(2);
-        }
+    @Test
+    void cannotScheduleTheInferenceGroup() throws Exception {
+        Scenario scenario = gpuScenario(CLUSTER, "no-gpu");
+        RequestProducer.send(CLUSTER.bootstrapServers(), scenario.requestTopics(),
+                List.of(result(binary(summarize("a", "text")), "a", "[SUMMARIZE] text")));
+        assertThatThrownBy(() -> PipelineRuns.runToCompletion(scenario, null))
+                .hasRootCauseInstanceOf(NoResourceAvailableException.class);
     }
 }
