@@ -44,13 +44,15 @@ class GpuPlacementTest {
     static Configuration miniCluster(boolean offerGpu) {
         Configuration conf = new Configuration();
         conf.setString("cluster.fine-grained-resource-management.enabled", "true");
-        conf.setString("slot.request.timeout", "5 s");
+        // Fails fast where the group can never be placed; generous where it can (a cold test JVM is slow).
+        conf.setString("slot.request.timeout", offerGpu ? "60 s" : "5 s");
         conf.setString("taskmanager.cpu.cores", "4"); // a MiniCluster TaskManager reports no cores otherwise
         if (offerGpu) {
             conf.setString("external-resources", "gpu");
             // A slot without a resource spec (the default group) gets 1/slots of everything the TaskManager has,
-            // GPUs included (4 slots: 0.5 of 2), so the TaskManager offers 2 for one whole GPU to remain.
-            conf.setString("external-resource.gpu.amount", "2");
+            // GPUs included (4 slots of 4 GPUs: 1 each). With exactly enough GPUs for the default slots plus the
+            // inference slot, placement failed in cold JVMs; 4 leaves a whole GPU free with room to spare.
+            conf.setString("external-resource.gpu.amount", "4");
         }
         return conf;
     }
