@@ -16,7 +16,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import javax.imageio.ImageIO;
 
@@ -26,12 +25,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.gemmaflink.e2e.support.Expectation;
+import dev.gemmaflink.e2e.support.GemmaScenarios;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
 import dev.gemmaflink.e2e.support.PipelineRuns;
 import dev.gemmaflink.e2e.support.RequestProducer;
 import dev.gemmaflink.e2e.support.RequestProducer.Sent;
-import dev.gemmaflink.operators.gemma.SharedEngines;
 import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
 import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.config.VisionConfig;
@@ -83,17 +82,7 @@ class GemmaCaptionPipelineTest {
 
     @Test
     void pngAndJpegEventsAreCaptionedAndAnUnreadableImageIsItsOwnDeadLetter() throws Exception {
-        Scenario scenario = CLUSTER.newScenario("gemma-caption");
-        Map<String, String> s = scenario.settings();
-        s.put("enrich.enricher", "gemma");
-        s.put("enrich.gemma.model-dir", modelDir.toString());
-        s.put("enrich.gemma.model-id", scenario.id());
-        s.put("enrich.gemma.precision", "FLOAT32");
-        s.put("enrich.gemma.threads", "1");
-        s.put("enrich.gemma.kv-cache-bytes", String.valueOf(16L << 20));
-        s.put("enrich.gemma.block-size", "4");
-        s.put("enrich.gemma.target-sequence-length", "256");
-        s.put("enrich.gemma.max-new-tokens", "4");
+        Scenario scenario = GemmaScenarios.configure(CLUSTER.newScenario("gemma-caption"), modelDir);
 
         List<Expectation> inputs = new ArrayList<>();
         Color[] colors = {Color.RED, Color.BLUE, Color.GREEN};
@@ -134,11 +123,7 @@ class GemmaCaptionPipelineTest {
                 .filter(d -> "broken".equals(d.getRequestId())).findFirst().orElseThrow();
         assertThat(broken.getReason()).startsWith("image: ");
 
-        List<EngineMetrics> mine = SharedEngines.finalMetrics().entrySet().stream()
-                .filter(e -> e.getKey().settings().modelId().equals(scenario.id())).map(Map.Entry::getValue)
-                .toList();
-        assertThat(mine).hasSize(1);
-        EngineMetrics m = mine.get(0);
+        EngineMetrics m = GemmaScenarios.finalMetrics(scenario);
         assertThat(m.imageViewsEncoded()).as("images and Pan & Scan crops encoded").isGreaterThanOrEqualTo(8);
         assertThat(m.completed()).isEqualTo(8);
     }

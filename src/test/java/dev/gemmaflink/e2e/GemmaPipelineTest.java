@@ -20,13 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.gemmaflink.e2e.support.Expectation;
 import dev.gemmaflink.e2e.support.FailOnceAfterCheckpoint;
+import dev.gemmaflink.e2e.support.GemmaScenarios;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
 import dev.gemmaflink.e2e.support.PipelineRuns;
 import dev.gemmaflink.e2e.support.RequestProducer;
 import dev.gemmaflink.e2e.support.RequestProducer.Sent;
 import dev.gemmaflink.operators.gemma.GemmaEnricher;
-import dev.gemmaflink.operators.gemma.SharedEngines;
 import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
 import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.engine.EngineMetrics;
@@ -57,28 +57,10 @@ class GemmaPipelineTest {
 
     /** A scenario running the gemma enricher; the model id is unique so its engine's metrics can be found. */
     private static Scenario gemmaScenario(String name) throws Exception {
-        Scenario scenario = CLUSTER.newScenario(name);
-        Map<String, String> s = scenario.settings();
-        s.put("enrich.enricher", "gemma");
-        s.put("enrich.gemma.model-dir", modelDir.toString());
-        s.put("enrich.gemma.model-id", scenario.id());
-        s.put("enrich.gemma.precision", "FLOAT32");
-        s.put("enrich.gemma.threads", "1");
-        s.put("enrich.gemma.kv-cache-bytes", String.valueOf(16L << 20));
-        s.put("enrich.gemma.block-size", "4");
-        s.put("enrich.gemma.target-sequence-length", "256");
+        Scenario scenario = GemmaScenarios.configure(CLUSTER.newScenario(name), modelDir);
         // A small step budget: prompts prefill over several steps, so later requests find earlier ones' blocks.
-        s.put("enrich.gemma.max-tokens-per-step", "64");
-        s.put("enrich.gemma.max-new-tokens", "4");
+        scenario.settings().put("enrich.gemma.max-tokens-per-step", "64");
         return scenario;
-    }
-
-    private static EngineMetrics finalMetrics(Scenario scenario) {
-        List<EngineMetrics> mine = SharedEngines.finalMetrics().entrySet().stream()
-                .filter(e -> e.getKey().settings().modelId().equals(scenario.id())).map(Map.Entry::getValue)
-                .toList();
-        assertThat(mine).as("one engine served both inference subtasks").hasSize(1);
-        return mine.get(0);
     }
 
     private static int maxBatch(EngineMetrics m) {
@@ -125,7 +107,7 @@ class GemmaPipelineTest {
                 .filter(d -> "cap-1".equals(d.getRequestId())).findFirst().orElseThrow();
         assertThat(caption.getReason()).isEqualTo(GemmaEnricher.VISION_UNAVAILABLE);
 
-        EngineMetrics m = finalMetrics(scenario);
+        EngineMetrics m = GemmaScenarios.finalMetrics(scenario);
         assertThat(m.completed()).as("requests the engine completed").isEqualTo(30);
         assertThat(maxBatch(m)).as("largest batch of one engine step").isGreaterThan(1);
         assertThat(m.prefixHitTokens()).as("prompt tokens served from the prefix cache").isPositive();
