@@ -5,11 +5,12 @@ import picocli.CommandLine.Command;
 
 /**
  * Command-line entry point of the model runtime ({@code bin/gemma}): {@code make-tiny}, {@code tokenize},
- * {@code generate}, {@code bench}.
+ * {@code generate}, {@code bench}, {@code dump-logits} (engine-bench lives in the engine package).
  */
 @Command(name = "gemma", mixinStandardHelpOptions = true, version = "gemma-flink model runtime 0.1.0",
-        description = "Gemma 3 on DJL/PyTorch: write tiny checkpoints, tokenize, generate, benchmark.",
+        description = "Gemma 3 on DJL/PyTorch: write tiny checkpoints, tokenize, generate, benchmark, dump logits.",
         subcommands = {MakeTinyCommand.class, TokenizeCommand.class, GenerateCommand.class, BenchCommand.class,
+                DumpLogitsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class GemmaCli implements Runnable {
 

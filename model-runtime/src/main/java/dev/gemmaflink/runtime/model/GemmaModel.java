@@ -244,6 +244,18 @@ public final class GemmaModel implements AutoCloseable {
         return OneDnnProbe.packedBf16Works() ? MatmulPath.BF16_ONEDNN_PACKED : MatmulPath.BF16_PLAIN_CPU;
     }
 
+    /**
+     * Writes the TorchScript module that {@link #load} would generate for {@code cfg}, to {@code dir/gemma.pt}, so
+     * that the forward pass can be run outside Java (e.g. {@code torch.jit.load} in a reference check on a GPU).
+     * Its methods and argument layout are described in {@code GemmaScript}.
+     *
+     * @return the archive's path
+     */
+    public static Path writeTorchScript(GemmaConfig cfg, Precision precision, MatmulPath path, Path dir)
+            throws java.io.IOException {
+        return new TorchScriptArchive(ARCHIVE, "Gemma", GemmaScript.source(cfg, precision, path)).writeTo(dir);
+    }
+
     /** Writes a generated archive to a temporary folder and loads it; the folder is removed afterwards. */
     static Model loadArchive(String name, String className, String methods, Device device) {
         return new TorchScriptArchive(name, className, methods).load(device);

@@ -88,6 +88,81 @@ class GemmaCliTest {
         assertThat(missing.err()).contains("cannot read --image");
     }
 
+    /** An .npy file read back: its header's shape and its little-endian values. */
+    private record Npy(long[] shape, java.nio.ByteBuffer data) {
+        static Npy read(Path f) throws Exception {
+            byte[] all = Files.readAllBytes(f);
+            assertThat(new String(all, 1, 5, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("NUMPY");
+            int headerLen = (all[8] & 0xff) | (all[9] & 0xff) << 8;
+            assertThat((10 + headerLen) % 64).as("header padded to 64 bytes").isZero();
+            String header = new String(all, 10, headerLen, java.nio.charset.StandardCharsets.US_ASCII);
+            String dims = header.replaceAll("(?s).*'shape': \\(([^)]*)\\).*", "$1");
+            long[] shape = java.util.Arrays.stream(dims.split(",")).map(String::trim).filter(x -> !x.isEmpty())
+                    .mapToLong(Long::parseLong).toArray();
+            return new Npy(shape, java.nio.ByteBuffer.wrap(all, 10 + headerLen, all.length - 10 - headerLen)
+                    .slice().order(java.nio.ByteOrder.LITTLE_ENDIAN));
+        }
+    }
+
+    @Test
+    void dumpLogitsWritesTheRuntimeLogitsAndInputsForTheParityScript() throws Exception {
+        String dir = tmp.resolve("v").toString();
+        assertThat(run("make-tiny", "--out", dir, "--vision", "--seed", "9", "--window", "4").exit()).isZero();
+        Path png = tmp.resolve("img.png");
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(30, 20, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 20; y++) {
+            for (int x = 0; x < 30; x++) {
+                img.setRGB(x, y, (x * 8) << 16 | (y * 12) << 8 | 0x80);
+            }
+        }
+        javax.imageio.ImageIO.write(img, "png", png.toFile());
+        Path out = tmp.resolve("dump");
+        Run dump = run("dump-logits", "--model", dir, "--out", out.toString(), "--prompt", "Describe the image.",
+                "--image", png.toString(), "--threads", "1");
+        assertThat(dump.exit()).as(dump.err()).isZero();
+
+        var manifest = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
+        int n = manifest.get("tokens").asInt();
+        int vocab = manifest.get("vocab").asInt();
+        Npy ids = Npy.read(out.resolve("ids.npy"));
+        assertThat(ids.shape()).containsExactly(n);
+        for (int i = 0; i < n; i++) {
+            assertThat(ids.data().getLong(i * 8)).isEqualTo(manifest.get("ids").get(i).asLong());
+        }
+        assertThat(manifest.get("spanLengths").get(0).asInt()).isEqualTo(4); // mm_tokens_per_image of the tiny tower
+        assertThat(Npy.read(out.resolve("pixel_values.npy")).shape()).containsExactly(1, 3, 56, 56);
+        assertThat(Npy.read(out.resolve("soft_f32.npy")).shape()).containsExactly(4, 64);
+        assertThat(Files.exists(out.resolve(manifest.get("images").get(0).asText()))).isTrue();
+
+        Npy f32 = Npy.read(out.resolve("logits_f32.npy"));
+        Npy bf16 = Npy.read(out.resolve("logits_bf16.npy"));
+        assertThat(f32.shape()).containsExactly(n, vocab);
+        assertThat(bf16.shape()).containsExactly(n, vocab);
+        // The two precisions agree to bf16 accuracy, and the file is not a copy of one buffer.
+        double num = 0;
+        double den = 0;
+        boolean differ = false;
+        for (int i = 0; i < n * vocab; i++) {
+            float a = f32.data().getFloat(i * 4);
+            float b = bf16.data().getFloat(i * 4);
+            num += (a - b) * (a - b);
+            den += a * a;
+            differ |= a != b;
+        }
+        assertThat(den).isPositive();
+        assertThat(Math.sqrt(num / den)).isLessThan(3e-2);
+        assertThat(differ).isTrue();
+        for (String path : new String[] {"BF16_PLAIN", "F32"}) {
+            try (var zip = new java.util.zip.ZipFile(out.resolve(manifest.get("torchscript").get(path).asText()).toFile())) {
+                assertThat(zip.getEntry("gemma/code/__torch__.py")).as(path).isNotNull();
+            }
+        }
+
+        Run both = run("dump-logits", "--model", dir, "--out", out.toString(), "--prompt", "x", "--ids", "2,3");
+        assertThat(both.exit()).isEqualTo(2);
+        assertThat(both.err()).contains("exactly one of --prompt and --ids");
+    }
+
     @Test
     void badInputGivesOneClearLine() {
 
