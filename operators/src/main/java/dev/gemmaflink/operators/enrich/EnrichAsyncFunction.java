@@ -1,14 +1,18 @@
 package dev.gemmaflink.operators.enrich;
 
+import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.TaskInfo;
+import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
@@ -26,10 +30,21 @@ import dev.gemmaflink.schemas.Stage;
  * Runs an {@link Enricher} under Flink async I/O and turns every request into exactly one
  * {@link EnrichmentOutcome}: the result, or a dead letter when the enricher fails, throws, returns null or times
  * out. One request's failure never fails the job.
+ *
+ * <p>Metrics, in the operator's group {@code enrich}: {@code deadLetters.total} and {@code deadLetters.<CODE>}, and
+ * the gauge {@code gpuIndex}: the GPU Flink gave this subtask's slot (the lowest {@code index} of its {@code gpu}
+ * external resources), -1 for a slot without one.
  */
 public final class EnrichAsyncFunction extends RichAsyncFunction<ValidatedRequest, EnrichmentOutcome> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(EnrichAsyncFunction.class);
+
+    /** Flink's external resource name of GPUs. */
+    private static final String GPU_RESOURCE = "gpu";
+    /** Property of a GPU resource info holding the device index (Flink's GPU plugin, as DeviceSelector reads it). */
+    private static final String INDEX_PROPERTY = "index";
+    /** Name of the gauge, in group {@code enrich}, of the slot's GPU index. */
+    static final String GPU_INDEX_GAUGE = "gpuIndex";
 
     private final Enricher enricher;
     private final Configuration config;
@@ -48,9 +63,37 @@ public final class EnrichAsyncFunction extends RichAsyncFunction<ValidatedReques
     public void open(OpenContext openContext) throws Exception {
         TaskInfo task = getRuntimeContext().getTaskInfo();
         MetricGroup metrics = getRuntimeContext().getMetricGroup();
-        deadLetters = new DeadLetterCounters(metrics.addGroup("enrich"));
+        MetricGroup enrichMetrics = metrics.addGroup("enrich");
+        deadLetters = new DeadLetterCounters(enrichMetrics);
+        Set<ExternalResourceInfo> gpus = getRuntimeContext().getExternalResourceInfos(GPU_RESOURCE);
+        // Where inference runs is decided by the cluster, not the job: the gauge lets dashboards (and tests) see
+        // which GPU a subtask got, and -1 shows a slot that got none.
+        int gpuIndex = gpuIndex(gpus);
+        enrichMetrics.gauge(GPU_INDEX_GAUGE, (Gauge<Integer>) () -> gpuIndex);
         enricher.open(new EnricherContext(task.getIndexOfThisSubtask(), task.getNumberOfParallelSubtasks(),
-                task.getAttemptNumber(), config, getRuntimeContext().getExternalResourceInfos("gpu"), metrics));
+                task.getAttemptNumber(), config, gpus, metrics));
+    }
+
+    /**
+     * The lowest GPU index among a slot's {@code gpu} external resources (property {@code index}); -1 when there is
+     * none with a valid index (a TaskManager without GPUs, a MiniCluster). Invalid infos are skipped here: failing on
+     * them is the enricher's call (the gemma enricher's device selection does).
+     */
+    static int gpuIndex(Collection<? extends ExternalResourceInfo> gpus) {
+        int lowest = -1;
+        for (ExternalResourceInfo gpu : gpus == null ? List.<ExternalResourceInfo>of() : gpus) {
+            String raw = gpu.getProperty(INDEX_PROPERTY).orElse("").trim();
+            try {
+                int index = Integer.parseInt(raw);
+                if (index >= 0 && (lowest < 0 || index < lowest)) {
+                    lowest = index;
+                }
+            } catch (NumberFormatException e) {
+                LOG.warn("'{}' external resource info with index '{}' is not a GPU index; keys: {}", GPU_RESOURCE,
+                        raw, gpu.getKeys());
+            }
+        }
+        return lowest;
     }
 
     @Override

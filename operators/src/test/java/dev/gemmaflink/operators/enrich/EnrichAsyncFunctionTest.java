@@ -7,7 +7,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+
+import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.functions.async.CollectionSupplier;
@@ -68,6 +73,33 @@ class EnrichAsyncFunctionTest {
 
         assertThat(capture.outcomes).singleElement()
                 .satisfies(o -> assertThat(o.deadLetter().getErrorCode()).isEqualTo("TIMEOUT"));
+    }
+
+    @Test
+    void gpuIndexGaugeValueIsTheLowestValidIndexOrMinusOne() {
+        assertThat(EnrichAsyncFunction.gpuIndex(Set.of())).isEqualTo(-1);
+        assertThat(EnrichAsyncFunction.gpuIndex(null)).isEqualTo(-1);
+        assertThat(EnrichAsyncFunction.gpuIndex(List.of(gpu("3")))).isEqualTo(3);
+        assertThat(EnrichAsyncFunction.gpuIndex(List.of(gpu("5"), gpu(" 2 "), gpu("7")))).isEqualTo(2);
+        // Infos without a usable index do not hide a valid one, and alone they mean "no GPU".
+        assertThat(EnrichAsyncFunction.gpuIndex(List.of(gpu("x"), gpu(null), gpu("-1"), gpu("4")))).isEqualTo(4);
+        assertThat(EnrichAsyncFunction.gpuIndex(List.of(gpu("GPU-0")))).isEqualTo(-1);
+    }
+
+    /** A GPU info as Flink's GPU plugin reports it: property {@code index}; null for an info without one. */
+    private static ExternalResourceInfo gpu(String index) {
+        Map<String, String> properties = index == null ? Map.of() : Map.of("index", index);
+        return new ExternalResourceInfo() {
+            @Override
+            public Optional<String> getProperty(String key) {
+                return Optional.ofNullable(properties.get(key));
+            }
+
+            @Override
+            public Collection<String> getKeys() {
+                return properties.keySet();
+            }
+        };
     }
 
     private static EnrichmentOutcome invoke(Enricher enricher) {
