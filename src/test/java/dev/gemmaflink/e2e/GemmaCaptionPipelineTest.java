@@ -3,8 +3,10 @@ package dev.gemmaflink.e2e;
 import static dev.gemmaflink.e2e.support.Expectation.deadLetter;
 import static dev.gemmaflink.e2e.support.Expectation.result;
 import static dev.gemmaflink.e2e.support.Requests.binary;
+import static dev.gemmaflink.e2e.support.Requests.garbage;
 import static dev.gemmaflink.e2e.support.Requests.request;
 import static dev.gemmaflink.e2e.support.Requests.summarize;
+import static dev.gemmaflink.e2e.support.Requests.truncated;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.awt.Color;
@@ -15,7 +17,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 
 import javax.imageio.ImageIO;
 
@@ -25,6 +31,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.gemmaflink.e2e.support.Expectation;
+import dev.gemmaflink.e2e.support.FailOnceAfterCheckpoint;
 import dev.gemmaflink.e2e.support.GemmaScenarios;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
@@ -40,12 +47,14 @@ import dev.gemmaflink.schemas.DeadLetter;
 import dev.gemmaflink.schemas.EnrichmentResult;
 import dev.gemmaflink.schemas.ErrorCode;
 import dev.gemmaflink.schemas.ImageData;
+import dev.gemmaflink.schemas.Stage;
 import dev.gemmaflink.schemas.wire.WireCodec;
 
 /**
  * Captions through the whole job: a tiny random multimodal checkpoint (SigLIP tower + projector), PNG and JPEG
  * events in, one committed result per image request, and an unreadable image as its own dead letter while the
- * requests around it complete.
+ * requests around it complete; then text and image requests with bad records among them through a job that fails
+ * once in the middle and resumes from its last checkpoint, still one committed outcome per request.
  */
 class GemmaCaptionPipelineTest {
 
@@ -98,7 +107,7 @@ class GemmaCaptionPipelineTest {
         inputs.add(result(binary(summarize("text-0", "A text request beside the images.")), "text-0", null));
         // Declared PNG, bytes that are not: the engine cannot read it, only this request fails.
         byte[] notPng = new byte[64];
-        java.util.Arrays.fill(notPng, (byte) 7);
+        Arrays.fill(notPng, (byte) 7);
         inputs.add(deadLetter(binary(request("broken", "CAPTION").setImage(ImageData.newBuilder()
                 .setData(ByteBuffer.wrap(notPng)).setMediaType("image/png").build()).build()), "broken",
                 ErrorCode.IMAGE_UNREADABLE));
@@ -126,5 +135,89 @@ class GemmaCaptionPipelineTest {
         EngineMetrics m = GemmaScenarios.finalMetrics(scenario);
         assertThat(m.imageViewsEncoded()).as("images and Pan & Scan crops encoded").isGreaterThanOrEqualTo(8);
         assertThat(m.completed()).isEqualTo(8);
+    }
+
+    @Test
+    void textAndImageRequestsThroughAnInjectedFailureGetExactlyOneOutcomeEach() throws Exception {
+        Scenario scenario = GemmaScenarios.configure(CLUSTER.newScenario("gemma-mm-failover"), modelDir);
+        // This job must survive its one injected failure; a second one would still fail the test.
+        scenario.settings().put("flink.restart-strategy.type", "fixed-delay");
+        scenario.settings().put("flink.restart-strategy.fixed-delay.attempts", "3");
+        scenario.settings().put("flink.restart-strategy.fixed-delay.delay", "200 ms");
+
+        List<Expectation> inputs = new ArrayList<>();
+        Color[] colors = {Color.RED, Color.BLUE, Color.GREEN, Color.MAGENTA, Color.CYAN};
+        // Images between the text requests, so both kinds are in flight when the job fails.
+        for (int i = 0; i < 40; i++) {
+            if (i % 4 == 0) {
+                inputs.add(result(binary(request("tr-" + i, "TRANSLATE").setText("good evening " + i)
+                        .setTargetLanguage("de").build()), "tr-" + i, null));
+            } else {
+                inputs.add(result(binary(summarize("sum-" + i, "Event " + i + " arrived on the stream.")),
+                        "sum-" + i, null));
+            }
+            if (i % 4 == 1) {
+                String format = i % 8 == 1 ? "png" : "jpeg";
+                String id = "cap-" + format + "-" + i;
+                inputs.add(result(binary(request(id, "CAPTION").setImage(encoded(format, colors[i % 5], 48, 40))
+                        .build()), id, null));
+            }
+        }
+        // The bad ones, spread over the input: undecodable, truncated Avro, an unknown task, two unreadable images.
+        inputs.add(3, deadLetter(garbage(), null, ErrorCode.DECODE_FAILED));
+        inputs.add(17, deadLetter(truncated(summarize("cut", "cut short")), null, ErrorCode.DECODE_FAILED));
+        inputs.add(23, deadLetter(binary(request("odd-task", "DESCRIBE").setText("what is this").build()),
+                "odd-task", ErrorCode.UNKNOWN_TASK));
+        byte[] notAnImage = new byte[64];
+        Arrays.fill(notAnImage, (byte) 7);
+        inputs.add(29, deadLetter(binary(request("bad-bytes", "CAPTION").setImage(ImageData.newBuilder()
+                .setData(ByteBuffer.wrap(notAnImage)).setMediaType("image/jpeg").build()).build()), "bad-bytes",
+                ErrorCode.IMAGE_UNREADABLE));
+        // A real PNG cut after its header: the size reads, the pixels do not.
+        ByteBuffer png = encoded("png", Color.YELLOW, 48, 40).getData();
+        byte[] cutPng = new byte[Math.min(60, png.remaining())];
+        png.duplicate().get(cutPng);
+        inputs.add(41, deadLetter(binary(request("cut-png", "CAPTION").setImage(ImageData.newBuilder()
+                .setData(ByteBuffer.wrap(cutPng)).setMediaType("image/png").build()).build()), "cut-png",
+                ErrorCode.IMAGE_UNREADABLE));
+
+        long valid = inputs.stream().filter(Expectation::expectsResult).count();
+        // Records the validator passes on: the valid ones and the two unreadable images (the engine rejects those).
+        int intercepted = (int) valid + 2;
+        List<Sent> sent = RequestProducer.send(CLUSTER.bootstrapServers(), scenario.requestTopics(), inputs);
+        PipelineRuns.runToCompletion(scenario, new FailOnceAfterCheckpoint<>(scenario.id(), intercepted / 2));
+
+        assertThat(FailOnceAfterCheckpoint.failed(scenario.id())).as("the failure was injected").isTrue();
+        assertThat(FailOnceAfterCheckpoint.highestAttempt(scenario.id()))
+                .as("attempt number of the subtasks that finished the job (0 = never restarted)").isPositive();
+        assertThat(FailOnceAfterCheckpoint.seen(scenario.id()))
+                .as("records seen over both attempts: those after the checkpoint were replayed")
+                .isGreaterThan(intercepted);
+
+        List<EnrichmentResult> results =
+                PipelineRuns.assertExactlyOneOutcomeEach(CLUSTER, scenario, sent, scenario.id());
+        assertThat(results).hasSize((int) valid);
+        Map<String, Long> perTask = results.stream()
+                .collect(Collectors.groupingBy(EnrichmentResult::getTask, Collectors.counting()));
+        assertThat(perTask).containsOnly(Map.entry("SUMMARIZE", 30L), Map.entry("TRANSLATE", 10L),
+                Map.entry("CAPTION", 10L));
+        assertThat(results).allSatisfy(r -> assertThat(r.getFinishReason()).isIn("STOP", "LENGTH"));
+        assertThat(results.stream().filter(r -> r.getTask().equals("CAPTION")))
+                .as("image prompts hold the soft tokens and image markers")
+                .allSatisfy(r -> assertThat(r.getPromptTokens()).isGreaterThan(4));
+
+        Map<String, DeadLetter> deadLetters = CLUSTER.readCommitted(scenario.deadLetterTopic(),
+                WireCodec.deadLetters()).stream().collect(Collectors.toMap(
+                        d -> d.getRequestId() != null ? d.getRequestId()
+                                : d.getSourceTopic() + "/" + d.getSourcePartition() + "/" + d.getSourceOffset(),
+                        Function.identity()));
+        assertThat(deadLetters.values()).filteredOn(d -> d.getRequestId() == null).hasSize(2)
+                .allSatisfy(d -> assertThat(d.getStage()).isEqualTo(Stage.DECODE.name()));
+        assertThat(deadLetters.get("odd-task").getStage()).isEqualTo(Stage.VALIDATE.name());
+        assertThat(deadLetters.get("odd-task").getReason()).contains("'DESCRIBE'");
+        for (String id : List.of("bad-bytes", "cut-png")) {
+            assertThat(deadLetters.get(id).getStage()).as("stage of " + id).isEqualTo(Stage.ENRICH.name());
+            assertThat(deadLetters.get(id).getReason()).as("reason of " + id).startsWith("image: ");
+        }
     }
 }

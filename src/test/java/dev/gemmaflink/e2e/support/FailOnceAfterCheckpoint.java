@@ -5,24 +5,26 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
 
 /**
  * Fails the job once, in its first attempt, after a checkpoint has completed and more than {@code failAfter}
- * records have passed, so that the restart resumes from that checkpoint with results both committed before it
+ * records have passed (in all subtasks together), so that the restart resumes from that checkpoint with results both committed before it
  * and written after it in transactions that must be aborted.
  *
  * <p>Until it has failed it slows each record a little, so the bounded input cannot be finished before the first
  * checkpoint completes; it must be chained to the source for that (a slow operator behind a network shuffle would
- * only delay the barriers, which queue behind the buffered records). State lives in static maps keyed by a test id: the MiniCluster runs in this JVM, and the
- * flag must survive the restart, which deserializes fresh instances.
+ * only delay the barriers, which queue behind the buffered records). State lives in static maps keyed by a test
+ * id: the MiniCluster runs in this JVM, and the flag must survive the restart, which deserializes fresh instances.
+ * The highest task attempt number that mapped a record shows that the job was restarted (attempt 0 is the first).
  */
-public final class FailOnceAfterCheckpoint<T> implements MapFunction<T, T>, CheckpointListener {
+public final class FailOnceAfterCheckpoint<T> extends RichMapFunction<T, T> implements CheckpointListener {
     private static final long serialVersionUID = 1L;
 
     private static final Map<String, AtomicBoolean> FAILED = new ConcurrentHashMap<>();
     private static final Map<String, AtomicInteger> SEEN = new ConcurrentHashMap<>();
+    private static final Map<String, AtomicInteger> HIGHEST_ATTEMPT = new ConcurrentHashMap<>();
 
     private final String testId;
     private final int failAfter;
@@ -33,6 +35,7 @@ public final class FailOnceAfterCheckpoint<T> implements MapFunction<T, T>, Chec
         this.failAfter = failAfter;
         FAILED.put(testId, new AtomicBoolean());
         SEEN.put(testId, new AtomicInteger());
+        HIGHEST_ATTEMPT.put(testId, new AtomicInteger(-1));
     }
 
     /** Whether the injected failure happened. */
@@ -45,8 +48,17 @@ public final class FailOnceAfterCheckpoint<T> implements MapFunction<T, T>, Chec
         return SEEN.get(testId).get();
     }
 
+    /**
+     * The highest attempt number of a subtask that mapped a record: 0 when the job ran once, at least 1 after a
+     * restart, -1 when no record passed.
+     */
+    public static int highestAttempt(String testId) {
+        return HIGHEST_ATTEMPT.get(testId).get();
+    }
+
     @Override
     public T map(T record) throws Exception {
+        HIGHEST_ATTEMPT.get(testId).accumulateAndGet(getRuntimeContext().getTaskInfo().getAttemptNumber(), Math::max);
         int seen = SEEN.get(testId).incrementAndGet();
         AtomicBoolean failed = FAILED.get(testId);
         if (!failed.get()) {
@@ -54,7 +66,10 @@ public final class FailOnceAfterCheckpoint<T> implements MapFunction<T, T>, Chec
                 throw new IllegalStateException("injected failure after " + seen + " records (test " + testId + ")");
             }
             // Slow until the first checkpoint completes (a loaded machine gets seconds for it), then only a little.
-            Thread.sleep(checkpointCompleted ? 5 : 50);
+            // Once the failure is due and no checkpoint has completed yet (a model still loading keeps tasks from
+            // running, so no checkpoint can start), much slower: the rest of the input must not drain before it.
+            // Checkpoints still proceed: the task's mailbox runs between two records.
+            Thread.sleep(checkpointCompleted ? 5 : seen > failAfter ? 500 : 50);
         }
         return record;
     }
