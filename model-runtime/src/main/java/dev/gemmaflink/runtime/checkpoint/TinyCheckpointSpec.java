@@ -22,6 +22,12 @@ import java.util.Optional;
 public final class TinyCheckpointSpec {
     /** Vocabulary of the real Gemma 3 tokenizer (ids 0..262143; 262144 is the image soft token). */
     public static final int REAL_VOCAB = 262_144;
+    /** {@code <start_of_image>} in the real Gemma 3 tokenizer (and {@code boi_token_index} of the released configs). */
+    public static final int REAL_BOI_TOKEN_ID = 255_999;
+    /** {@code <end_of_image>} in the real Gemma 3 tokenizer (and {@code eoi_token_index}). */
+    public static final int REAL_EOI_TOKEN_ID = 256_000;
+    /** {@code <image_soft_token>}, the real tokenizer's one added token past its vocabulary ({@code image_token_index}). */
+    public static final int REAL_IMAGE_TOKEN_ID = 262_144;
     /** Linear factor used by the released 4B+ checkpoints when scaling is on. */
     public static final double RELEASED_ROPE_FACTOR = 8.0;
 
@@ -200,7 +206,7 @@ public final class TinyCheckpointSpec {
         private boolean realTokenizer = false;
         private VisionConfig vision = null;
         private int mmTokensPerImage = 256;
-        private int[] imageTokenIds = {255_999, 256_000, 262_144};
+        private int[] imageTokenIds = {REAL_BOI_TOKEN_ID, REAL_EOI_TOKEN_ID, REAL_IMAGE_TOKEN_ID};
 
         private Builder() {
         }
@@ -343,7 +349,8 @@ public final class TinyCheckpointSpec {
         /**
          * Sets {@code boi_token_index}, {@code eoi_token_index} and {@code image_token_index} (defaults: the real ids
          * 255999, 256000, 262144). A tiny vocabulary needs {@code <start_of_image>}/{@code <end_of_image>} inside it
-         * (they are embedded like text); the soft-token id may stay outside (its embedding is replaced).
+         * (they are embedded like text); the soft-token id may stay outside (its embedding is replaced). With the real
+         * tokenizer and a vision tower they must be the real ids, which that tokenizer's added tokens carry.
          */
         public Builder imageTokenIds(int boi, int eoi, int image) {
             imageTokenIds = new int[] {boi, eoi, image};
@@ -373,6 +380,14 @@ public final class TinyCheckpointSpec {
             }
             if (vision != null && !scheme.supportsVision()) {
                 throw new IllegalArgumentException("a vision tower needs a multimodal naming scheme, not " + scheme);
+            }
+            if (realTokenizer && vision != null && (imageTokenIds[0] != REAL_BOI_TOKEN_ID
+                    || imageTokenIds[1] != REAL_EOI_TOKEN_ID || imageTokenIds[2] != REAL_IMAGE_TOKEN_ID)) {
+                // The prompt builder inserts these ids; the real tokenizer decodes them by its own table.
+                throw new IllegalArgumentException(String.format("with the real tokenizer the image token ids must be "
+                        + "its <start_of_image> %d, <end_of_image> %d and <image_soft_token> %d, got %d, %d, %d",
+                        REAL_BOI_TOKEN_ID, REAL_EOI_TOKEN_ID, REAL_IMAGE_TOKEN_ID, imageTokenIds[0], imageTokenIds[1],
+                        imageTokenIds[2]));
             }
             if (scheme == null || dtype == null) {
                 throw new IllegalArgumentException("scheme and dtype must be set");

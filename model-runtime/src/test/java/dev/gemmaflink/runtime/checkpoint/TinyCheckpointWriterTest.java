@@ -3,19 +3,29 @@ package dev.gemmaflink.runtime.checkpoint;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.config.VisionConfig;
 import dev.gemmaflink.runtime.weights.DType;
 import dev.gemmaflink.runtime.weights.HalfFloats;
 import dev.gemmaflink.runtime.weights.TensorNaming;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class TinyCheckpointWriterTest {
+    /** A tower of 56 x 56 images in 4 x 4 patches of 14. */
+    private static final VisionConfig TINY_TOWER = new VisionConfig(32, 64, 2, 2, 3, 56, 14, 1e-6);
+
     @TempDir
     Path tmp;
 
@@ -119,6 +129,46 @@ class TinyCheckpointWriterTest {
         assertThatThrownBy(() -> TinyCheckpointSpec.builder().layerTypes(List.of(LayerType.FULL_ATTENTION)).build())
                 .hasMessageContaining("layer_types has 1 entries but num_hidden_layers is 6");
         assertThat(TinyCheckpointSpec.builder().realTokenizer(true).build().vocab()).isEqualTo(262_144);
+        assertThatThrownBy(() -> TinyCheckpointSpec.builder().realTokenizer(true).scheme(TensorNaming.LANGUAGE_MODEL)
+                .vision(TINY_TOWER).imageTokenIds(6, 7, 262_144).build())
+                .hasMessageContaining("image token ids must be its <start_of_image> 255999, <end_of_image> 256000 and "
+                        + "<image_soft_token> 262144, got 6, 7, 262144");
+    }
+
+    @Test
+    void aMultimodalCheckpointWithTheRealTokenizerNamesThatTokenizersImageTokens() throws IOException {
+        TinyCheckpoint ckpt = TinyCheckpointWriter.write(tmp, TinyCheckpointSpec.builder().realTokenizer(true).layers(1)
+                .hidden(16).intermediate(32).heads(2).kvHeads(1).headDim(8).scheme(TensorNaming.LANGUAGE_MODEL)
+                .vision(TINY_TOWER).mmTokensPerImage(4).build());
+        GemmaConfig c = GemmaConfig.load(tmp);
+        assertThat(c).isEqualTo(ckpt.config());
+        assertThat(c.architecture()).isEqualTo(GemmaConfig.CONDITIONAL_GENERATION);
+        assertThat(c.vision()).contains(TINY_TOWER);
+        assertThat(c.vocabSize()).isEqualTo(TinyCheckpointSpec.REAL_VOCAB);
+        // The ids the prompt builder inserts are the ones the copied tokenizer gives those names.
+        Map<String, Integer> added = new HashMap<>();
+        for (JsonNode t : addedTokens(ckpt.tokenizerJson())) {
+            added.put(t.get("content").asText(), t.get("id").asInt());
+        }
+        assertThat(added).containsEntry("<start_of_image>", c.boiTokenId())
+                .containsEntry("<end_of_image>", c.eoiTokenId()).containsEntry("<image_soft_token>", c.imageTokenId());
+    }
+
+    /** The {@code added_tokens} array, read without parsing the 33 MB of vocabulary and merges after it. */
+    private static JsonNode addedTokens(Path tokenizerJson) throws IOException {
+        ObjectMapper mapper = new ObjectMapper();
+        try (JsonParser p = mapper.getFactory().createParser(tokenizerJson.toFile())) {
+            assertThat(p.nextToken()).isEqualTo(JsonToken.START_OBJECT);
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.getCurrentName();
+                p.nextToken();
+                if (field.equals("added_tokens")) {
+                    return mapper.readTree(p);
+                }
+                p.skipChildren();
+            }
+        }
+        throw new AssertionError(tokenizerJson + " has no added_tokens");
     }
 
     private static double mean(float[] v) {
