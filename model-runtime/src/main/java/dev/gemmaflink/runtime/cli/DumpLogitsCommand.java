@@ -74,9 +74,13 @@ final class DumpLogitsCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Intra-op CPU threads (0 = libtorch default).")
     int threads;
 
+    @Option(names = "--torchscript-only", description = "Write only the TorchScript and the manifest; needs only "
+            + "config.json (e.g. for a full-size shape whose weights the checking side makes up).")
+    boolean torchscriptOnly;
+
     @Override
     public Integer call() throws IOException {
-        if ((prompt == null) == (ids == null)) {
+        if (!torchscriptOnly && (prompt == null) == (ids == null)) {
             throw new IllegalArgumentException("give exactly one of --prompt and --ids");
         }
         if (!images.isEmpty() && prompt == null) {
@@ -87,7 +91,7 @@ final class DumpLogitsCommand implements Callable<Integer> {
         GemmaConfig cfg = GemmaConfig.load(model.resolve("config.json"));
         Map<String, Object> manifest = new LinkedHashMap<>();
         manifest.put("model", model.toAbsolutePath().toString());
-        for (Precision precision : Precision.values()) {
+        for (Precision precision : torchscriptOnly ? new Precision[0] : Precision.values()) {
             ModelOptions options = ModelOptions.builder().precision(precision).threads(threads).build();
             Prompt p = prepare(cfg, options);
             String tag = precision == Precision.FLOAT32 ? "f32" : "bf16";

@@ -380,7 +380,12 @@ public final class GemmaConfig {
         n.put("num_hidden_layers", numHiddenLayers);
         n.put("num_key_value_heads", numKeyValueHeads);
         n.put("pad_token_id", padTokenId);
-        n.put("query_pre_attn_scalar", queryPreAttnScalar);
+        // An integer, as in Google's configs: transformers 5 validates this field as int and refuses 256.0.
+        if (queryPreAttnScalar == Math.rint(queryPreAttnScalar) && Math.abs(queryPreAttnScalar) < 1e15) {
+            n.put("query_pre_attn_scalar", (long) queryPreAttnScalar);
+        } else {
+            n.put("query_pre_attn_scalar", queryPreAttnScalar);
+        }
         n.put("rms_norm_eps", rmsNormEps);
         n.put("rope_local_base_freq", ropeLocalTheta);
         if (ropeGlobalScaling == 1.0) {

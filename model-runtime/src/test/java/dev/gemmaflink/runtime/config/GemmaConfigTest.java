@@ -211,6 +211,17 @@ class GemmaConfigTest {
         GemmaConfig c = released(size);
         GemmaConfig again = GemmaConfig.parse(c.toJson(), "roundtrip");
         assertThat(again).isEqualTo(c);
+        // Written as an integer like Google's files: transformers 5 refuses a float here (seen: 24.0 rejected).
+        assertThat(c.toJson()).containsPattern("\"query_pre_attn_scalar\" : \\d+,");
+    }
+
+    @Test
+    void fractionalQueryScalarStaysFractional() {
+        GemmaConfig c = GemmaConfig.builder().hiddenSize(64).intermediateSize(128).numHiddenLayers(2)
+                .numAttentionHeads(4).numKeyValueHeads(2).headDim(16).vocabSize(512).slidingWindow(8)
+                .queryPreAttnScalar(12.5).build();
+        assertThat(c.toJson()).contains("\"query_pre_attn_scalar\" : 12.5");
+        assertThat(GemmaConfig.parse(c.toJson(), "q")).isEqualTo(c);
     }
 
     @Test

@@ -1,0 +1,422 @@
+#!/usr/bin/env python3
+"""Checks the Java runtime against Hugging Face transformers, on a machine with PyTorch and transformers.
+
+Inputs are folders written by `bin/gemma dump-logits` (each holds manifest.json, ids.npy, logits_f32.npy,
+logits_bf16.npy, for images pixel_values.npy, soft_*.npy and the image file, and the generated TorchScript).
+For each folder it:
+
+  1. loads the checkpoint with transformers (Gemma3ForCausalLM or Gemma3ForConditionalGeneration, eager
+     attention) in float32 and bfloat16 and compares its logits with the runtime's (computed on a CPU);
+  2. for images, compares transformers' vision tower + projector output with the runtime's soft tokens, and
+     transformers' Gemma3ImageProcessor pixels with the runtime's preprocessing of the same file;
+  3. runs the runtime's own generated TorchScript (torch.jit.load) on CUDA, with the checkpoint's tensors
+     uploaded through the module's load_* methods, and compares with transformers on the same device.
+
+With --shape-dir DIR (a folder holding a config.json and the TorchScript from `dump-logits --torchscript-only`)
+it also builds a random model of that full-size shape with transformers on the GPU and compares the runtime's
+TorchScript with it on a prompt longer than the sliding window, then times prefill and decode steps.
+
+Prints one JSON line per check; exits 1 when a check exceeds its tolerance. TF32 is disabled so float32 on
+CUDA is float32.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+import torch
+
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+# As GemmaModel does in Java: no graph-executor re-specialisation per input shape (shapes change every step).
+for _setter in ("_set_graph_executor_optimize", "_jit_set_graph_executor_optimize"):
+    if hasattr(torch._C, _setter):
+        getattr(torch._C, _setter)(False)
+        break
+
+# Tolerances on the largest row-wise relative L2 error of the logits (the Java tests use the same bounds).
+F32_TOL = 1e-4
+BF16_TOL = 3e-2
+# Two bf16 implementations round differently, so bf16 is judged against float32: the runtime's bf16 error may be
+# at most this factor times transformers' own bf16 error (or BF16_TOL, whichever is larger).
+BF16_VS_HF_FACTOR = 1.25
+PIXEL_TOL = 1e-5  # absolute, on values in [-1, 1]
+
+FAILURES = []
+OUT = None
+
+LAYER_SLOTS = [  # the order of GemmaScript.LayerSlot, with the kind passed to the module's loaders (1: norm)
+    ("input_layernorm.weight", 1), ("self_attn.q_proj.weight", 0), ("self_attn.k_proj.weight", 0),
+    ("self_attn.v_proj.weight", 0), ("self_attn.o_proj.weight", 0), ("self_attn.q_norm.weight", 1),
+    ("self_attn.k_norm.weight", 1), ("post_attention_layernorm.weight", 1),
+    ("pre_feedforward_layernorm.weight", 1), ("mlp.gate_proj.weight", 0), ("mlp.up_proj.weight", 0),
+    ("mlp.down_proj.weight", 0), ("post_feedforward_layernorm.weight", 1),
+]
+
+
+def emit(record):
+    line = json.dumps(record, sort_keys=False)
+    print(line, flush=True)
+    if OUT:
+        with open(os.path.join(OUT, "parity.jsonl"), "a") as f:
+            f.write(line + "\n")
+
+
+def rel_error(actual, expected):
+    a = np.asarray(actual, dtype=np.float64).reshape(len(expected), -1)
+    b = np.asarray(expected, dtype=np.float64).reshape(len(expected), -1)
+    per_row = np.linalg.norm(a - b, axis=1) / np.maximum(np.linalg.norm(b, axis=1), 1e-30)
+    return float(per_row.max())
+
+
+def compare(check, actual, expected, tol, **extra):
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    err = rel_error(actual, expected)
+    rec = {"check": check, "rel_error": err, "tolerance": tol, "ok": err <= tol,
+           "max_abs_diff": float(np.abs(actual - expected).max()),
+           "argmax_agree": float((actual.reshape(len(expected), -1).argmax(1)
+                                  == expected.reshape(len(expected), -1).argmax(1)).mean())}
+    rec.update(extra)
+    emit(rec)
+    if not rec["ok"]:
+        FAILURES.append(check)
+
+
+def compare_bf16(check, ours, hf_bf16, ref_f32, **extra):
+    """The runtime's bf16 logits against float32 truth, next to transformers' bf16 against the same truth."""
+    ours_err = rel_error(ours, ref_f32)
+    hf_err = rel_error(hf_bf16, ref_f32)
+    bound = max(BF16_TOL, BF16_VS_HF_FACTOR * hf_err)
+    rec = {"check": check, "rel_error_vs_f32": ours_err, "hf_bf16_rel_error_vs_f32": hf_err,
+           "rel_error_vs_hf_bf16": rel_error(ours, hf_bf16), "bound": bound, "ok": ours_err <= bound,
+           "argmax_agree_with_f32": float((np.asarray(ours).reshape(len(ref_f32), -1).argmax(1)
+                                           == np.asarray(ref_f32).reshape(len(ref_f32), -1).argmax(1)).mean())}
+    rec.update(extra)
+    emit(rec)
+    if not rec["ok"]:
+        FAILURES.append(check)
+
+
+def guarded(name, fn, *args):
+    try:
+        return fn(*args)
+    except Exception as e:  # report and go on: one broken check must not hide the others
+        emit({"check": name, "ok": False, "error": repr(e), "trace": traceback.format_exc()[-2000:]})
+        FAILURES.append(name)
+        return None
+
+
+def load_hf(path, multimodal, dtype, device):
+    import transformers
+    cls = transformers.Gemma3ForConditionalGeneration if multimodal else transformers.Gemma3ForCausalLM
+    try:
+        model = cls.from_pretrained(path, dtype=dtype, attn_implementation="eager")
+    except TypeError:
+        model = cls.from_pretrained(path, torch_dtype=dtype, attn_implementation="eager")
+    return model.to(device).eval()
+
+
+def hf_logits(model, ids, manifest, pixel_values, device, dtype):
+    input_ids = torch.tensor(ids, dtype=torch.long, device=device)[None]
+    kwargs = {"input_ids": input_ids}
+    if pixel_values is not None:
+        tt = np.zeros(len(ids), dtype=np.int64)
+        tt[np.asarray(manifest["softPositions"], dtype=np.int64)] = 1
+        kwargs["pixel_values"] = torch.tensor(pixel_values, device=device, dtype=dtype)
+        kwargs["token_type_ids"] = torch.tensor(tt, device=device)[None]
+    with torch.no_grad():
+        return model(**kwargs).logits[0].float().cpu().numpy()
+
+
+def hf_image_features(model, pixel_values, device, dtype):
+    with torch.no_grad():
+        out = model.get_image_features(pixel_values=torch.tensor(pixel_values, device=device, dtype=dtype))
+    if not torch.is_tensor(out):
+        out = out.pooler_output if getattr(out, "pooler_output", None) is not None else out[0]
+    return out.float().reshape(-1, out.shape[-1]).cpu().numpy()
+
+
+def check_image_processor(d, manifest, pixel_values):
+    from PIL import Image
+    from transformers import Gemma3ImageProcessor
+    size = manifest["imageSize"]
+    proc = Gemma3ImageProcessor(size={"height": size, "width": size}, resample=Image.BILINEAR, do_rescale=True,
+                                rescale_factor=1 / 255, do_normalize=True, image_mean=[0.5] * 3,
+                                image_std=[0.5] * 3, do_convert_rgb=True, do_pan_and_scan=False)
+    emit({"image_processor_class": type(proc).__module__ + "." + type(proc).__name__})
+    theirs = proc(images=Image.open(os.path.join(d, manifest["images"][0])), return_tensors="np")["pixel_values"]
+    ours = pixel_values[:1].astype(np.float64)
+    delta = np.abs(theirs.astype(np.float64) - ours)
+    # transformers may resize with torchvision instead of PIL: allow one 8-bit level (2/255 after normalising)
+    # there, and hold the runtime to PIL itself exactly below.
+    level = 2 / 255 + PIXEL_TOL
+    ok = float(delta.max()) <= level
+    emit({"check": "image_processor_transformers", "dir": d, "max_abs_diff": float(delta.max()),
+          "values_differing": float((delta > PIXEL_TOL).mean()), "tolerance": level, "ok": ok})
+    if not ok:
+        FAILURES.append("image_processor_transformers")
+    img = Image.open(os.path.join(d, manifest["images"][0])).convert("RGB").resize((size, size), Image.BILINEAR)
+    pil = (np.asarray(img, dtype=np.float64).transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+    diff = float(np.abs(pil - ours[0]).max())
+    ok = diff <= PIXEL_TOL
+    emit({"check": "image_preprocessing_vs_pil", "dir": d, "max_abs_diff": diff, "tolerance": PIXEL_TOL, "ok": ok})
+    if not ok:
+        FAILURES.append("image_preprocessing_vs_pil")
+
+
+# ---- the runtime's TorchScript, driven from Python ----
+
+def text_prefix(state_dict):
+    for k in state_dict:
+        if k.endswith("embed_tokens.weight") and "vision" not in k:
+            return k[: -len("embed_tokens.weight")]
+    raise KeyError("no embed_tokens.weight in " + ", ".join(list(state_dict)[:5]))
+
+
+def upload_weights(module, tensors, layers, device):
+    """Builds the module's weight list as GemmaModel.load does: raw file bytes through load_bf16/load_f32."""
+    prefix = text_prefix(tensors)
+
+    def add(lst, t, kind):
+        t = t.contiguous()
+        shape = list(t.shape)
+        if t.dtype == torch.bfloat16:
+            w = module.load_bf16(t.view(torch.uint8).reshape(-1).to(device), shape, kind)
+        elif t.dtype == torch.float16:
+            w = module.load_f16(t.reshape(-1).to(device), shape, kind)
+        else:
+            w = module.load_f32(t.float().reshape(-1).to(device), shape, kind)
+        return module.append(lst, w)
+
+    lst = module.new_list()
+    for i in range(layers):
+        for name, kind in LAYER_SLOTS:
+            lst = add(lst, tensors[f"{prefix}layers.{i}.{name}"], kind)
+    lst = add(lst, tensors[prefix + "embed_tokens.weight"], 0)
+    lst = add(lst, tensors[prefix + "norm.weight"], 1)
+    return lst
+
+
+def prefill_args(ids, layers, device, soft=None, soft_positions=(), spans=()):
+    """forward() arguments of one sequence's prefill over slots 0..T-1 (see GemmaScript's argument table)."""
+    t = len(ids)
+    ar = torch.arange(t, dtype=torch.long, device=device)
+    grp = torch.full((1, t), -1, dtype=torch.long, device=device)
+    for k, (start, length) in enumerate(spans):
+        grp[0, start:start + length] = k
+    soft_idx = torch.tensor(list(soft_positions), dtype=torch.long, device=device)
+    soft_t = (torch.tensor(soft, dtype=torch.float32, device=device) if soft is not None
+              else torch.zeros((0, 1), dtype=torch.float32, device=device))
+    ids = list(ids)
+    for p in soft_positions:  # as BatchTensors does: image tokens look up row 0, then are replaced
+        ids[p] = 0
+    return dict(ids=torch.tensor(ids, dtype=torch.long, device=device), pos=ar, qidx=[ar[None]],
+                qpos=[ar[None]], valid=[ar], perm=ar, wslotL=ar, ctxL=[ar[None]], kposL=[ar[None]], wslotG=ar,
+                ctxG=[ar[None]], kposG=[ar[None]], rows=ar, softIdx=soft_idx, qgrp=[grp], kgrpL=[grp],
+                kgrpG=[grp], soft=soft_t)
+
+
+def run_script(module, w, layers, args, slots, device):
+    like = args["ids"]
+    kc = module.alloc_cache([slots] * layers, like)
+    vc = module.alloc_cache([slots] * layers, like)
+    a = args
+    with torch.no_grad():
+        out = module.forward(w, kc, vc, a["ids"], a["pos"], a["qidx"], a["qpos"], a["valid"], a["perm"],
+                             a["wslotL"], a["ctxL"], a["kposL"], a["wslotG"], a["ctxG"], a["kposG"], a["rows"],
+                             a["softIdx"], a["qgrp"], a["kgrpL"], a["kgrpG"], a["soft"])
+    return out, kc, vc
+
+
+def check_dump(d, device):
+    from safetensors.torch import load_file
+    manifest = json.load(open(os.path.join(d, "manifest.json")))
+    ckpt = manifest["model"] if os.path.isdir(manifest["model"]) else os.path.join(d, "ckpt")
+    ids = np.load(os.path.join(d, "ids.npy"))
+    ours = {p: np.load(os.path.join(d, f"logits_{p}.npy")) for p in ("f32", "bf16")}
+    multimodal = "images" in manifest
+    pixels = np.load(os.path.join(d, "pixel_values.npy")) if multimodal else None
+    name = os.path.basename(os.path.normpath(d))
+    emit({"dir": name, "tokens": int(len(ids)), "multimodal": multimodal, "checkpoint": ckpt})
+
+    if multimodal:
+        guarded(name + ":image_processor", check_image_processor, d, manifest, pixels)
+
+    hf = {}
+    for label, dtype, dev in (("f32_cpu", torch.float32, "cpu"), ("f32_cuda", torch.float32, device),
+                              ("bf16_cuda", torch.bfloat16, device)):
+        def run(label=label, dtype=dtype, dev=dev):
+            m = load_hf(ckpt, multimodal, dtype, dev)
+            hf[label] = hf_logits(m, ids, manifest, pixels, dev, dtype)
+            if multimodal and label != "f32_cpu":
+                soft = np.load(os.path.join(d, "soft_f32.npy" if dtype == torch.float32 else "soft_bf16.npy"))
+                compare(f"{name}:soft_tokens:runtime_vs_hf_{label}", soft,
+                        hf_image_features(m, pixels, dev, dtype), F32_TOL if dtype == torch.float32 else BF16_TOL)
+            del m
+        guarded(f"{name}:hf_{label}", run)
+    if "f32_cpu" in hf:
+        compare(f"{name}:logits:runtime_f32_vs_hf_f32_cpu", ours["f32"], hf["f32_cpu"], F32_TOL)
+    if "f32_cuda" in hf:
+        compare(f"{name}:logits:runtime_f32_vs_hf_f32_cuda", ours["f32"], hf["f32_cuda"], F32_TOL)
+        compare(f"{name}:logits:runtime_bf16_vs_hf_f32_cuda", ours["bf16"], hf["f32_cuda"], BF16_TOL)
+    if "bf16_cuda" in hf and "f32_cuda" in hf:
+        compare_bf16(f"{name}:logits:runtime_bf16_vs_hf_bf16_cuda", ours["bf16"], hf["bf16_cuda"], hf["f32_cuda"])
+
+    # The generated TorchScript on CUDA, weights straight from the checkpoint files.
+    tensors = {}
+    for f in sorted(os.listdir(ckpt)):
+        if f.endswith(".safetensors"):
+            tensors.update(load_file(os.path.join(ckpt, f)))
+    layers = manifest["layers"]
+    soft_positions = manifest.get("softPositions", [])
+    spans = list(zip(manifest.get("spanStarts", []), manifest.get("spanLengths", [])))
+    for path, tag, ref_label, tol in (("F32", "f32", "f32_cuda", F32_TOL), ("BF16_PLAIN", "bf16", "bf16_cuda", BF16_TOL)):
+        def run_ts(path=path, tag=tag, ref_label=ref_label, tol=tol):
+            module = torch.jit.load(os.path.join(d, manifest["torchscript"][path]), map_location=device)
+            w = upload_weights(module, tensors, layers, device)
+            soft = np.load(os.path.join(d, f"soft_{tag}.npy")) if multimodal else None
+            args = prefill_args(ids.tolist(), layers, device, soft, soft_positions, spans)
+            out, _, _ = run_script(module, w, layers, args, len(ids), device)
+            got = out.float().cpu().numpy()
+            compare(f"{name}:torchscript_{path}_cuda_vs_runtime_cpu_{tag}", got, ours[tag], tol)
+            if path == "F32" and ref_label in hf:
+                compare(f"{name}:torchscript_{path}_cuda_vs_hf_{ref_label}", got, hf[ref_label], tol)
+            elif ref_label in hf and "f32_cuda" in hf:
+                compare_bf16(f"{name}:torchscript_{path}_cuda_vs_hf_{ref_label}", got, hf[ref_label], hf["f32_cuda"])
+        guarded(f"{name}:torchscript_{path}", run_ts)
+
+
+def check_shape(d, device, prompt_len, decode_batches):
+    """A full-size random model of the config's shape: TorchScript vs transformers on CUDA, then step timings."""
+    import transformers
+    manifest = json.load(open(os.path.join(d, "manifest.json")))
+    cfg = transformers.Gemma3TextConfig.from_json_file(os.path.join(d, "config.json"))
+    torch.manual_seed(0)
+    try:
+        cfg._attn_implementation = "eager"
+    except Exception:  # older or newer config classes: set it on the model below
+        pass
+    with torch.device(device):
+        ref = transformers.Gemma3ForCausalLM(cfg)
+    if hasattr(ref, "set_attn_implementation"):
+        ref.set_attn_implementation("eager")
+    ref = ref.to(device=device, dtype=torch.float32).eval()
+    emit({"shape_config": {"attn": getattr(ref.config, "_attn_implementation", None),
+                           "rope": str(getattr(cfg, "rope_parameters", getattr(cfg, "rope_scaling", None))),
+                           "layer_types": list(getattr(cfg, "layer_types", []) or [])[:8]}})
+    with torch.no_grad():  # random norms too, so (1 + w) is exercised
+        for n, p in ref.named_parameters():
+            if n.endswith("norm.weight"):
+                p.copy_(torch.randn_like(p) * 0.1)
+            else:
+                p.copy_(torch.randn_like(p) * 0.02)
+    layers = manifest["layers"]
+    window = cfg.sliding_window
+    g = torch.Generator().manual_seed(1)
+    ids = torch.randint(3, cfg.vocab_size, (prompt_len,), generator=g).tolist()
+    emit({"shape": os.path.basename(os.path.normpath(d)), "layers": layers, "hidden": cfg.hidden_size,
+          "window": window, "prompt_tokens": prompt_len, "device": torch.cuda.get_device_name(0)})
+    state = {k: v.detach() for k, v in ref.state_dict().items()}
+    if not any(k.endswith("embed_tokens.weight") for k in state):
+        raise KeyError("unexpected state dict keys: " + ", ".join(list(state)[:5]))
+    input_ids = torch.tensor(ids, device=device)[None]
+    truth = {}
+    for path, dtype, tol in (("F32", torch.float32, F32_TOL), ("BF16_PLAIN", torch.bfloat16, BF16_TOL)):
+        def one(path=path, dtype=dtype, tol=tol):
+            model = ref.to(dtype)
+            with torch.no_grad():
+                expected = model(input_ids=input_ids).logits[0].float().cpu().numpy()
+            module = torch.jit.load(os.path.join(d, manifest["torchscript"][path]), map_location=device)
+            w = upload_weights(module, {k: v.to(dtype) for k, v in state.items()}, layers, device)
+            args = prefill_args(ids, layers, device)
+            out, _, _ = run_script(module, w, layers, args, prompt_len, device)
+            got = out.float().cpu().numpy()
+            if dtype == torch.float32:
+                truth["f32"] = expected
+                compare("shape:torchscript_F32_cuda_vs_hf_f32_cuda", got, expected, tol, prompt_tokens=prompt_len,
+                        window=window)
+            else:
+                compare_bf16("shape:torchscript_BF16_PLAIN_cuda_vs_hf_bf16_cuda", got, expected, truth["f32"],
+                             prompt_tokens=prompt_len, window=window)
+            if path == "BF16_PLAIN":
+                time_steps(module, w, layers, ids, device, decode_batches)
+        guarded("shape:" + path, one)
+
+
+def time_steps(module, w, layers, ids, device, decode_batches):
+    """Prefill of the prompt, then decode steps of B sequences sharing no slots (each its own context)."""
+    t = len(ids)
+
+    def sync_time(fn, reps):
+        fn()
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        torch.cuda.synchronize()
+        return (time.perf_counter() - start) / reps
+
+    args = prefill_args(ids, layers, device)
+    prefill_s = sync_time(lambda: run_script(module, w, layers, args, t, device), 3)
+    emit({"bench": "torchscript_prefill_bf16", "tokens": t, "seconds": prefill_s, "tokens_per_s": t / prefill_s,
+          "device": torch.cuda.get_device_name(0)})
+    for b in decode_batches:
+        slots = b * (t + 1)
+        kc = module.alloc_cache([slots] * layers, args["ids"])
+        vc = module.alloc_cache([slots] * layers, args["ids"])
+        base = torch.arange(b, dtype=torch.long, device=device) * (t + 1)
+        ctx = base[:, None] + torch.arange(t + 1, dtype=torch.long, device=device)[None]
+        kpos = torch.arange(t + 1, dtype=torch.long, device=device)[None].repeat(b, 1)
+        ar = torch.arange(b, dtype=torch.long, device=device)
+        step = dict(ids=torch.full((b,), 5, dtype=torch.long, device=device),
+                    pos=torch.full((b,), t, dtype=torch.long, device=device), qidx=[ar[:, None]],
+                    qpos=[torch.full((b, 1), t, dtype=torch.long, device=device)], valid=[ar], perm=ar,
+                    wslotL=base + t, ctxL=[ctx], kposL=[kpos], wslotG=base + t, ctxG=[ctx], kposG=[kpos], rows=ar,
+                    softIdx=torch.zeros(0, dtype=torch.long, device=device),
+                    qgrp=[torch.full((b, 1), -1, dtype=torch.long, device=device)],
+                    kgrpL=[torch.full((b, t + 1), -1, dtype=torch.long, device=device)],
+                    kgrpG=[torch.full((b, t + 1), -1, dtype=torch.long, device=device)],
+                    soft=torch.zeros((0, 1), dtype=torch.float32, device=device))
+
+        def decode():
+            with torch.no_grad():
+                module.forward(w, kc, vc, step["ids"], step["pos"], step["qidx"], step["qpos"], step["valid"],
+                               step["perm"], step["wslotL"], step["ctxL"], step["kposL"], step["wslotG"],
+                               step["ctxG"], step["kposG"], step["rows"], step["softIdx"], step["qgrp"],
+                               step["kgrpL"], step["kgrpG"], step["soft"])
+        s = sync_time(decode, 20)
+        emit({"bench": "torchscript_decode_step_bf16", "batch": b, "context": t + 1, "seconds": s,
+              "tokens_per_s": b / s, "device": torch.cuda.get_device_name(0)})
+
+
+def main():
+    global OUT
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dumps", nargs="*", help="folders written by bin/gemma dump-logits")
+    ap.add_argument("--shape-dir", help="folder with config.json and dump-logits --torchscript-only output")
+    ap.add_argument("--prompt-len", type=int, default=640)
+    ap.add_argument("--decode-batches", default="1,16,64")
+    ap.add_argument("--out", help="folder to append parity.jsonl to")
+    args = ap.parse_args()
+    OUT = args.out
+    if OUT:
+        os.makedirs(OUT, exist_ok=True)
+    import transformers
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    emit({"torch": torch.__version__, "transformers": transformers.__version__, "device": device,
+          "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None})
+    for d in args.dumps:
+        guarded("dump:" + d, check_dump, d, device)
+    if args.shape_dir:
+        guarded("shape", check_shape, args.shape_dir, device, args.prompt_len,
+                [int(x) for x in args.decode_batches.split(",")])
+    emit({"summary": "fail" if FAILURES else "pass", "failures": FAILURES})
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
