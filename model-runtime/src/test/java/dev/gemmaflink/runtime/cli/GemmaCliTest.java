@@ -30,6 +30,19 @@ class GemmaCliTest {
         return new Run(exit, out.toString(), err.toString());
     }
 
+    /** A w x h RGB PNG in the temporary folder, with horizontal and vertical gradients. */
+    private Path gradientPng(int w, int h) throws Exception {
+        Path png = tmp.resolve("img-" + w + "x" + h + ".png");
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(w, h, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.setRGB(x, y, (x * 6 % 256) << 16 | (y * 8 % 256) << 8 | 0x40);
+            }
+        }
+        javax.imageio.ImageIO.write(img, "png", png.toFile());
+        return png;
+    }
+
     @Test
     void makeTinyTokenizeGenerate() throws Exception {
         String dir = tmp.resolve("tiny").toString();
@@ -63,14 +76,7 @@ class GemmaCliTest {
         Run made = run("make-tiny", "--out", dir, "--vision", "--seed", "3");
         assertThat(made.exit()).as(made.err()).isZero();
         assertThat(made.out()).contains("LANGUAGE_MODEL");
-        Path png = tmp.resolve("img.png");
-        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(40, 30, java.awt.image.BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < 30; y++) {
-            for (int x = 0; x < 40; x++) {
-                img.setRGB(x, y, (x * 6) << 16 | (y * 8) << 8 | 0x40);
-            }
-        }
-        javax.imageio.ImageIO.write(img, "png", png.toFile());
+        Path png = gradientPng(40, 30);
         String[] gen = {"generate", "--model", dir, "--image", png.toString(), "--prompt", "Describe the image.",
             "--max-new-tokens", "4", "--temperature", "0", "--threads", "1", "--precision", "f32"};
         Run g1 = run(gen);
@@ -108,14 +114,7 @@ class GemmaCliTest {
     void dumpLogitsWritesTheRuntimeLogitsAndInputsForTheParityScript() throws Exception {
         String dir = tmp.resolve("v").toString();
         assertThat(run("make-tiny", "--out", dir, "--vision", "--seed", "9", "--window", "4").exit()).isZero();
-        Path png = tmp.resolve("img.png");
-        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(30, 20, java.awt.image.BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < 20; y++) {
-            for (int x = 0; x < 30; x++) {
-                img.setRGB(x, y, (x * 8) << 16 | (y * 12) << 8 | 0x80);
-            }
-        }
-        javax.imageio.ImageIO.write(img, "png", png.toFile());
+        Path png = gradientPng(30, 20);
         Path out = tmp.resolve("dump");
         Run dump = run("dump-logits", "--model", dir, "--out", out.toString(), "--prompt", "Describe the image.",
                 "--image", png.toString(), "--threads", "1");
