@@ -2,110 +2,275 @@ package dev.gemmaflink.e2e.bench;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Callable;
+import java.util.function.ToDoubleFunction;
 
 import org.apache.flink.configuration.Configuration;
 
-import dev.gemmaflink.e2e.support.Expectation;
-import dev.gemmaflink.e2e.support.RequestProducer;
-import dev.gemmaflink.e2e.support.Requests;
-import dev.gemmaflink.jobs.EnrichmentJob;
 import dev.gemmaflink.jobs.local.EmbeddedKafkaCluster;
-import dev.gemmaflink.jobs.local.TopicReader;
 import dev.gemmaflink.operators.config.OptionsLoader;
-import dev.gemmaflink.operators.gemma.PromptTemplates;
+import dev.gemmaflink.operators.gemma.EngineSettings;
+import dev.gemmaflink.operators.gemma.SharedEngines;
+import dev.gemmaflink.operators.gemma.SharedResources;
 import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
 import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
-import dev.gemmaflink.runtime.engine.EngineRequest;
-import dev.gemmaflink.runtime.engine.EngineResult;
 import dev.gemmaflink.runtime.engine.GemmaEngine;
-import dev.gemmaflink.runtime.generate.GenerationParams;
-import dev.gemmaflink.runtime.model.ModelOptions;
-import dev.gemmaflink.runtime.model.Precision;
-import dev.gemmaflink.schemas.EnrichmentRequest;
-import dev.gemmaflink.schemas.wire.WireCodec;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
- * Step 5 benchmark: the same N SUMMARIZE requests through the whole pipeline (Kafka in, gemma enricher on a tiny
- * random checkpoint, results committed exactly once, read back) and through the engine alone. Prints JSON lines.
- * Run: {@code java -cp <jobs test class path> dev.gemmaflink.e2e.bench.PipelineBench [N]}.
+ * Step 5 benchmark: end-to-end throughput of the enrichment job (Kafka in, gemma enricher, results committed
+ * exactly once and visible under {@code read_committed}) against the engine alone on the same kind of requests.
+ * Prints JSON lines on stdout (one per round, one ratio per cycle, one summary).
+ *
+ * <p>What makes the comparison fair:
+ * <ul>
+ *   <li>One engine for both sides. The bench acquires the engine from {@link SharedEngines} with the job's own
+ *       settings, so the job's subtasks (same JVM, local MiniCluster) lease that very engine: same weights,
+ *       precision, threads, batch limit, KV budget, warm JIT. Model loading is outside every timed window.</li>
+ *   <li>The same requests: the enricher's prompt, tenant as cache salt, greedy, the same max new tokens; fresh
+ *       documents every round so only the shared instruction prefix is ever a cache hit, on both sides.</li>
+ *   <li>The same concurrency: the baseline keeps at most async capacity x inference subtasks requests in
+ *       flight, which is what the job's async operators allow.</li>
+ *   <li>A warm job: each cycle starts the job on fresh topics, serves warm-up requests to every routing key and
+ *       waits for their commit; only then does the clock start. It stops when the round's last result is visible
+ *       to a {@code read_committed} consumer, so the final checkpoint and commit are counted.</li>
+ *   <li>Back to back: each cycle runs the baseline round then the pipeline round; the job is not running during
+ *       the baseline round (an idle job's checkpoints would slow it).</li>
+ * </ul>
+ *
+ * <p>Run with the jobs test class path (see {@code bin/pipeline-bench}):
+ * {@code java -cp ... dev.gemmaflink.e2e.bench.PipelineBench --model tiny --requests 1000}.
  */
-public final class PipelineBench {
+@Command(name = "pipeline-bench", mixinStandardHelpOptions = true,
+        description = "Pipeline (Kafka -> job -> committed results) vs engine alone; JSON lines on stdout.")
+public final class PipelineBench implements Callable<Integer> {
 
-    private PipelineBench() {
+    @Option(names = "--model", defaultValue = "tiny",
+            description = "'tiny' (a generated 2-layer random checkpoint) or a Gemma 3 checkpoint folder.")
+    String model;
+
+    @Option(names = "--requests", defaultValue = "1000", description = "Requests per timed round.")
+    int requests;
+
+    @Option(names = "--max-new-tokens", defaultValue = "16", description = "Output tokens per request (greedy).")
+    int maxNewTokens;
+
+    @Option(names = "--precision", defaultValue = "FLOAT32", description = "FLOAT32 or BF16.")
+    String precision;
+
+    @Option(names = "--threads", defaultValue = "1", description = "Intra-op threads of the model.")
+    int threads;
+
+    @Option(names = "--max-batch", defaultValue = "32", description = "Most sequences per engine step.")
+    int maxBatch;
+
+    @Option(names = "--kv-cache-mib", defaultValue = "256", description = "KV cache budget in MiB.")
+    long kvCacheMib;
+
+    @Option(names = "--target-sequence-length", defaultValue = "512", description = "KV sizing length.")
+    int targetSequenceLength;
+
+    @Option(names = "--tenants", defaultValue = "4",
+            description = "Tenants the requests are spread over (the job's routing keys and cache salts).")
+    int tenants;
+
+    @Option(names = "--parallelism", defaultValue = "1", description = "job.parallelism (source, validation).")
+    int parallelism;
+
+    @Option(names = "--inference-parallelism", defaultValue = "1",
+            description = "inference.parallelism: enrichment subtasks (they share the one engine).")
+    int inferenceParallelism;
+
+    @Option(names = "--async-capacity", defaultValue = "64", description = "enrich.async-capacity per subtask.")
+    int asyncCapacity;
+
+    @Option(names = "--request-partitions", defaultValue = "0",
+            description = "Partitions of the request topic; 0: the source parallelism.")
+    int requestPartitions;
+
+    @Option(names = "--checkpoint-interval", defaultValue = "200 ms", description = "job.checkpoint-interval.")
+    String checkpointInterval;
+
+    @Option(names = "--max-in-flight", defaultValue = "0",
+            description = "Baseline's most requests in flight; 0: async capacity x inference parallelism.")
+    int maxInFlight;
+
+    @Option(names = "--warmup", defaultValue = "0",
+            description = "Warm-up requests (untimed) before the rounds; 0: one batch (max batch, at least one per "
+                    + "tenant).")
+    int warmup;
+
+    @Option(names = "--cycles", defaultValue = "2", description = "Baseline + pipeline round pairs.")
+    int cycles;
+
+    @Option(names = "--round-timeout", defaultValue = "PT15M", description = "Longest a round may take (ISO-8601).")
+    Duration roundTimeout;
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new PipelineBench()).execute(args);
+        // Flink and Kafka leave non-daemon threads behind.
+        System.exit(code);
     }
 
-    public static void main(String[] args) throws Exception {
-        int n = args.length > 0 ? Integer.parseInt(args[0]) : 200;
-        Path dir = Files.createTempDirectory("pipeline-bench");
-        Path model = dir.resolve("tiny");
-        TinyCheckpointWriter.write(model, TinyCheckpointSpec.builder().layers(2).seed(5).build());
-        List<EnrichmentRequest> requests = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            requests.add(Requests.summarize("b-" + i, "Document " + i + " describes a stream of events and "
-                    + "the operators that enrich them."));
-        }
-        Map<String, String> gemma = new LinkedHashMap<>();
-        gemma.put("enrich.enricher", "gemma");
-        gemma.put("enrich.gemma.model-dir", model.toString());
-        gemma.put("enrich.gemma.precision", "FLOAT32");
-        gemma.put("enrich.gemma.threads", "1");
-        gemma.put("enrich.gemma.kv-cache-bytes", String.valueOf(64L << 20));
-        gemma.put("enrich.gemma.block-size", "16");
-        gemma.put("enrich.gemma.target-sequence-length", "512");
-        gemma.put("enrich.gemma.max-new-tokens", "16");
-        gemma.put("enrich.gemma.max-batch", "32");
-
-        // Engine alone: the same prompts, all submitted at once.
-        PromptTemplates templates = PromptTemplates.defaults();
-        try (GemmaEngine engine = GemmaEngine.builder().modelDir(model)
-                .modelOptions(ModelOptions.builder().precision(Precision.FLOAT32).threads(1).build())
-                .kvCacheBytes(64L << 20).blockSize(16).targetSequenceLength(512).maxBatchSize(32).build()) {
-            long start = System.nanoTime();
-            List<CompletableFuture<EngineResult>> futures = new ArrayList<>();
-            for (EnrichmentRequest r : requests) {
-                futures.add(engine.submit(EngineRequest.builder().text(templates.prompt(r)).tenant(r.getTenant())
-                        .params(GenerationParams.builder().temperature(0).maxNewTokens(16).build()).build())
-                        .result());
+    @Override
+    public Integer call() throws Exception {
+        Path modelDir = modelDir();
+        int inFlight = maxInFlight > 0 ? maxInFlight : asyncCapacity * inferenceParallelism;
+        int partitions = requestPartitions > 0 ? requestPartitions : parallelism;
+        int warm = warmup > 0 ? warmup : Math.max(maxBatch, tenants);
+        Map<String, String> settings = jobSettings(modelDir);
+        Configuration conf = OptionsLoader.fromMap(settings);
+        SharedEngines.Key key = new SharedEngines.Key(modelDir.toAbsolutePath().normalize().toString(), "cpu",
+                EngineSettings.from(conf));
+        BenchRequests factory = new BenchRequests(tenants, maxNewTokens);
+        JsonLine setup = new JsonLine().put("bench", "pipeline-vs-engine").put("model", modelName(modelDir))
+                .put("precision", precision).put("threads", threads).put("maxBatch", maxBatch)
+                .put("maxNewTokens", maxNewTokens).put("tenants", tenants);
+        JsonLine pipelineParts = new JsonLine().put("checkpointInterval", checkpointInterval)
+                .put("parallelism", parallelism).put("inferenceParallelism", inferenceParallelism)
+                .put("asyncCapacity", asyncCapacity).put("inFlightCapacity", asyncCapacity * inferenceParallelism)
+                .put("requestPartitions", partitions);
+        List<RoundResult> engineRounds = new ArrayList<>();
+        List<RoundResult> pipelineRounds = new ArrayList<>();
+        List<Double> ratios = new ArrayList<>();
+        try (SharedResources.Lease<SharedEngines.Key, GemmaEngine> lease = SharedEngines.acquire(key);
+                EmbeddedKafkaCluster kafka = EmbeddedKafkaCluster.start()) {
+            GemmaEngine engine = lease.get();
+            RoundResult warmRound = EngineAloneRound.run(engine, factory, factory.next("warm", warm), inFlight);
+            System.out.println(new JsonLine().putAll(setup).put("phase", "engine-warmup")
+                    .put("requests", warm).put("seconds", warmRound.seconds()));
+            for (int cycle = 1; cycle <= cycles; cycle++) {
+                // ABBA order: odd cycles run the baseline first, even ones the pipeline first, so a drift in the
+                // machine's load does not always favour the same side.
+                boolean engineFirst = cycle % 2 == 1;
+                RoundResult alone = engineFirst ? engineRound(engine, factory, cycle, inFlight, setup) : null;
+                RoundResult piped = pipelineRound(kafka, settings, key, engine, factory, cycle, partitions, warm, setup,
+                        pipelineParts);
+                if (!engineFirst) {
+                    alone = engineRound(engine, factory, cycle, inFlight, setup);
+                }
+                engineRounds.add(alone);
+                pipelineRounds.add(piped);
+                double ratio = piped.requestsPerSecond() / alone.requestsPerSecond();
+                ratios.add(ratio);
+                System.out.println(new JsonLine().putAll(setup).put("cycle", cycle).put("side", "ratio")
+                        .put("requestsPerSecondRatio", ratio)
+                        .put("tokensPerSecondRatio", piped.tokensPerSecond() / alone.tokensPerSecond()));
+                System.out.flush();
             }
-            CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).join();
-            double s = (System.nanoTime() - start) / 1e9;
-            System.out.println(String.format(Locale.ROOT, "{\"bench\":\"engine-alone\",\"requests\":%d,"
-                    + "\"seconds\":%.3f,\"requestsPerSecond\":%.1f,\"meanBatch\":%.2f,\"prefixHitRate\":%.3f}", n, s,
-                    n / s, engine.metrics().meanBatchSize(), engine.metrics().prefixHitRate()));
         }
+        System.out.println(new JsonLine().putAll(setup).put("side", "summary").put("cycles", cycles)
+                .put("requests", requests)
+                .put("engineAloneRequestsPerSecondMedian", median(engineRounds, RoundResult::requestsPerSecond))
+                .put("pipelineRequestsPerSecondMedian", median(pipelineRounds, RoundResult::requestsPerSecond))
+                .put("engineAloneTokensPerSecondMedian", median(engineRounds, RoundResult::tokensPerSecond))
+                .put("pipelineTokensPerSecondMedian", median(pipelineRounds, RoundResult::tokensPerSecond))
+                .put("ratioOfMedians", median(pipelineRounds, RoundResult::requestsPerSecond)
+                        / median(engineRounds, RoundResult::requestsPerSecond))
+                .put("cycleRatios", ratios.toString().replace(" ", ""))
+                .put("minCycleRatio", ratios.stream().min(Comparator.naturalOrder()).orElse(Double.NaN))
+                .putAll(pipelineParts));
+        return 0;
+    }
 
-        try (EmbeddedKafkaCluster kafka = EmbeddedKafkaCluster.start()) {
-            kafka.createTopics(2, "bench-requests");
-            kafka.createTopics(1, "bench-results", "bench-dead-letters");
-            List<Expectation> inputs = new ArrayList<>();
-            requests.forEach(r -> inputs.add(Expectation.result(Requests.binary(r), r.getRequestId(), null)));
-            RequestProducer.send(kafka.bootstrapServers(), List.of("bench-requests"), inputs);
-            Map<String, String> settings = new LinkedHashMap<>(gemma);
-            settings.put("kafka.bootstrap-servers", kafka.bootstrapServers());
-            settings.put("kafka.request-topics", "bench-requests");
-            settings.put("kafka.result-topic", "bench-results");
-            settings.put("kafka.dead-letter-topic", "bench-dead-letters");
-            settings.put("kafka.bounded", "true");
-            settings.put("kafka.starting-offsets", "EARLIEST");
-            settings.put("job.checkpoint-interval", "500 ms");
-            settings.put("job.parallelism", "2");
-            settings.put("flink.restart-strategy.type", "none");
-            Configuration conf = OptionsLoader.fromMap(settings);
-            long start = System.nanoTime();
-            EnrichmentJob.run(conf);
-            double s = (System.nanoTime() - start) / 1e9;
-            int committed = TopicReader.readCommitted(kafka.bootstrapServers(), "bench-results", WireCodec.results(),
-                    java.time.Duration.ofSeconds(60)).size();
-            System.out.println(String.format(Locale.ROOT, "{\"bench\":\"pipeline\",\"requests\":%d,\"committed\":%d,"
-                    + "\"seconds\":%.3f,\"requestsPerSecond\":%.1f,\"note\":\"job submit to finish on a local "
-                    + "MiniCluster, model load and 500 ms checkpoints included\"}", n, committed, s, committed / s));
+    private RoundResult engineRound(GemmaEngine engine, BenchRequests factory, int cycle, int inFlight,
+            JsonLine setup) throws InterruptedException {
+        settle();
+        ThreadCpu cpu = ThreadCpu.start();
+        RoundResult alone = EngineAloneRound.run(engine, factory, factory.next("e" + cycle, requests), inFlight);
+        System.out.println(new JsonLine().putAll(setup).put("cycle", cycle).putAll(alone.json()).putAll(cpu(cpu)));
+        System.out.flush();
+        return alone;
+    }
+
+    /** Starts the job on fresh topics, warms it (every routing key served and committed), times one round. */
+    private RoundResult pipelineRound(EmbeddedKafkaCluster kafka, Map<String, String> settings,
+            SharedEngines.Key key, GemmaEngine engine, BenchRequests factory, int cycle, int partitions, int warm,
+            JsonLine setup, JsonLine pipelineParts) throws Exception {
+        try (PipelineCycle job = new PipelineCycle(kafka, settings, cycle, partitions)) {
+            RoundResult jobWarm = job.round(factory.next("w" + cycle, warm), engine, roundTimeout);
+            int holders = SharedEngines.references(key);
+            System.out.println(new JsonLine().putAll(setup).put("cycle", cycle).put("phase", "job-warmup")
+                    .put("requests", warm).put("completed", jobWarm.completed()).put("seconds", jobWarm.seconds())
+                    .put("engineLeases", holders));
+            if (holders != 1 + inferenceParallelism) {
+                throw new IllegalStateException("the job's subtasks did not share the bench's engine (" + holders
+                        + " leases, expected " + (1 + inferenceParallelism) + ")");
+            }
+            settle();
+            ThreadCpu cpu = ThreadCpu.start();
+            RoundResult piped = job.round(factory.next("p" + cycle, requests), engine, roundTimeout);
+            System.out.println(new JsonLine().putAll(setup).put("cycle", cycle).putAll(piped.json())
+                    .putAll(pipelineParts).putAll(cpu(cpu)));
+            System.out.flush();
+            return piped;
         }
-        System.exit(0);
+    }
+
+    /**
+     * A quiet start for every timed round: garbage of the previous phase collected and the previous job's
+     * shutdown (or this job's first checkpoints) given time to finish, so neither side inherits the other's work.
+     */
+    private static void settle() throws InterruptedException {
+        System.gc();
+        Thread.sleep(2_000);
+    }
+
+    private Map<String, String> jobSettings(Path modelDir) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("enrich.enricher", "gemma");
+        s.put("enrich.gemma.model-dir", modelDir.toString());
+        s.put("enrich.gemma.precision", precision);
+        s.put("enrich.gemma.threads", String.valueOf(threads));
+        s.put("enrich.gemma.kv-cache-bytes", String.valueOf(kvCacheMib << 20));
+        s.put("enrich.gemma.block-size", "16");
+        s.put("enrich.gemma.target-sequence-length", String.valueOf(targetSequenceLength));
+        s.put("enrich.gemma.max-new-tokens", String.valueOf(maxNewTokens));
+        s.put("enrich.gemma.max-batch", String.valueOf(maxBatch));
+        s.put("enrich.async-capacity", String.valueOf(asyncCapacity));
+        s.put("enrich.async-timeout", roundTimeout.toString());
+        s.put("job.parallelism", String.valueOf(parallelism));
+        s.put("inference.parallelism", String.valueOf(inferenceParallelism));
+        s.put("job.checkpoint-interval", checkpointInterval);
+        return s;
+    }
+
+    private Path modelDir() throws Exception {
+        if (!"tiny".equals(model)) {
+            Path dir = Path.of(model);
+            if (!Files.isRegularFile(dir.resolve("config.json"))) {
+                throw new IllegalArgumentException("--model " + model + ": no config.json there (give 'tiny' or a "
+                        + "Gemma 3 checkpoint folder)");
+            }
+            return dir;
+        }
+        Path dir = Files.createTempDirectory("pipeline-bench").resolve("tiny");
+        TinyCheckpointWriter.write(dir, TinyCheckpointSpec.builder().layers(2).seed(5).build());
+        return dir;
+    }
+
+    private String modelName(Path dir) {
+        return "tiny".equals(model) ? "tiny-2-layer" : String.valueOf(dir.toAbsolutePath().normalize().getFileName());
+    }
+
+    /** The round's CPU by thread group (JVM-wide), or nothing where thread CPU time is not measurable. */
+    private static JsonLine cpu(ThreadCpu cpu) {
+        return cpu == null ? new JsonLine() : cpu.stop(12);
+    }
+
+    private static double median(List<RoundResult> rounds, ToDoubleFunction<RoundResult> f) {
+        double[] v = rounds.stream().mapToDouble(f).sorted().toArray();
+        if (v.length == 0) {
+            return Double.NaN;
+        }
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 }
