@@ -48,9 +48,9 @@ public final class KafkaFlinkExtension implements BeforeAllCallback, AfterAllCal
 
     private KafkaFlinkExtension(Supplier<String> externalBootstrap, Configuration miniClusterConfig) {
         this.externalBootstrap = externalBootstrap;
-        this.flink = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-                .setConfiguration(miniClusterConfig).setNumberTaskManagers(1)
-                .setNumberSlotsPerTaskManager(SLOTS).build());
+        this.flink = miniClusterConfig == null ? null : new MiniClusterExtension(
+                new MiniClusterResourceConfiguration.Builder().setConfiguration(miniClusterConfig)
+                        .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(SLOTS).build());
     }
 
     /** Kafka inside the test JVM (KRaft, one node). */
@@ -66,6 +66,11 @@ public final class KafkaFlinkExtension implements BeforeAllCallback, AfterAllCal
         return new KafkaFlinkExtension(null, Objects.requireNonNull(miniClusterConfig, "miniClusterConfig"));
     }
 
+    /** Kafka inside the test JVM and no MiniCluster: for tests that run their own Flink cluster. */
+    public static KafkaFlinkExtension embeddedKafkaOnly() {
+        return new KafkaFlinkExtension(null, null);
+    }
+
     /** Kafka elsewhere, e.g. a Testcontainers broker started before this extension's {@code beforeAll}. */
     public static KafkaFlinkExtension externalKafka(Supplier<String> bootstrapServers) {
         return new KafkaFlinkExtension(Objects.requireNonNull(bootstrapServers, "bootstrapServers"),
@@ -74,7 +79,9 @@ public final class KafkaFlinkExtension implements BeforeAllCallback, AfterAllCal
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
-        flink.beforeAll(context);
+        if (flink != null) {
+            flink.beforeAll(context);
+        }
         if (externalBootstrap == null) {
             embedded = EmbeddedKafkaCluster.start();
         }
@@ -88,18 +95,24 @@ public final class KafkaFlinkExtension implements BeforeAllCallback, AfterAllCal
                 embedded = null;
             }
         } finally {
-            flink.afterAll(context);
+            if (flink != null) {
+                flink.afterAll(context);
+            }
         }
     }
 
     @Override
     public void beforeEach(ExtensionContext context) throws Exception {
-        flink.beforeEach(context);
+        if (flink != null) {
+            flink.beforeEach(context);
+        }
     }
 
     @Override
     public void afterEach(ExtensionContext context) throws Exception {
-        flink.afterEach(context);
+        if (flink != null) {
+            flink.afterEach(context);
+        }
     }
 
     public String bootstrapServers() {

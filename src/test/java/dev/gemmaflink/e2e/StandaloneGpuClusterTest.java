@@ -1,0 +1,305 @@
+package dev.gemmaflink.e2e;
+
+import static dev.gemmaflink.e2e.support.Expectation.deadLetter;
+import static dev.gemmaflink.e2e.support.Expectation.result;
+import static dev.gemmaflink.e2e.support.Requests.binary;
+import static dev.gemmaflink.e2e.support.Requests.summarize;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.gemmaflink.e2e.support.Expectation;
+import dev.gemmaflink.e2e.support.KafkaFlinkExtension;
+import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
+import dev.gemmaflink.e2e.support.PipelineRuns;
+import dev.gemmaflink.e2e.support.RequestProducer;
+import dev.gemmaflink.e2e.support.RequestProducer.Sent;
+import dev.gemmaflink.e2e.support.Requests;
+import dev.gemmaflink.e2e.support.StandaloneFlinkCluster;
+import dev.gemmaflink.jobs.EnrichmentPipeline;
+import dev.gemmaflink.operators.config.EnrichmentOptions;
+import dev.gemmaflink.operators.config.OptionsLoader;
+import dev.gemmaflink.schemas.EnrichmentResult;
+import dev.gemmaflink.schemas.ErrorCode;
+import dev.gemmaflink.schemas.wire.WireCodec;
+
+/**
+ * GPU placement with Flink's real GPU discovery, on a standalone cluster of separate JVMs: a JobManager, a CPU-only
+ * TaskManager and a TaskManager that offers one {@code gpu} through Flink's GPU driver plugin
+ * ({@code GPUDriverFactory} from a plugins folder) and a fake discovery script that reports GPU index
+ * {@value #FAKE_GPU_INDEX}. The job (echo enricher, {@code inference.gpu.amount: 1}) must run its inference subtasks
+ * only on the GPU TaskManager, where they see index {@value #FAKE_GPU_INDEX} (the {@code enrich.gpuIndex} gauge), and
+ * write each outcome exactly once.
+ *
+ * <p>The GPU TaskManager starts after the job has its default slot on the CPU TaskManager: a slot without a resource
+ * spec takes a share of everything a TaskManager has, GPUs included, so a default slot on the GPU TaskManager would
+ * leave less than one GPU there and the test would depend on the slot manager's order. Meanwhile the inference group
+ * waits although the CPU TaskManager has room for it in everything but the GPU.
+ */
+class StandaloneGpuClusterTest {
+
+    /** Not 0: an index the slot can only have got from the discovery script. */
+    static final int FAKE_GPU_INDEX = 3;
+    private static final String CPU_TM = "cpu-tm";
+    private static final String GPU_TM = "gpu-tm";
+    private static final Duration STARTUP = Duration.ofSeconds(90);
+    private static final int REQUESTS = 12;
+
+    /** Starts the cluster's first JVMs before the broker, so both start at the same time. */
+    @RegisterExtension
+    @Order(1)
+    static final BeforeAllCallback FLINK_PROCESSES = context -> startJobManagerAndCpuTaskManager();
+
+    @RegisterExtension
+    @Order(2)
+    static final KafkaFlinkExtension KAFKA = KafkaFlinkExtension.embeddedKafkaOnly();
+
+    private static Path workDir;
+    private static StandaloneFlinkCluster flink;
+
+    private static void startJobManagerAndCpuTaskManager() throws Exception {
+        String plugins = System.getProperty("flink.plugins.dir");
+        assertThat(plugins).as("system property flink.plugins.dir (jobs/pom.xml sets it for surefire; the build "
+                + "copies Flink's GPU plugin there in generate-test-resources)").isNotBlank();
+        Path pluginsDir = Path.of(plugins).toAbsolutePath();
+        assertThat(pluginsDir.resolve("external-resource-gpu")).as("Flink's GPU plugin folder").isDirectory();
+
+        workDir = Path.of("target", "standalone-gpu-cluster", UUID.randomUUID().toString().substring(0, 8))
+                .toAbsolutePath();
+        Map<String, String> settings = new LinkedHashMap<>();
+        // Slots cut to the slot sharing groups' resource specs, as deploy/ runs it.
+        settings.put("cluster.fine-grained-resource-management.enabled", "true");
+        settings.put("jobmanager.memory.process.size", "768m");
+        settings.put("taskmanager.memory.process.size", "1g"); // about 220 MB task heap
+        settings.put("taskmanager.memory.managed.size", "32m");
+        // The inference group waits for the GPU TaskManager (started later): room for that, still bounded.
+        settings.put("slot.request.timeout", "90 s");
+        // REST metric queries see values at most this old.
+        settings.put("metrics.fetcher.update-interval", "500 ms");
+        // Both TaskManagers load the same plugins; only the GPU one is configured to use the GPU driver.
+        flink = StandaloneFlinkCluster.startJobManager(workDir, settings,
+                Map.of("FLINK_PLUGINS_DIR", pluginsDir.toString()));
+        flink.startTaskManager(CPU_TM, Map.of("taskmanager.numberOfTaskSlots", "2", "taskmanager.cpu.cores", "2"),
+                Map.of());
+    }
+
+    @BeforeAll
+    static void awaitCpuTaskManager() throws Exception {
+        try {
+            flink.awaitTaskManagers(1, STARTUP);
+        } catch (Exception | AssertionError e) {
+            e.addSuppressed(new AssertionError("cluster logs:\n" + flink.logTails(60)));
+            throw e;
+        }
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (flink != null) {
+            flink.close();
+        }
+    }
+
+    @Test
+    void inferenceRunsOnlyOnTheGpuTaskManagerAndSeesTheDiscoveredIndex() throws Exception {
+        try {
+            runScenario();
+        } catch (Exception | AssertionError e) {
+            String tails = flink.logTails(60);
+            System.err.println(tails);
+            e.addSuppressed(new AssertionError("cluster logs:\n" + tails));
+            throw e;
+        }
+    }
+
+    private void runScenario() throws Exception {
+        Scenario scenario = KAFKA.newScenario("standalone-gpu");
+        Map<String, String> job = scenario.settings();
+        job.put(EnrichmentOptions.BOUNDED.key(), "false"); // metrics of a finished job are gone: query it running
+        job.put(EnrichmentOptions.PARALLELISM.key(), "1");
+        job.put(EnrichmentOptions.INFERENCE_GPU_AMOUNT.key(), "1");
+        // Small enough for the CPU TaskManager's free share: only the GPU keeps the inference group off it.
+        job.put(EnrichmentOptions.INFERENCE_CPU_CORES.key(), "0.5");
+        job.put(EnrichmentOptions.INFERENCE_TASK_HEAP_MB.key(), "16");
+
+        JobClient client = submit(scenario);
+        String jobId = client.getJobID().toHexString();
+        List<Sent> sent;
+        try {
+            sent = checkPlacement(scenario, jobId);
+        } catch (Exception | AssertionError e) {
+            try {
+                cancel(client);
+            } catch (Exception cancelFailure) {
+                e.addSuppressed(cancelFailure);
+            }
+            throw e;
+        }
+        // Cancelling aborts the open transactions; what was committed must be each outcome exactly once.
+        cancel(client);
+        List<EnrichmentResult> results = PipelineRuns.assertExactlyOneOutcomeEach(KAFKA, scenario, sent, "echo");
+        assertThat(results).hasSize(REQUESTS);
+    }
+
+    /** Runs the job onto both TaskManagers and checks where it runs; returns the requests sent meanwhile. */
+    private List<Sent> checkPlacement(Scenario scenario, String jobId) throws Exception {
+        // The default slot goes to the CPU TaskManager, the inference slot waits for a GPU.
+        flink.await("the job's default slot on " + CPU_TM, STARTUP,
+                () -> allocatedSlots(CPU_TM, jobId) == 1 ? Boolean.TRUE : null);
+        assertThat(vertex(jobId, "enrich").path("status").asText()).as("enrich vertex without a GPU TaskManager")
+                .isNotEqualTo("RUNNING");
+        JsonNode cpuTmFree = flink.get("/taskmanagers/" + CPU_TM).path("freeResource");
+        assertThat(cpuTmFree.path("cpuCores").asDouble()).as("CPU cores free on " + CPU_TM + ": " + cpuTmFree)
+                .isGreaterThanOrEqualTo(0.5);
+        assertThat(cpuTmFree.path("taskHeapMemory").asLong()).as("task heap MB free on " + CPU_TM + ": " + cpuTmFree)
+                .isGreaterThanOrEqualTo(16);
+
+        Path script = discoveryScript();
+        flink.startTaskManager(GPU_TM, Map.of(
+                "taskmanager.numberOfTaskSlots", "2",
+                "taskmanager.cpu.cores", "2",
+                "external-resources", "gpu",
+                "external-resource.gpu.amount", "1",
+                "external-resource.gpu.driver-factory.class",
+                "org.apache.flink.externalresource.gpu.GPUDriverFactory",
+                "external-resource.gpu.param.discovery-script.path", script.toString()), Map.of());
+
+        // While the GPU TaskManager starts (the source reads from the earliest offsets).
+        List<Expectation> inputs = new ArrayList<>();
+        for (int i = 0; i < REQUESTS; i++) {
+            inputs.add(result(binary(summarize("gpu-" + i, "text " + i)), "gpu-" + i, "[SUMMARIZE] text " + i));
+        }
+        inputs.add(deadLetter(Requests.garbage(), null, ErrorCode.DECODE_FAILED));
+        List<Sent> sent = RequestProducer.send(KAFKA.bootstrapServers(), scenario.requestTopics(), inputs);
+
+        flink.awaitTaskManagers(2, STARTUP);
+        assertThat(flink.get("/taskmanagers/" + GPU_TM).at("/totalResource/extendedResources/gpu").asDouble())
+                .as("gpu offered by " + GPU_TM).isEqualTo(1.0);
+        assertThat(flink.get("/taskmanagers/" + CPU_TM).at("/totalResource/extendedResources").path("gpu")
+                .isMissingNode()).as(CPU_TM + " offers no gpu").isTrue();
+
+        flink.await("all results committed", STARTUP, () -> {
+            String state = flink.get("/jobs/" + jobId).path("state").asText();
+            if (!state.equals("RUNNING")) {
+                throw new AssertionError("job " + jobId + " is " + state + " before all results were committed");
+            }
+            return KAFKA.readCommitted(scenario.resultTopic(), WireCodec.results()).size() >= REQUESTS
+                    ? Boolean.TRUE : null;
+        });
+
+        JsonNode enrich = vertex(jobId, "enrich");
+        JsonNode subtasks = flink.get("/jobs/" + jobId + "/vertices/" + enrich.path("id").asText())
+                .path("subtasks");
+        assertThat(subtasks).as("inference subtasks").hasSize(1);
+        subtasks.forEach(s -> assertThat(s.path("taskmanager-id").asText())
+                .as("TaskManager of inference subtask " + s.path("subtask")).isEqualTo(GPU_TM));
+        JsonNode source = vertex(jobId, "requests");
+        flink.get("/jobs/" + jobId + "/vertices/" + source.path("id").asText()).path("subtasks")
+                .forEach(s -> assertThat(s.path("taskmanager-id").asText()).as("TaskManager of a source subtask")
+                        .isEqualTo(CPU_TM));
+
+        Map<String, String> gauges = flink.await("the enrich.gpuIndex gauge of every inference subtask",
+                Duration.ofSeconds(30), () -> gpuIndexGauges(jobId, enrich.path("id").asText(),
+                        subtasks.size()));
+        assertThat(gauges).as("enrich.gpuIndex by metric").isNotEmpty()
+                .allSatisfy((metric, value) -> assertThat(value).as(metric)
+                        .isEqualTo(Integer.toString(FAKE_GPU_INDEX)));
+        return sent;
+    }
+
+    /** Cancels the job unless it already ended, and waits until it has. */
+    private static void cancel(JobClient client) throws Exception {
+        if (!client.getJobStatus().get(30, TimeUnit.SECONDS).isGloballyTerminalState()) {
+            client.cancel().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Submits the pipeline to the cluster's REST endpoint, as {@code flink run} would, without a jar. */
+    private static JobClient submit(Scenario scenario) throws Exception {
+        Configuration conf = OptionsLoader.load(null, scenario.settings());
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment("localhost",
+                flink.restPort(), OptionsLoader.flinkSettings(conf));
+        env.setParallelism(conf.get(EnrichmentOptions.PARALLELISM));
+        env.enableCheckpointing(conf.get(EnrichmentOptions.CHECKPOINT_INTERVAL).toMillis());
+        EnrichmentPipeline.builder(conf).build().addTo(env);
+        return env.executeAsync(scenario.id());
+    }
+
+    /** A discovery script as Flink's GPU driver runs it (argument: the amount); prints the indices it found. */
+    private static Path discoveryScript() throws Exception {
+        Path dir = workDir;
+        if (dir.toString().matches(".*\\s.*")) {
+            // The GPU driver splits its command line at whitespace.
+            dir = Files.createTempDirectory("gpu-discovery");
+        }
+        Path script = dir.resolve("fake-gpu-discovery.sh");
+        Files.writeString(script, """
+                #!/bin/sh
+                # Fake GPU discovery for StandaloneGpuClusterTest: Flink's GPUDriver passes the amount of GPUs.
+                if [ "$1" != "1" ]; then echo "expected amount 1, got '$1'" >&2; exit 1; fi
+                echo %d
+                """.formatted(FAKE_GPU_INDEX), StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return script;
+    }
+
+    private static JsonNode vertex(String jobId, String namePart) throws Exception {
+        for (JsonNode v : flink.get("/jobs/" + jobId).path("vertices")) {
+            if (v.path("name").asText().contains(namePart)) {
+                return v;
+            }
+        }
+        throw new AssertionError("job " + jobId + " has no vertex whose name contains " + namePart);
+    }
+
+    private static int allocatedSlots(String taskManager, String jobId) throws Exception {
+        int count = 0;
+        for (JsonNode slot : flink.get("/taskmanagers/" + taskManager).path("allocatedSlots")) {
+            if (jobId.equals(slot.path("jobId").asText())) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /** The {@code enrich.gpuIndex} gauge values of a vertex by metric id; null until each subtask reports one. */
+    private static Map<String, String> gpuIndexGauges(String jobId, String vertexId, int subtasks) throws Exception {
+        String base = "/jobs/" + jobId + "/vertices/" + vertexId + "/metrics";
+        List<String> ids = new ArrayList<>();
+        for (JsonNode m : flink.get(base)) {
+            if (m.path("id").asText().endsWith(".enrich.gpuIndex")) {
+                ids.add(m.path("id").asText());
+            }
+        }
+        if (ids.size() < subtasks) {
+            return null;
+        }
+        Map<String, String> values = new LinkedHashMap<>();
+        for (JsonNode m : flink.get(base + "?get=" + String.join(",", ids))) {
+            values.put(m.path("id").asText(), m.path("value").asText());
+        }
+        return values;
+    }
+}
