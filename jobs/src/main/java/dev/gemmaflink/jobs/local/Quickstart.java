@@ -23,8 +23,8 @@ import picocli.CommandLine.Option;
 
 /**
  * The whole pipeline on one machine with nothing installed: an embedded Kafka broker, sample requests (valid and
- * bad), the job run bounded on a local MiniCluster with the gemma enricher (a tiny random checkpoint on the CPU
- * unless {@code --model DIR}) or {@code --enricher echo}, every committed result and dead letter printed as a JSON
+ * bad), the job run bounded on a local MiniCluster with the gemma enricher (a tiny random multimodal checkpoint on
+ * the CPU, so CAPTION samples get results too, unless {@code --model DIR}) or {@code --enricher echo}, every committed result and dead letter printed as a JSON
  * line on stdout as it commits. Logs go to stderr.
  */
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
@@ -40,11 +40,13 @@ public final class Quickstart implements Callable<Integer> {
     Map<String, String> overrides = new LinkedHashMap<>();
 
     @Option(names = "--enricher", paramLabel = "NAME", defaultValue = "gemma",
-            description = "Enricher: gemma (default: a tiny random model on the CPU unless --model is given) or echo.")
+            description = "Enricher: gemma (default: a tiny random multimodal model on the CPU unless --model is "
+                    + "given) or echo.")
     String enricher;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "A Gemma 3 checkpoint folder for the gemma enricher "
-            + "(default: a tiny random checkpoint prepared under ~/.cache/gemma-flink/quickstart-model).")
+    @Option(names = "--model", paramLabel = "DIR", description = "A Gemma 3 checkpoint folder for the gemma enricher. "
+            + "Default: ~/.cache/gemma-flink/quickstart-model, a tiny random multimodal checkpoint (text and images) "
+            + "written there on first use.")
     Path model;
 
     public static void main(String[] args) {
