@@ -10,8 +10,8 @@ import org.apache.flink.api.common.state.CheckpointListener;
 
 /**
  * Fails the job once, in its first attempt, after a checkpoint has completed and more than {@code failAfter}
- * records have passed (in all subtasks together), so that the restart resumes from that checkpoint with results both committed before it
- * and written after it in transactions that must be aborted.
+ * records have passed (in all subtasks together), so that the restart resumes from that checkpoint with results
+ * both committed before it and written after it in transactions that must be aborted.
  *
  * <p>Until it has failed it slows each record a little, so the bounded input cannot be finished before the first
  * checkpoint completes; it must be chained to the source for that (a slow operator behind a network shuffle would

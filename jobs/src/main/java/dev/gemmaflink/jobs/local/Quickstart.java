@@ -24,8 +24,8 @@ import picocli.CommandLine.Option;
 /**
  * The whole pipeline on one machine with nothing installed: an embedded Kafka broker, sample requests (valid and
  * bad), the job run bounded on a local MiniCluster with the gemma enricher (a tiny random multimodal checkpoint on
- * the CPU, so CAPTION samples get results too, unless {@code --model DIR}) or {@code --enricher echo}, every committed result and dead letter printed as a JSON
- * line on stdout as it commits. Logs go to stderr.
+ * the CPU, so CAPTION samples get results too, unless {@code --model DIR}) or {@code --enricher echo}, every
+ * committed result and dead letter printed as a JSON line on stdout as it commits. Logs go to stderr.
  */
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
         description = "Embedded Kafka + local Flink: publish samples, run the job bounded, print the outcome.")

@@ -71,7 +71,7 @@ public final class SampleRequests {
                 "unsupported media type"));
         samples.add(new Sample("qs-broken-image", codec.encode(base("qs-broken-image", "CAPTION")
                 .setImage(image(brokenPng(), "image/png")).build()),
-                "CAPTION with a PNG cut short: valid, but the gemma enricher cannot read the image (IMAGE_UNREADABLE)"));
+                "CAPTION with a PNG cut short: valid, but the gemma enricher cannot read it (IMAGE_UNREADABLE)"));
         return samples;
     }
 

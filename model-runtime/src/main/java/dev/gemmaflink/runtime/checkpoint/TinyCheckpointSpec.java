@@ -26,7 +26,7 @@ public final class TinyCheckpointSpec {
     public static final int REAL_BOI_TOKEN_ID = 255_999;
     /** {@code <end_of_image>} in the real Gemma 3 tokenizer (and {@code eoi_token_index}). */
     public static final int REAL_EOI_TOKEN_ID = 256_000;
-    /** {@code <image_soft_token>}, the real tokenizer's one added token past its vocabulary ({@code image_token_index}). */
+    /** {@code <image_soft_token>}: the real tokenizer's one added token past its vocabulary (image_token_index). */
     public static final int REAL_IMAGE_TOKEN_ID = 262_144;
     /** Linear factor used by the released 4B+ checkpoints when scaling is on. */
     public static final double RELEASED_ROPE_FACTOR = 8.0;
