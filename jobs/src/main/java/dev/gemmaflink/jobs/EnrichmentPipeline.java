@@ -36,10 +36,19 @@ import dev.gemmaflink.schemas.EnrichmentResult;
  * The enrichment topology:
  *
  * <pre>
- * KafkaSource(request topics) -> decode+validate --invalid--> dead letters
- *        -> keyBy(routing key) -> async enrich [slot sharing group "inference", optionally gpu] -> split --failed--> dead letters
- *        -> KafkaSink(results, EXACTLY_ONCE);   dead letters -> KafkaSink(dead-letter topic, EXACTLY_ONCE)
+ * [io]        KafkaSource(request topics) -> decode+validate --invalid--> dead letters
+ *                 -> keyBy(routing key)
+ * [inference] -> async enrich -> split --failed--> dead letters
+ *                 -> KafkaSink(results, EXACTLY_ONCE)
+ * [io]        dead letters -> KafkaSink(dead-letter topic, EXACTLY_ONCE)
  * </pre>
+ *
+ * <p>Every operator is in one of two named slot sharing groups, never in Flink's {@code default} one:
+ * {@value EnrichmentOptions#INFERENCE_SLOT_SHARING_GROUP} (enrich, split and the result sink chained to it, at
+ * {@code inference.parallelism}) and {@value EnrichmentOptions#IO_SLOT_SHARING_GROUP} (source, decode/validate and
+ * the dead-letter sink, at {@code source.parallelism}). With {@code inference.gpu.amount > 0} both carry a
+ * fine-grained resource spec, the io group's without GPUs: a slot without a spec would take a share of all its
+ * TaskManager has, GPUs included, and keep a GPU TaskManager from hosting an inference slot.
  *
  * <pre>{@code
  * EnrichmentPipeline.builder(conf).build().addTo(env);
@@ -71,7 +80,9 @@ public final class EnrichmentPipeline {
         SingleOutputStreamOperator<SourceRecord> records = env
                 .fromSource(KafkaConnectors.requestSource(conf), WatermarkStrategy.noWatermarks(), "requests")
                 .uid("requests");
-        records.setParallelism(sourceParallelism);
+        SlotSharingGroup io = ioGroup(conf);
+        // Set on the source only: decode/validate (and the interceptor) inherit their input's group.
+        records.setParallelism(sourceParallelism).slotSharingGroup(io);
 
         SingleOutputStreamOperator<ValidatedRequest> valid = records
                 .process(new DecodeAndValidateFunction(new RequestValidator(tasks, ValidationLimits.from(conf))))
@@ -93,18 +104,25 @@ public final class EnrichmentPipeline {
         SingleOutputStreamOperator<EnrichmentOutcome> outcomes = conf.get(EnrichmentOptions.ORDERED)
                 ? AsyncDataStream.orderedWait(routed, enrich, timeoutMs, TimeUnit.MILLISECONDS, capacity)
                 : AsyncDataStream.unorderedWait(routed, enrich, timeoutMs, TimeUnit.MILLISECONDS, capacity);
+        int inferenceParallelism = parallelism(conf, EnrichmentOptions.INFERENCE_PARALLELISM);
         outcomes.name("enrich").uid("enrich")
-                .setParallelism(parallelism(conf, EnrichmentOptions.INFERENCE_PARALLELISM))
+                .setParallelism(inferenceParallelism)
                 .slotSharingGroup(inferenceGroup(conf));
 
+        // Split and result sink at the inference parallelism, so they chain to enrich: no network hop, no extra
+        // inference slots. They inherit its group; the sink's writer and committer inherit the sink's.
         SingleOutputStreamOperator<EnrichmentResult> results = outcomes
-                .process(new OutcomeSplitter()).returns(AvroTypes.RESULT).name("split-outcomes").uid("split-outcomes");
+                .process(new OutcomeSplitter()).returns(AvroTypes.RESULT).name("split-outcomes").uid("split-outcomes")
+                .setParallelism(inferenceParallelism);
 
-        results.sinkTo(KafkaConnectors.resultSink(conf)).name("results").uid("results");
+        results.sinkTo(KafkaConnectors.resultSink(conf)).name("results").uid("results")
+                .setParallelism(inferenceParallelism);
 
+        // Inputs from both groups: Flink would put it in the default group, so name the group.
         DataStream<DeadLetter> deadLetters = valid.getSideOutput(DecodeAndValidateFunction.DEAD_LETTERS)
                 .union(results.getSideOutput(OutcomeSplitter.DEAD_LETTERS));
-        deadLetters.sinkTo(KafkaConnectors.deadLetterSink(conf)).name("dead-letters").uid("dead-letters");
+        deadLetters.sinkTo(KafkaConnectors.deadLetterSink(conf)).name("dead-letters").uid("dead-letters")
+                .setParallelism(sourceParallelism).slotSharingGroup(io);
     }
 
     /**
@@ -123,7 +141,21 @@ public final class EnrichmentPipeline {
         return group.build();
     }
 
-    /** Slots a job of this configuration needs with slot sharing: the default group's plus the inference group's. */
+    /**
+     * The slot sharing group of the operators outside the inference stage, named
+     * {@value EnrichmentOptions#IO_SLOT_SHARING_GROUP}; with {@code inference.gpu.amount > 0} it carries a resource
+     * spec of CPU and heap only ({@code io.cpu-cores}, {@code io.task-heap-mb}), so its slots take no GPU.
+     */
+    public static SlotSharingGroup ioGroup(Configuration conf) {
+        SlotSharingGroup.Builder group = SlotSharingGroup.newBuilder(EnrichmentOptions.IO_SLOT_SHARING_GROUP);
+        if (conf.get(EnrichmentOptions.INFERENCE_GPU_AMOUNT) > 0) {
+            group.setCpuCores(conf.get(EnrichmentOptions.IO_CPU_CORES))
+                    .setTaskHeapMemoryMB(conf.get(EnrichmentOptions.IO_TASK_HEAP_MB));
+        }
+        return group.build();
+    }
+
+    /** Slots a job of this configuration needs with slot sharing: the io group's plus the inference group's. */
     public static int requiredSlots(Configuration conf) {
         return parallelism(conf, EnrichmentOptions.SOURCE_PARALLELISM)
                 + parallelism(conf, EnrichmentOptions.INFERENCE_PARALLELISM);

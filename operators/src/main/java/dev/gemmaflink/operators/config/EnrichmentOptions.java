@@ -67,7 +67,8 @@ public final class EnrichmentOptions {
 
     public static final ConfigOption<Integer> PARALLELISM = ConfigOptions.key("job.parallelism")
             .intType().defaultValue(1)
-            .withDescription("Parallelism of every operator.");
+            .withDescription("Parallelism of every operator, unless source.parallelism or inference.parallelism "
+                    + "sets that of a stage.");
 
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("job.checkpoint-interval")
             .durationType().defaultValue(Duration.ofSeconds(10))
@@ -123,12 +124,14 @@ public final class EnrichmentOptions {
 
     public static final ConfigOption<Integer> SOURCE_PARALLELISM = ConfigOptions.key("source.parallelism")
             .intType().defaultValue(0)
-            .withDescription("Parallelism of the Kafka source and decode/validate stage; 0 uses job.parallelism.");
+            .withDescription("Parallelism of the slot sharing group 'io': Kafka source, decode/validate and the "
+                    + "dead-letter sink; 0 uses job.parallelism.");
 
     public static final ConfigOption<Integer> INFERENCE_PARALLELISM = ConfigOptions.key("inference.parallelism")
             .intType().defaultValue(0)
-            .withDescription("Parallelism of the enrichment stage (slot sharing group 'inference'); 0 uses "
-                    + "job.parallelism. Subtasks on one device share one engine.");
+            .withDescription("Parallelism of the enrichment stage (slot sharing group 'inference': enrich, then "
+                    + "the outcome split and result sink chained to it); 0 uses job.parallelism. Subtasks on one "
+                    + "device share one engine.");
 
     public static final ConfigOption<Double> INFERENCE_GPU_AMOUNT = ConfigOptions.key("inference.gpu.amount")
             .doubleType().defaultValue(0.0)
@@ -145,6 +148,26 @@ public final class EnrichmentOptions {
             .withDescription("Task heap in MB of an 'inference' slot (used with inference.gpu.amount > 0); the "
                     + "model's weights and KV cache live off-heap (libtorch).");
 
+    // ---------------------------------------------------------------- Placement of the other operators
+
+    /**
+     * Slot sharing group of every operator outside the inference stage: the Kafka source, decode/validate and the
+     * dead-letter sink. Named so that, with {@code inference.gpu.amount > 0}, it can carry a resource spec of its
+     * own: under fine-grained resource management a slot without one gets a share of everything its TaskManager
+     * has, GPUs included, and would keep a GPU TaskManager from hosting an inference slot.
+     */
+    public static final String IO_SLOT_SHARING_GROUP = "io";
+
+    public static final ConfigOption<Double> IO_CPU_CORES = ConfigOptions.key("io.cpu-cores")
+            .doubleType().defaultValue(1.0)
+            .withDescription("CPU cores of an 'io' slot (Kafka source, decode/validate, dead-letter sink; used with "
+                    + "inference.gpu.amount > 0, where the group gets a resource spec without GPUs).");
+
+    public static final ConfigOption<Integer> IO_TASK_HEAP_MB = ConfigOptions.key("io.task-heap-mb")
+            .intType().defaultValue(256)
+            .withDescription("Task heap in MB of an 'io' slot (used with inference.gpu.amount > 0): Kafka consumer "
+                    + "and producer buffers and records in flight; no managed memory (no keyed state there).");
+
     /** Every option above, in documentation order. */
     public static final List<ConfigOption<?>> ALL = List.of(
             BOOTSTRAP_SERVERS, REQUEST_TOPICS, RESULT_TOPIC, DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX,
@@ -153,7 +176,7 @@ public final class EnrichmentOptions {
             MAX_TEXT_CHARS, MAX_IMAGE_BYTES, MEDIA_TYPES, MAX_NEW_TOKENS,
             ENRICHER, ASYNC_CAPACITY, ASYNC_TIMEOUT, ORDERED, ECHO_FAIL_MARKER,
             SOURCE_PARALLELISM, INFERENCE_PARALLELISM, INFERENCE_GPU_AMOUNT, INFERENCE_CPU_CORES,
-            INFERENCE_TASK_HEAP_MB);
+            INFERENCE_TASK_HEAP_MB, IO_CPU_CORES, IO_TASK_HEAP_MB);
 
     /** Keys with this prefix are Flink settings, passed through with the prefix removed. */
     public static final String FLINK_PREFIX = "flink.";

@@ -128,7 +128,8 @@ public final class OptionsLoader {
             throw new IllegalArgumentException(String.format("option '%s' must be >= 0, got %s", key, value));
         }
         boolean strictlyPositive = option == EnrichmentOptions.INFERENCE_CPU_CORES
-                || option == EnrichmentOptions.INFERENCE_TASK_HEAP_MB;
+                || option == EnrichmentOptions.INFERENCE_TASK_HEAP_MB || option == EnrichmentOptions.IO_CPU_CORES
+                || option == EnrichmentOptions.IO_TASK_HEAP_MB;
         if (strictlyPositive && ((Number) value).doubleValue() <= 0) {
             throw new IllegalArgumentException(String.format("option '%s' must be > 0, got %s", key, value));
         }
