@@ -32,7 +32,8 @@ class GpuPlacementTest {
         Scenario scenario = cluster.newScenario(name);
         scenario.settings().put("inference.gpu.amount", "1");
         scenario.settings().put("job.parallelism", "1");
-        scenario.settings().put("source.parallelism", "1");
+        // Two io slots next to the one inference slot: with a resource spec of their own they take no GPU.
+        scenario.settings().put("source.parallelism", "2");
         scenario.settings().put("inference.parallelism", "1");
         return scenario;
     }
@@ -49,10 +50,9 @@ class GpuPlacementTest {
         conf.setString("taskmanager.cpu.cores", "4"); // a MiniCluster TaskManager reports no cores otherwise
         if (offerGpu) {
             conf.setString("external-resources", "gpu");
-            // A slot without a resource spec (the default group) gets 1/slots of everything the TaskManager has,
-            // GPUs included (4 slots of 4 GPUs: 1 each). With exactly enough GPUs for the default slots plus the
-            // inference slot, placement failed in cold JVMs; 4 leaves a whole GPU free with room to spare.
-            conf.setString("external-resource.gpu.amount", "4");
+            // Exactly the inference slot's GPU: the io slots' resource spec asks for none. (A slot without a spec
+            // would get 1/slots of everything the TaskManager has, GPUs included, and leave less than one.)
+            conf.setString("external-resource.gpu.amount", "1");
         }
         return conf;
     }

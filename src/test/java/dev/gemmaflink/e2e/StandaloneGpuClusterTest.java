@@ -53,10 +53,11 @@ import dev.gemmaflink.schemas.wire.WireCodec;
  * only on the GPU TaskManager, where they see index {@value #FAKE_GPU_INDEX} (the {@code enrich.gpuIndex} gauge), and
  * write each outcome exactly once.
  *
- * <p>The GPU TaskManager starts after the job has its default slot on the CPU TaskManager: a slot without a resource
- * spec takes a share of everything a TaskManager has, GPUs included, so a default slot on the GPU TaskManager would
- * leave less than one GPU there and the test would depend on the slot manager's order. Meanwhile the inference group
- * waits although the CPU TaskManager has room for it in everything but the GPU.
+ * <p>Both TaskManagers are up before the job is submitted. The CPU TaskManager has room for an inference slot in
+ * everything but the GPU, and too few cores for the {@code io} slot (source, decode/validate, dead-letter sink), so
+ * the io slot must share the GPU TaskManager with the inference slot. The job runs only because the io group's
+ * resource spec asks for no GPU: a slot without a spec would take a share of the TaskManager's GPU (half of it with
+ * two slots) and leave less than the one the inference slot needs.
  */
 class StandaloneGpuClusterTest {
 
@@ -66,11 +67,18 @@ class StandaloneGpuClusterTest {
     private static final String GPU_TM = "gpu-tm";
     private static final Duration STARTUP = Duration.ofSeconds(90);
     private static final int REQUESTS = 12;
+    /** Cores of the CPU TaskManager: room for an inference slot ({@link #INFERENCE_CORES}), not for an io slot. */
+    private static final String CPU_TM_CORES = "1.0";
+    /** Cores of the GPU TaskManager: exactly an io slot plus an inference slot. */
+    private static final String GPU_TM_CORES = "2.0";
+    private static final double IO_CORES = 1.5;
+    private static final double INFERENCE_CORES = 0.5;
+    private static final int INFERENCE_HEAP_MB = 16;
 
-    /** Starts the cluster's first JVMs before the broker, so both start at the same time. */
+    /** Starts the cluster's JVMs before the broker, so they start at the same time. */
     @RegisterExtension
     @Order(1)
-    static final BeforeAllCallback FLINK_PROCESSES = context -> startJobManagerAndCpuTaskManager();
+    static final BeforeAllCallback FLINK_PROCESSES = context -> startCluster();
 
     @RegisterExtension
     @Order(2)
@@ -79,7 +87,7 @@ class StandaloneGpuClusterTest {
     private static Path workDir;
     private static StandaloneFlinkCluster flink;
 
-    private static void startJobManagerAndCpuTaskManager() throws Exception {
+    private static void startCluster() throws Exception {
         String plugins = System.getProperty("flink.plugins.dir");
         assertThat(plugins).as("system property flink.plugins.dir (jobs/pom.xml sets it for surefire; the build "
                 + "copies Flink's GPU plugin there in generate-test-resources)").isNotBlank();
@@ -94,21 +102,34 @@ class StandaloneGpuClusterTest {
         settings.put("jobmanager.memory.process.size", "768m");
         settings.put("taskmanager.memory.process.size", "1g"); // about 220 MB task heap
         settings.put("taskmanager.memory.managed.size", "32m");
-        // The inference group waits for the GPU TaskManager (started later): room for that, still bounded.
+        // Bounded, with room for slow TaskManager registration on a busy machine.
         settings.put("slot.request.timeout", "90 s");
         // REST metric queries see values at most this old.
         settings.put("metrics.fetcher.update-interval", "500 ms");
         // Both TaskManagers load the same plugins; only the GPU one is configured to use the GPU driver.
         flink = StandaloneFlinkCluster.startJobManager(workDir, settings,
                 Map.of("FLINK_PLUGINS_DIR", pluginsDir.toString()));
-        flink.startTaskManager(CPU_TM, Map.of("taskmanager.numberOfTaskSlots", "2", "taskmanager.cpu.cores", "2"),
-                Map.of());
+        flink.startTaskManager(CPU_TM, Map.of("taskmanager.numberOfTaskSlots", "2",
+                "taskmanager.cpu.cores", CPU_TM_CORES), Map.of());
+        // As deploy/ runs them: two slots per TaskManager, one GPU.
+        flink.startTaskManager(GPU_TM, Map.of(
+                "taskmanager.numberOfTaskSlots", "2",
+                "taskmanager.cpu.cores", GPU_TM_CORES,
+                "external-resources", "gpu",
+                "external-resource.gpu.amount", "1",
+                "external-resource.gpu.driver-factory.class",
+                "org.apache.flink.externalresource.gpu.GPUDriverFactory",
+                "external-resource.gpu.param.discovery-script.path", discoveryScript().toString()), Map.of());
     }
 
     @BeforeAll
-    static void awaitCpuTaskManager() throws Exception {
+    static void awaitTaskManagers() throws Exception {
         try {
-            flink.awaitTaskManagers(1, STARTUP);
+            flink.awaitTaskManagers(2, STARTUP);
+            assertThat(flink.get("/taskmanagers/" + GPU_TM).at("/totalResource/extendedResources/gpu").asDouble())
+                    .as("gpu offered by " + GPU_TM).isEqualTo(1.0);
+            assertThat(flink.get("/taskmanagers/" + CPU_TM).at("/totalResource/extendedResources").path("gpu")
+                    .isMissingNode()).as(CPU_TM + " offers no gpu").isTrue();
         } catch (Exception | AssertionError e) {
             e.addSuppressed(new AssertionError("cluster logs:\n" + flink.logTails(60)));
             throw e;
@@ -140,9 +161,13 @@ class StandaloneGpuClusterTest {
         job.put(EnrichmentOptions.BOUNDED.key(), "false"); // metrics of a finished job are gone: query it running
         job.put(EnrichmentOptions.PARALLELISM.key(), "1");
         job.put(EnrichmentOptions.INFERENCE_GPU_AMOUNT.key(), "1");
-        // Small enough for the CPU TaskManager's free share: only the GPU keeps the inference group off it.
-        job.put(EnrichmentOptions.INFERENCE_CPU_CORES.key(), "0.5");
-        job.put(EnrichmentOptions.INFERENCE_TASK_HEAP_MB.key(), "16");
+        // Small enough for the CPU TaskManager: only the GPU keeps the inference group off it.
+        job.put(EnrichmentOptions.INFERENCE_CPU_CORES.key(), Double.toString(INFERENCE_CORES));
+        job.put(EnrichmentOptions.INFERENCE_TASK_HEAP_MB.key(), Integer.toString(INFERENCE_HEAP_MB));
+        // More cores than the CPU TaskManager has: the io slot goes to the GPU TaskManager. The default heap
+        // (256 MB) is more than these small TaskManagers have (about 220 MB).
+        job.put(EnrichmentOptions.IO_CPU_CORES.key(), Double.toString(IO_CORES));
+        job.put(EnrichmentOptions.IO_TASK_HEAP_MB.key(), "32");
 
         JobClient client = submit(scenario);
         String jobId = client.getJobID().toHexString();
@@ -163,42 +188,14 @@ class StandaloneGpuClusterTest {
         assertThat(results).hasSize(REQUESTS);
     }
 
-    /** Runs the job onto both TaskManagers and checks where it runs; returns the requests sent meanwhile. */
+    /** Sends the requests, waits for their results and checks where the job runs; returns the requests sent. */
     private List<Sent> checkPlacement(Scenario scenario, String jobId) throws Exception {
-        // The default slot goes to the CPU TaskManager, the inference slot waits for a GPU.
-        flink.await("the job's default slot on " + CPU_TM, STARTUP,
-                () -> allocatedSlots(CPU_TM, jobId) == 1 ? Boolean.TRUE : null);
-        assertThat(vertex(jobId, "enrich").path("status").asText()).as("enrich vertex without a GPU TaskManager")
-                .isNotEqualTo("RUNNING");
-        JsonNode cpuTmFree = flink.get("/taskmanagers/" + CPU_TM).path("freeResource");
-        assertThat(cpuTmFree.path("cpuCores").asDouble()).as("CPU cores free on " + CPU_TM + ": " + cpuTmFree)
-                .isGreaterThanOrEqualTo(0.5);
-        assertThat(cpuTmFree.path("taskHeapMemory").asLong()).as("task heap MB free on " + CPU_TM + ": " + cpuTmFree)
-                .isGreaterThanOrEqualTo(16);
-
-        Path script = discoveryScript();
-        flink.startTaskManager(GPU_TM, Map.of(
-                "taskmanager.numberOfTaskSlots", "2",
-                "taskmanager.cpu.cores", "2",
-                "external-resources", "gpu",
-                "external-resource.gpu.amount", "1",
-                "external-resource.gpu.driver-factory.class",
-                "org.apache.flink.externalresource.gpu.GPUDriverFactory",
-                "external-resource.gpu.param.discovery-script.path", script.toString()), Map.of());
-
-        // While the GPU TaskManager starts (the source reads from the earliest offsets).
         List<Expectation> inputs = new ArrayList<>();
         for (int i = 0; i < REQUESTS; i++) {
             inputs.add(result(binary(summarize("gpu-" + i, "text " + i)), "gpu-" + i, "[SUMMARIZE] text " + i));
         }
         inputs.add(deadLetter(Requests.garbage(), null, ErrorCode.DECODE_FAILED));
         List<Sent> sent = RequestProducer.send(KAFKA.bootstrapServers(), scenario.requestTopics(), inputs);
-
-        flink.awaitTaskManagers(2, STARTUP);
-        assertThat(flink.get("/taskmanagers/" + GPU_TM).at("/totalResource/extendedResources/gpu").asDouble())
-                .as("gpu offered by " + GPU_TM).isEqualTo(1.0);
-        assertThat(flink.get("/taskmanagers/" + CPU_TM).at("/totalResource/extendedResources").path("gpu")
-                .isMissingNode()).as(CPU_TM + " offers no gpu").isTrue();
 
         flink.await("all results committed", STARTUP, () -> {
             String state = flink.get("/jobs/" + jobId).path("state").asText();
@@ -215,10 +212,13 @@ class StandaloneGpuClusterTest {
         assertThat(subtasks).as("inference subtasks").hasSize(1);
         subtasks.forEach(s -> assertThat(s.path("taskmanager-id").asText())
                 .as("TaskManager of inference subtask " + s.path("subtask")).isEqualTo(GPU_TM));
-        JsonNode source = vertex(jobId, "requests");
-        flink.get("/jobs/" + jobId + "/vertices/" + source.path("id").asText()).path("subtasks")
-                .forEach(s -> assertThat(s.path("taskmanager-id").asText()).as("TaskManager of a source subtask")
-                        .isEqualTo(CPU_TM));
+        for (String ioVertex : List.of("requests", "dead-letters")) {
+            JsonNode vertex = vertex(jobId, ioVertex);
+            flink.get("/jobs/" + jobId + "/vertices/" + vertex.path("id").asText()).path("subtasks")
+                    .forEach(s -> assertThat(s.path("taskmanager-id").asText())
+                            .as("TaskManager of a subtask of " + vertex.path("name").asText()).isEqualTo(GPU_TM));
+        }
+        checkSlots();
 
         Map<String, String> gauges = flink.await("the enrich.gpuIndex gauge of every inference subtask",
                 Duration.ofSeconds(30), () -> gpuIndexGauges(jobId, enrich.path("id").asText(),
@@ -227,6 +227,42 @@ class StandaloneGpuClusterTest {
                 .allSatisfy((metric, value) -> assertThat(value).as(metric)
                         .isEqualTo(Integer.toString(FAKE_GPU_INDEX)));
         return sent;
+    }
+
+    /**
+     * The GPU TaskManager holds the job's two slots: the inference slot with the whole GPU, the io slot with none;
+     * the CPU TaskManager holds none although it has room for the inference slot in everything but the GPU.
+     */
+    private static void checkSlots() throws Exception {
+        JsonNode gpuTm = flink.get("/taskmanagers/" + GPU_TM);
+        JsonNode slots = gpuTm.path("allocatedSlots");
+        assertThat(slots).as("slots allocated on " + GPU_TM + ": " + slots).hasSize(2);
+        JsonNode inferenceSlot = null;
+        JsonNode ioSlot = null;
+        for (JsonNode slot : slots) {
+            if (slot.at("/resource/extendedResources/gpu").asDouble(0) > 0) {
+                inferenceSlot = slot;
+            } else {
+                ioSlot = slot;
+            }
+        }
+        assertThat(inferenceSlot).as("a slot with a gpu on " + GPU_TM + ": " + slots).isNotNull();
+        assertThat(ioSlot).as("a slot without a gpu on " + GPU_TM + ": " + slots).isNotNull();
+        assertThat(inferenceSlot.at("/resource/extendedResources/gpu").asDouble()).isEqualTo(1.0);
+        assertThat(inferenceSlot.at("/resource/cpuCores").asDouble()).isEqualTo(INFERENCE_CORES);
+        assertThat(ioSlot.at("/resource/cpuCores").asDouble()).as("io slot " + ioSlot).isEqualTo(IO_CORES);
+        // Flink leaves a resource with nothing left out of the free resources.
+        assertThat(gpuTm.at("/freeResource/extendedResources/gpu").asDouble(0.0))
+                .as("gpu free on " + GPU_TM + ": " + gpuTm.path("freeResource")).isEqualTo(0.0);
+        assertThat(ioSlot.at("/resource/extendedResources/gpu").asDouble(0.0)).as("gpu of the io slot").isZero();
+
+        JsonNode cpuTm = flink.get("/taskmanagers/" + CPU_TM);
+        assertThat(cpuTm.path("allocatedSlots")).as("slots allocated on " + CPU_TM).isEmpty();
+        JsonNode cpuTmFree = cpuTm.path("freeResource");
+        assertThat(cpuTmFree.path("cpuCores").asDouble()).as("CPU cores free on " + CPU_TM + ": " + cpuTmFree)
+                .isGreaterThanOrEqualTo(INFERENCE_CORES).isLessThan(IO_CORES);
+        assertThat(cpuTmFree.path("taskHeapMemory").asLong()).as("task heap MB free on " + CPU_TM + ": " + cpuTmFree)
+                .isGreaterThanOrEqualTo(INFERENCE_HEAP_MB);
     }
 
     /** Cancels the job unless it already ended, and waits until it has. */
@@ -272,16 +308,6 @@ class StandaloneGpuClusterTest {
             }
         }
         throw new AssertionError("job " + jobId + " has no vertex whose name contains " + namePart);
-    }
-
-    private static int allocatedSlots(String taskManager, String jobId) throws Exception {
-        int count = 0;
-        for (JsonNode slot : flink.get("/taskmanagers/" + taskManager).path("allocatedSlots")) {
-            if (jobId.equals(slot.path("jobId").asText())) {
-                count++;
-            }
-        }
-        return count;
     }
 
     /** The {@code enrich.gpuIndex} gauge values of a vertex by metric id; null until each subtask reports one. */

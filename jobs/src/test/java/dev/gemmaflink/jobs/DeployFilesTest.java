@@ -85,9 +85,8 @@ class DeployFilesTest {
                 "tolerations", "nodeSelector");
     }
 
-    @Test
     @SuppressWarnings("unchecked")
-    void jobArgumentsAreAValidConfigurationUsingTheDefaultTopicsThatKafkaTopicsCreate() throws IOException {
+    private static Map<String, String> jobArguments() throws IOException {
         List<Object> args = (List<Object>) map(map(flinkDeployment(), "spec"), "job").get("args");
         Map<String, String> settings = new LinkedHashMap<>();
         for (int i = 0; i < args.size(); i += 2) {
@@ -96,8 +95,17 @@ class DeployFilesTest {
             settings.put(assignment.substring(0, assignment.indexOf('=')),
                     assignment.substring(assignment.indexOf('=') + 1));
         }
+        return settings;
+    }
+
+    @Test
+    void jobArgumentsAreAValidConfigurationUsingTheDefaultTopicsThatKafkaTopicsCreate() throws IOException {
+        Map<String, String> settings = jobArguments();
         var conf = OptionsLoader.fromMap(settings);
         assertThat(conf.get(EnrichmentOptions.INFERENCE_GPU_AMOUNT)).isEqualTo(1.0);
+        // The stages' parallelism comes from the job's options, not from the operator's spec.job.parallelism.
+        assertThat(conf.get(EnrichmentOptions.PARALLELISM))
+                .isEqualTo(map(map(flinkDeployment(), "spec"), "job").get("parallelism"));
         List<String> jobTopics = new ArrayList<>(conf.get(EnrichmentOptions.REQUEST_TOPICS));
         jobTopics.add(conf.get(EnrichmentOptions.RESULT_TOPIC));
         jobTopics.add(conf.get(EnrichmentOptions.DEAD_LETTER_TOPIC));
@@ -111,5 +119,30 @@ class DeployFilesTest {
         assertThat(kafkaTopics).containsExactlyInAnyOrderElementsOf(defaults);
         String script = Files.readString(DEPLOY.resolve("kafka/create-topics.sh"));
         defaults.forEach(topic -> assertThat(script).contains("create " + topic + " "));
+    }
+
+    /**
+     * Each GPU TaskManager fits one inference slot and one io slot, and only the inference slot asks for the GPU:
+     * the job needs as many TaskManagers as inference subtasks, no extra GPU pods for the io slots.
+     */
+    @Test
+    void eachTaskManagerHostsAnInferenceSlotAndAnIoSlot() throws IOException {
+        Map<String, Object> spec = map(flinkDeployment(), "spec");
+        Map<String, Object> flinkConf = map(spec, "flinkConfiguration");
+        var conf = OptionsLoader.fromMap(jobArguments());
+        var inference = EnrichmentPipeline.inferenceGroup(conf);
+        var io = EnrichmentPipeline.ioGroup(conf);
+
+        assertThat(io.getExternalResources()).as("external resources of the io group").isEmpty();
+        assertThat(inference.getExternalResources().get("gpu"))
+                .isLessThanOrEqualTo(Double.parseDouble((String) flinkConf.get("external-resource.gpu.amount")));
+        Map<String, Object> taskManager = map(map(spec, "taskManager"), "resource");
+        double cores = ((Number) taskManager.get("cpu")).doubleValue();
+        assertThat(inference.getCpuCores().orElseThrow() + io.getCpuCores().orElseThrow()).isLessThanOrEqualTo(cores);
+        long memoryMb = Long.parseLong(((String) taskManager.get("memory")).replace("m", ""));
+        long heapMb = inference.getTaskHeapMemory().orElseThrow().getMebiBytes()
+                + io.getTaskHeapMemory().orElseThrow().getMebiBytes();
+        // Room for the framework, network buffers and JVM overhead besides the two slots' heaps.
+        assertThat(heapMb).isLessThan(memoryMb / 4);
     }
 }
