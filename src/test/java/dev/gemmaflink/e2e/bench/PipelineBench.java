@@ -12,12 +12,15 @@ import java.util.concurrent.Callable;
 import java.util.function.ToDoubleFunction;
 
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 
+import dev.gemmaflink.e2e.support.Requests;
 import dev.gemmaflink.jobs.local.EmbeddedKafkaCluster;
 import dev.gemmaflink.operators.config.OptionsLoader;
 import dev.gemmaflink.operators.gemma.EngineSettings;
 import dev.gemmaflink.operators.gemma.SharedEngines;
 import dev.gemmaflink.operators.gemma.SharedResources;
+import dev.gemmaflink.operators.model.ValidatedRequest;
 import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
 import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.engine.GemmaEngine;
@@ -108,8 +111,18 @@ public final class PipelineBench implements Callable<Integer> {
                     + "tenant).")
     int warmup;
 
-    @Option(names = "--cycles", defaultValue = "2", description = "Baseline + pipeline round pairs.")
+    @Option(names = "--cycles", defaultValue = "2",
+            description = "Cycles: baseline rounds and pipeline rounds (one job per cycle), in ABBA order.")
     int cycles;
+
+    @Option(names = "--rounds", defaultValue = "1",
+            description = "Timed rounds per side in a cycle; the pipeline's run one after another on one job.")
+    int rounds;
+
+    @Option(names = "--engine-priority", defaultValue = "0",
+            description = "Java priority (1-10) for the engine thread, shared by both sides; 0 leaves it. Takes "
+                    + "effect on Linux only with -XX:ThreadPriorityPolicy=1 as root (10 -> nice -5).")
+    int enginePriority;
 
     @Option(names = "--round-timeout", defaultValue = "PT15M", description = "Longest a round may take (ISO-8601).")
     Duration roundTimeout;
@@ -137,13 +150,18 @@ public final class PipelineBench implements Callable<Integer> {
         JsonLine pipelineParts = new JsonLine().put("checkpointInterval", checkpointInterval)
                 .put("parallelism", parallelism).put("inferenceParallelism", inferenceParallelism)
                 .put("asyncCapacity", asyncCapacity).put("inFlightCapacity", asyncCapacity * inferenceParallelism)
-                .put("requestPartitions", partitions);
+                .put("requestPartitions", partitions).put("routingKeysPerSubtask", keysPerSubtask());
         List<RoundResult> engineRounds = new ArrayList<>();
         List<RoundResult> pipelineRounds = new ArrayList<>();
         List<Double> ratios = new ArrayList<>();
         try (SharedResources.Lease<SharedEngines.Key, GemmaEngine> lease = SharedEngines.acquire(key);
                 EmbeddedKafkaCluster kafka = EmbeddedKafkaCluster.start()) {
             GemmaEngine engine = lease.get();
+            if (enginePriority > 0) {
+                Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("gemma-engine-"))
+                        .forEach(t -> t.setPriority(enginePriority));
+            }
+            setup.put("engineThreadNice", engineThreadNice());
             RoundResult warmRound = EngineAloneRound.run(engine, factory, factory.next("warm", warm), inFlight);
             System.out.println(new JsonLine().putAll(setup).put("phase", "engine-warmup")
                     .put("requests", warm).put("seconds", warmRound.seconds()));
@@ -151,23 +169,26 @@ public final class PipelineBench implements Callable<Integer> {
                 // ABBA order: odd cycles run the baseline first, even ones the pipeline first, so a drift in the
                 // machine's load does not always favour the same side.
                 boolean engineFirst = cycle % 2 == 1;
-                RoundResult alone = engineFirst ? engineRound(engine, factory, cycle, inFlight, setup) : null;
-                RoundResult piped = pipelineRound(kafka, settings, key, engine, factory, cycle, partitions, warm, setup,
-                        pipelineParts);
+                List<RoundResult> alone = engineFirst ? engineRounds(engine, factory, cycle, inFlight, setup) : null;
+                List<RoundResult> piped = pipelineRounds(kafka, settings, key, engine, factory, cycle, partitions,
+                        warm, setup, pipelineParts);
                 if (!engineFirst) {
-                    alone = engineRound(engine, factory, cycle, inFlight, setup);
+                    alone = engineRounds(engine, factory, cycle, inFlight, setup);
                 }
-                engineRounds.add(alone);
-                pipelineRounds.add(piped);
-                double ratio = piped.requestsPerSecond() / alone.requestsPerSecond();
+                engineRounds.addAll(alone);
+                pipelineRounds.addAll(piped);
+                double ratio = median(piped, RoundResult::requestsPerSecond)
+                        / median(alone, RoundResult::requestsPerSecond);
                 ratios.add(ratio);
                 System.out.println(new JsonLine().putAll(setup).put("cycle", cycle).put("side", "ratio")
                         .put("requestsPerSecondRatio", ratio)
-                        .put("tokensPerSecondRatio", piped.tokensPerSecond() / alone.tokensPerSecond()));
+                        .put("tokensPerSecondRatio", median(piped, RoundResult::tokensPerSecond)
+                                / median(alone, RoundResult::tokensPerSecond)));
                 System.out.flush();
             }
         }
         System.out.println(new JsonLine().putAll(setup).put("side", "summary").put("cycles", cycles)
+                .put("roundsPerCycle", rounds)
                 .put("requests", requests)
                 .put("engineAloneRequestsPerSecondMedian", median(engineRounds, RoundResult::requestsPerSecond))
                 .put("pipelineRequestsPerSecondMedian", median(pipelineRounds, RoundResult::requestsPerSecond))
@@ -181,18 +202,24 @@ public final class PipelineBench implements Callable<Integer> {
         return 0;
     }
 
-    private RoundResult engineRound(GemmaEngine engine, BenchRequests factory, int cycle, int inFlight,
+    private List<RoundResult> engineRounds(GemmaEngine engine, BenchRequests factory, int cycle, int inFlight,
             JsonLine setup) throws InterruptedException {
-        settle();
-        ThreadCpu cpu = ThreadCpu.start();
-        RoundResult alone = EngineAloneRound.run(engine, factory, factory.next("e" + cycle, requests), inFlight);
-        System.out.println(new JsonLine().putAll(setup).put("cycle", cycle).putAll(alone.json()).putAll(cpu(cpu)));
-        System.out.flush();
-        return alone;
+        List<RoundResult> out = new ArrayList<>();
+        for (int round = 1; round <= rounds; round++) {
+            settle();
+            ThreadCpu cpu = ThreadCpu.start();
+            RoundResult alone = EngineAloneRound.run(engine, factory, factory.next("e" + cycle + "r" + round,
+                    requests), inFlight);
+            System.out.println(new JsonLine().putAll(setup).put("cycle", cycle).put("round", round)
+                    .putAll(alone.json()).putAll(cpu(cpu)));
+            System.out.flush();
+            out.add(alone);
+        }
+        return out;
     }
 
-    /** Starts the job on fresh topics, warms it (every routing key served and committed), times one round. */
-    private RoundResult pipelineRound(EmbeddedKafkaCluster kafka, Map<String, String> settings,
+    /** Starts the job on fresh topics, warms it (every routing key served and committed), times its rounds. */
+    private List<RoundResult> pipelineRounds(EmbeddedKafkaCluster kafka, Map<String, String> settings,
             SharedEngines.Key key, GemmaEngine engine, BenchRequests factory, int cycle, int partitions, int warm,
             JsonLine setup, JsonLine pipelineParts) throws Exception {
         try (PipelineCycle job = new PipelineCycle(kafka, settings, cycle, partitions)) {
@@ -205,14 +232,36 @@ public final class PipelineBench implements Callable<Integer> {
                 throw new IllegalStateException("the job's subtasks did not share the bench's engine (" + holders
                         + " leases, expected " + (1 + inferenceParallelism) + ")");
             }
-            settle();
-            ThreadCpu cpu = ThreadCpu.start();
-            RoundResult piped = job.round(factory.next("p" + cycle, requests), engine, roundTimeout);
-            System.out.println(new JsonLine().putAll(setup).put("cycle", cycle).putAll(piped.json())
-                    .putAll(pipelineParts).putAll(cpu(cpu)));
-            System.out.flush();
-            return piped;
+            List<RoundResult> out = new ArrayList<>();
+            for (int round = 1; round <= rounds; round++) {
+                settle();
+                ThreadCpu cpu = ThreadCpu.start();
+                RoundResult piped = job.round(factory.next("p" + cycle + "r" + round, requests), engine,
+                        roundTimeout);
+                System.out.println(new JsonLine().putAll(setup).put("cycle", cycle).put("round", round)
+                        .putAll(piped.json()).putAll(pipelineParts).putAll(cpu(cpu)));
+                System.out.flush();
+                out.add(piped);
+            }
+            return out;
         }
+    }
+
+    /** The OS nice value of the engine thread (Linux), or null where it cannot be read. */
+    private static Integer engineThreadNice() {
+        try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : tasks.toList()) {
+                // comm holds the first 15 characters of the thread name.
+                if (Files.readString(task.resolve("comm")).startsWith("gemma-engine-")) {
+                    String stat = Files.readString(task.resolve("stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    return Integer.parseInt(f[16]); // field 19 of stat: nice
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
+        return null;
     }
 
     /**
@@ -259,6 +308,22 @@ public final class PipelineBench implements Callable<Integer> {
 
     private String modelName(Path dir) {
         return "tiny".equals(model) ? "tiny-2-layer" : String.valueOf(dir.toAbsolutePath().normalize().getFileName());
+    }
+
+    /**
+     * How the job's keyBy spreads the tenants' routing keys over the inference subtasks,
+     * as Flink assigns keys at the default max parallelism: a subtask's async capacity bounds the requests of its
+     * keys in flight, so a skewed spread lowers the in-flight total the shared engine sees.
+     */
+    private String keysPerSubtask() {
+        int[] counts = new int[inferenceParallelism];
+        int maxParallelism = KeyGroupRangeAssignment.computeDefaultMaxParallelism(inferenceParallelism);
+        for (int t = 0; t < tenants; t++) {
+            String key = ValidatedRequest.routingKeyOf(Requests.request("k", "SUMMARIZE").setTenant("tenant-" + t)
+                    .setText("k").build());
+            counts[KeyGroupRangeAssignment.assignKeyToParallelOperator(key, maxParallelism, inferenceParallelism)]++;
+        }
+        return java.util.Arrays.toString(counts).replace(" ", "");
     }
 
     /** The round's CPU by thread group (JVM-wide), or nothing where thread CPU time is not measurable. */

@@ -21,6 +21,8 @@ final class ThreadCpu {
     private final Map<Long, String> names = new HashMap<>();
     private final long wallStart = System.nanoTime();
     private final long[] procStart = procJiffies();
+    private final long jitStartMs = jitMillis();
+    private final long gcStartMs = gcMillis();
 
     private ThreadCpu() {
         for (ThreadInfo t : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
@@ -63,6 +65,8 @@ final class ThreadCpu {
                 .append(String.format(java.util.Locale.ROOT, "%.2f", s)));
         JsonLine out = new JsonLine().put("cpuSeconds", total).put("cpuWallSeconds", wall)
                 .put("cpuByThread", sb.toString());
+        // JIT compiler and GC threads are not Java threads: their time comes from the JVM's own counters.
+        out.put("jitSeconds", (jitMillis() - jitStartMs) / 1e3).put("gcSeconds", (gcMillis() - gcStartMs) / 1e3);
         long[] procEnd = procJiffies();
         if (procStart != null && procEnd != null) {
             // Linux clock ticks are 1/100 s; what the machine spent outside this JVM is the other helpers' load.
@@ -71,6 +75,19 @@ final class ThreadCpu {
             out.put("machineBusyCores", machine / wall).put("otherProcessesCores", Math.max(0, machine - self) / wall);
         }
         return out;
+    }
+
+    private static long jitMillis() {
+        java.lang.management.CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+    }
+
+    private static long gcMillis() {
+        long total = 0;
+        for (java.lang.management.GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            total += Math.max(0, gc.getCollectionTime());
+        }
+        return total;
     }
 
     /** Busy jiffies of the whole machine and of this process, or null off Linux. */
