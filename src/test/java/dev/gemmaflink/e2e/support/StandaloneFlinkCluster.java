@@ -187,11 +187,22 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
         }
     }
 
-    /** Waits until {@code count} TaskManagers are registered (REST {@code /taskmanagers}); returns their details. */
+    /**
+     * Waits until {@code count} TaskManagers are registered with the ResourceManager's slot manager (REST
+     * {@code /taskmanagers}); returns their details. A TaskManager is listed as soon as the ResourceManager knows
+     * it, but its total resource (CPU cores, external resources such as {@code gpu}) reads as zero until the slot
+     * manager has registered it too, a moment later: wait for that.
+     */
     public JsonNode awaitTaskManagers(int count, Duration timeout) throws Exception {
-        return await(count + " registered TaskManagers", timeout, () -> {
+        return await(count + " TaskManagers registered with the slot manager", timeout, () -> {
             JsonNode tms = get("/taskmanagers").path("taskmanagers");
-            return tms.size() >= count ? tms : null;
+            int ready = 0;
+            for (JsonNode tm : tms) {
+                if (tm.at("/totalResource/cpuCores").asDouble() > 0) {
+                    ready++;
+                }
+            }
+            return ready >= count ? tms : null;
         });
     }
 
