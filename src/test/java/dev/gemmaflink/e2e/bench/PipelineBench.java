@@ -45,8 +45,11 @@ import picocli.CommandLine.Option;
  *   <li>A warm job: each cycle starts the job on fresh topics, serves warm-up requests to every routing key and
  *       waits for their commit; only then does the clock start. It stops when the round's last result is visible
  *       to a {@code read_committed} consumer, so the final checkpoint and commit are counted.</li>
- *   <li>Back to back: each cycle runs the baseline round then the pipeline round; the job is not running during
- *       the baseline round (an idle job's checkpoints would slow it).</li>
+ *   <li>Back to back in ABBA order: odd cycles run the baseline rounds first, even cycles the pipeline's; the job
+ *       is not running during baseline rounds (an idle job's checkpoints would slow them). Every timed round
+ *       starts after a GC and 2 s of quiet.</li>
+ *   <li>Diagnostics per round: the engine's steps, batch and busy time in that window, CPU per thread group,
+ *       JIT and GC time, and the cores other processes used (a shared build machine is noisy).</li>
  * </ul>
  *
  * <p>Run with the jobs test class path (see {@code bin/pipeline-bench}):
