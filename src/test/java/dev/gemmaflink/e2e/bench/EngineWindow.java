@@ -10,18 +10,9 @@ record EngineWindow(long steps, long prefillTokens, long decodeTokens, double bu
         long prefixQueryTokens, long prefixHitTokens, long preemptions) {
 
     static EngineWindow between(EngineMetrics before, EngineMetrics after) {
-        long[] b = before.batchSizeCounts();
-        long[] a = after.batchSizeCounts();
-        long steps = 0;
-        long sequences = 0;
-        for (int size = 0; size < a.length; size++) {
-            long n = a[size] - (size < b.length ? b[size] : 0);
-            steps += n;
-            sequences += size * n;
-        }
         return new EngineWindow(after.steps() - before.steps(), after.prefillTokens() - before.prefillTokens(),
                 after.decodeTokens() - before.decodeTokens(), after.busySeconds() - before.busySeconds(),
-                steps == 0 ? 0 : (double) sequences / steps,
+                after.meanBatchSizeSince(before),
                 after.prefixQueryTokens() - before.prefixQueryTokens(),
                 after.prefixHitTokens() - before.prefixHitTokens(), after.preemptions() - before.preemptions());
     }

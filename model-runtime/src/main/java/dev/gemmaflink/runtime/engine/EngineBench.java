@@ -147,7 +147,7 @@ public final class EngineBench {
         o.put("cached_prompt_tokens_mean", round(results.stream().mapToInt(EngineResult::cachedPromptTokens)
                 .average().orElse(0)));
         o.put("preemptions", after.preemptions() - before.preemptions());
-        o.put("mean_batch_size", round(meanBatch(before, after)));
+        o.put("mean_batch_size", round(after.meanBatchSizeSince(before)));
         o.put("kv_storage_bytes", after.kvStorageBytes());
         long peak = 0;
         for (EngineMetrics.KvGroupMetrics g : after.kv()) {
@@ -195,19 +195,6 @@ public final class EngineBench {
         o.put("kv_bytes_all_global", allGlobal);
         o.put("ratio_all_global_over_paged", round((double) allGlobal / paged));
         return JSON.writeValueAsString(o);
-    }
-
-    private static double meanBatch(EngineMetrics before, EngineMetrics after) {
-        long[] b = before.batchSizeCounts();
-        long[] a = after.batchSizeCounts();
-        long steps = 0;
-        long sum = 0;
-        for (int i = 0; i < a.length; i++) {
-            long d = a[i] - (i < b.length ? b[i] : 0);
-            steps += d;
-            sum += d * i;
-        }
-        return steps == 0 ? 0 : (double) sum / steps;
     }
 
     private static int[] randomIds(int n, int vocab, SplittableRandom rnd, boolean bos) {

@@ -64,13 +64,23 @@ public record EngineMetrics(int queueDepth, int runningBatchSize, long submitted
         return prefixQueryTokens == 0 ? 0 : (double) prefixHitTokens / prefixQueryTokens;
     }
 
-    /** Mean sequences per step. */
+    /** Mean sequences per step since the engine started. */
     public double meanBatchSize() {
+        return meanBatchSizeSince(null);
+    }
+
+    /**
+     * Mean sequences per step of the steps taken after {@code before} (an earlier snapshot of the same engine; the
+     * counters are cumulative), or since the start when {@code before} is null. 0 when there was no step.
+     */
+    public double meanBatchSizeSince(EngineMetrics before) {
+        long[] earlier = before == null ? new long[0] : before.batchSizeCounts;
         long steps = 0;
         long sum = 0;
         for (int b = 0; b < batchSizeCounts.length; b++) {
-            steps += batchSizeCounts[b];
-            sum += b * batchSizeCounts[b];
+            long n = batchSizeCounts[b] - (b < earlier.length ? earlier[b] : 0);
+            steps += n;
+            sum += b * n;
         }
         return steps == 0 ? 0 : (double) sum / steps;
     }

@@ -7,8 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
@@ -19,6 +17,7 @@ import org.apache.flink.streaming.api.functions.async.CollectionSupplier;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.junit.jupiter.api.Test;
 
+import dev.gemmaflink.operators.FakeGpu;
 import dev.gemmaflink.operators.model.EnrichmentOutcome;
 import dev.gemmaflink.operators.model.ValidatedRequest;
 import dev.gemmaflink.schemas.DeadLetter;
@@ -88,18 +87,7 @@ class EnrichAsyncFunctionTest {
 
     /** A GPU info as Flink's GPU plugin reports it: property {@code index}; null for an info without one. */
     private static ExternalResourceInfo gpu(String index) {
-        Map<String, String> properties = index == null ? Map.of() : Map.of("index", index);
-        return new ExternalResourceInfo() {
-            @Override
-            public Optional<String> getProperty(String key) {
-                return Optional.ofNullable(properties.get(key));
-            }
-
-            @Override
-            public Collection<String> getKeys() {
-                return properties.keySet();
-            }
-        };
+        return FakeGpu.index(index);
     }
 
     private static EnrichmentOutcome invoke(Enricher enricher) {

@@ -3,34 +3,16 @@ package dev.gemmaflink.operators.gemma;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.junit.jupiter.api.Test;
 
+import dev.gemmaflink.operators.FakeGpu;
 import dev.gemmaflink.runtime.model.ModelOptions;
 
 class DeviceSelectorTest {
-
-    /** What the GPU plugin's GPUInfo reports: one property, index. */
-    private record FakeGpu(Map<String, String> properties) implements ExternalResourceInfo {
-        static FakeGpu index(String index) {
-            return new FakeGpu(Map.of("index", index));
-        }
-
-        @Override
-        public Optional<String> getProperty(String key) {
-            return Optional.ofNullable(properties.get(key));
-        }
-
-        @Override
-        public Collection<String> getKeys() {
-            return properties.keySet();
-        }
-    }
 
     @Test
     void aSlotWithAGpuRunsOnThatIndex() {
