@@ -123,8 +123,27 @@ public final class GemmaEnricher implements Enricher {
                 settings));
         engine = lease.get();
         GemmaMetrics.register(context.metricGroup(), engine, inFlight);
+        int sharing = SharedEngines.references(lease.key());
         LOG.info("gemma enricher subtask {} on {} (engine shared by {} subtasks)", context.subtaskIndex(), device,
-                SharedEngines.references(lease.key()));
+                sharing);
+        capacityWarning(context.config().get(EnrichmentOptions.ASYNC_CAPACITY), settings.maxBatch())
+                .ifPresent(LOG::warn);
+    }
+
+    /**
+     * A subtask never has more than {@code enrich.async-capacity} requests in the engine, so a capacity below the
+     * engine's batch limit leaves batches part empty unless other subtasks share the engine (measured: steps and
+     * batches only match the engine alone's when capacity >= max-batch).
+     *
+     * @return the warning to log, or empty when the capacity can fill a batch
+     */
+    static java.util.Optional<String> capacityWarning(int asyncCapacity, int maxBatch) {
+        if (asyncCapacity >= maxBatch) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(EnrichmentOptions.ASYNC_CAPACITY.key() + "=" + asyncCapacity + " is below "
+                + GemmaOptions.MAX_BATCH.key() + "=" + maxBatch + ": one subtask cannot fill an engine step; raise "
+                + "the capacity unless several subtasks share this device's engine");
     }
 
     /** The device this subtask runs on ({@code cpu} or {@code gpu:N}); null before {@link #open}. */

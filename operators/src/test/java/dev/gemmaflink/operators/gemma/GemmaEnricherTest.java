@@ -85,6 +85,14 @@ class GemmaEnricherTest {
     }
 
     @Test
+    void aCapacityBelowTheBatchLimitIsWarnedAbout() {
+        assertThat(GemmaEnricher.capacityWarning(64, 32)).isEmpty();
+        assertThat(GemmaEnricher.capacityWarning(32, 32)).isEmpty();
+        assertThat(GemmaEnricher.capacityWarning(8, 32)).get(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains("enrich.async-capacity=8").contains("enrich.gemma.max-batch=32");
+    }
+
+    @Test
     void badSettingsAreRefusedOnTheClientNamingTheOption() {
         assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(GemmaOptions.MODEL_DIR.key(), ""))))
                 .hasMessageContaining("enrich.gemma.model-dir is required");
