@@ -40,6 +40,10 @@ abstract class PipelineScenarios {
         scenario.settings().put("validation.max-text-chars", "200");
         scenario.settings().put("validation.max-image-bytes", "1024");
         scenario.settings().put("enrich.echo.fail-marker", "#FAIL#");
+        // Kafka client pass-through reaches real clients: compressed exactly-once output, small consumer polls.
+        scenario.settings().put("kafka.producer.compression.type", "gzip");
+        scenario.settings().put("kafka.consumer.max.poll.records", "7");
+        scenario.settings().put("kafka.properties.client.dns.lookup", "use_all_dns_ips");
 
         List<Expectation> inputs = new ArrayList<>();
         for (int i = 0; i < 30; i++) {

@@ -20,6 +20,7 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 
 import dev.gemmaflink.operators.enrich.EnricherProvider;
+import dev.gemmaflink.operators.kafka.KafkaClientProperties;
 
 /**
  * Builds the job {@link Configuration}: defaults, then a YAML file, then {@code key=value} overrides.
@@ -67,6 +68,10 @@ public final class OptionsLoader {
     public static Configuration fromMap(Map<String, String> raw) {
         Map<String, ConfigOption<?>> known = knownOptions();
         for (String key : raw.keySet()) {
+            if (KafkaClientProperties.isPassThrough(key)) {
+                KafkaClientProperties.validate(key);
+                continue;
+            }
             if (!key.startsWith(EnrichmentOptions.FLINK_PREFIX) && !known.containsKey(key)) {
                 throw new IllegalArgumentException(String.format("unknown option '%s'%s; known options: %s", key,
                         suggestion(key, known.keySet()), String.join(", ", new TreeMap<>(known).keySet())));

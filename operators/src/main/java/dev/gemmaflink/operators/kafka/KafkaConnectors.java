@@ -1,7 +1,7 @@
 package dev.gemmaflink.operators.kafka;
 
 import org.apache.avro.specific.SpecificRecordBase;
-import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -14,7 +14,10 @@ import dev.gemmaflink.operators.model.SourceRecord;
 import dev.gemmaflink.schemas.DeadLetter;
 import dev.gemmaflink.schemas.EnrichmentResult;
 
-/** The job's Kafka source and its two exactly-once sinks, built from {@link EnrichmentOptions}. */
+/**
+ * The job's Kafka source and its two exactly-once sinks, built from {@link EnrichmentOptions} and the client
+ * settings passed through by {@link KafkaClientProperties}.
+ */
 public final class KafkaConnectors {
 
     /** Appended to {@code kafka.transactional-id-prefix} for the result sink. */
@@ -27,13 +30,15 @@ public final class KafkaConnectors {
 
     /** Reads every request topic, keeping each record's origin; bounded when {@code kafka.bounded} is set. */
     @SuppressWarnings("deprecation") // OffsetResetStrategy is what the connector's API takes
-    public static KafkaSource<SourceRecord> requestSource(ReadableConfig conf) {
+    public static KafkaSource<SourceRecord> requestSource(Configuration conf) {
         OffsetsInitializer start = switch (conf.get(EnrichmentOptions.STARTING_OFFSETS)) {
             case COMMITTED -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
             case EARLIEST -> OffsetsInitializer.earliest();
             case LATEST -> OffsetsInitializer.latest();
         };
         KafkaSourceBuilder<SourceRecord> builder = KafkaSource.<SourceRecord>builder()
+                // Pass-through client settings first: the job's own settings below are applied over them.
+                .setProperties(KafkaClientProperties.consumer(conf))
                 .setBootstrapServers(conf.get(EnrichmentOptions.BOOTSTRAP_SERVERS))
                 .setTopics(conf.get(EnrichmentOptions.REQUEST_TOPICS))
                 .setGroupId(conf.get(EnrichmentOptions.GROUP_ID))
@@ -49,20 +54,22 @@ public final class KafkaConnectors {
     }
 
     /** Exactly-once sink of results, keyed by request id. */
-    public static KafkaSink<EnrichmentResult> resultSink(ReadableConfig conf) {
+    public static KafkaSink<EnrichmentResult> resultSink(Configuration conf) {
         return exactlyOnce(conf, AvroRecordSerializer.results(conf.get(EnrichmentOptions.RESULT_TOPIC)),
                 RESULTS_SUFFIX);
     }
 
     /** Exactly-once sink of dead letters. */
-    public static KafkaSink<DeadLetter> deadLetterSink(ReadableConfig conf) {
+    public static KafkaSink<DeadLetter> deadLetterSink(Configuration conf) {
         return exactlyOnce(conf, AvroRecordSerializer.deadLetters(conf.get(EnrichmentOptions.DEAD_LETTER_TOPIC)),
                 DEAD_LETTERS_SUFFIX);
     }
 
-    private static <T extends SpecificRecordBase> KafkaSink<T> exactlyOnce(ReadableConfig conf,
+    private static <T extends SpecificRecordBase> KafkaSink<T> exactlyOnce(Configuration conf,
             AvroRecordSerializer<T> serializer, String suffix) {
         return KafkaSink.<T>builder()
+                // Pass-through client settings first: the job's own settings below are applied over them.
+                .setKafkaProducerConfig(KafkaClientProperties.producer(conf))
                 .setBootstrapServers(conf.get(EnrichmentOptions.BOOTSTRAP_SERVERS))
                 .setRecordSerializer(serializer)
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
