@@ -14,7 +14,9 @@ For each folder it:
 
 With --shape-dir DIR (a folder holding a config.json and the TorchScript from `dump-logits --torchscript-only`)
 it also builds a random model of that full-size shape with transformers on the GPU and compares the runtime's
-TorchScript with it on a prompt longer than the sliding window, then times prefill and decode steps.
+TorchScript with it on a prompt longer than the sliding window, then times prefill and decode steps. With
+--vision-shape-dir DIR (a multimodal config, e.g. the 4B one) it does the same for the SigLIP tower and projector
+(896x896 images, 4096 patches, 256 soft tokens) and times encoding.
 
 Prints one JSON line per check; exits 1 when a check exceeds its tolerance. TF32 is disabled so float32 on
 CUDA is float32.
@@ -347,6 +349,116 @@ def check_shape(d, device, prompt_len, decode_batches):
         guarded("shape:" + path, one)
 
 
+SIGLIP_BLOCK = [  # SiglipScript.BlockSlot order, with the loader kind (0: matrix, 2: float32 as is)
+    ("layer_norm1.weight", 2), ("layer_norm1.bias", 2), ("self_attn.q_proj.weight", 0), ("self_attn.q_proj.bias", 2),
+    ("self_attn.k_proj.weight", 0), ("self_attn.k_proj.bias", 2), ("self_attn.v_proj.weight", 0),
+    ("self_attn.v_proj.bias", 2), ("self_attn.out_proj.weight", 0), ("self_attn.out_proj.bias", 2),
+    ("layer_norm2.weight", 2), ("layer_norm2.bias", 2), ("mlp.fc1.weight", 0), ("mlp.fc1.bias", 2),
+    ("mlp.fc2.weight", 0), ("mlp.fc2.bias", 2),
+]
+TORCH_DTYPE_CODES = {torch.bfloat16: 15, torch.float16: 5, torch.float32: 6}
+
+
+def upload_siglip(module, tower, proj, layers, device):
+    """The encoder's weight list as ImageEncoder.load builds it: raw bytes through the module's load method."""
+    t = {k: v.detach() for k, v in tower.state_dict().items()}
+    p = {k: v.detach() for k, v in proj.state_dict().items()}
+    lst = module.new_list()
+
+    def key(state, suffix):  # transformers versions differ in the module prefix ("vision_model." or none)
+        found = [k for k in state if k == suffix or k.endswith("." + suffix)]
+        if len(found) != 1:
+            raise KeyError(f"{suffix}: {found or list(state)[:4]}")
+        return state[found[0]]
+
+    def add(tensor, kind):
+        tensor = tensor.contiguous()
+        raw = tensor.view(torch.uint8).reshape(-1).to(device)
+        return module.append(lst, module.load(raw, TORCH_DTYPE_CODES[tensor.dtype], list(tensor.shape), kind))
+
+    lst = add(key(t, "embeddings.patch_embedding.weight"), 0)
+    lst = add(key(t, "embeddings.patch_embedding.bias"), 2)
+    lst = add(key(t, "embeddings.position_embedding.weight"), 2)
+    for i in range(layers):
+        for name, kind in SIGLIP_BLOCK:
+            lst = add(key(t, f"encoder.layers.{i}.{name}"), kind)
+    lst = add(key(t, "post_layernorm.weight"), 2)
+    lst = add(key(t, "post_layernorm.bias"), 2)
+    lst = add(key(p, "mm_soft_emb_norm.weight"), 1)
+    lst = add(key(p, "mm_input_projection_weight"), 3)
+    return lst
+
+
+def check_vision_shape(d, device, batches):
+    """The full SigLIP tower + projector of a multimodal config: the runtime's TorchScript vs transformers."""
+    import transformers
+    from transformers.models.gemma3.modeling_gemma3 import Gemma3MultiModalProjector
+    from transformers.models.siglip.modeling_siglip import SiglipVisionModel
+    manifest = json.load(open(os.path.join(d, "manifest.json")))
+    cfg = transformers.Gemma3Config.from_json_file(os.path.join(d, "config.json"))
+    vcfg = cfg.vision_config
+    for c in (cfg, vcfg):
+        try:
+            c._attn_implementation = "eager"
+        except Exception:
+            pass
+    torch.manual_seed(2)
+    with torch.device(device):
+        tower = SiglipVisionModel(vcfg)
+        proj = Gemma3MultiModalProjector(cfg)
+    tower = tower.to(device=device, dtype=torch.float32).eval()
+    proj = proj.to(device=device, dtype=torch.float32).eval()
+    with torch.no_grad():
+        for n, prm in list(tower.named_parameters()) + list(proj.named_parameters()):
+            if "layer_norm" in n or "post_layernorm" in n:
+                prm.copy_((1.0 if n.endswith("weight") else 0.0) + torch.randn_like(prm) * 0.1)
+            elif n.endswith("mm_soft_emb_norm.weight"):
+                prm.copy_(torch.randn_like(prm) * 0.1)
+            else:
+                prm.copy_(torch.randn_like(prm) * 0.02)
+    size = vcfg.image_size
+    emit({"vision_shape": os.path.basename(os.path.normpath(d)), "layers": vcfg.num_hidden_layers,
+          "hidden": vcfg.hidden_size, "image_size": size, "tokens_per_image": cfg.mm_tokens_per_image,
+          "text_hidden": cfg.text_config.hidden_size, "device": torch.cuda.get_device_name(0)})
+    px = torch.rand((2, 3, size, size), generator=torch.Generator().manual_seed(3)).to(device) * 2 - 1
+    truth = {}
+    for path, dtype, tol in (("F32", torch.float32, F32_TOL), ("BF16", torch.bfloat16, BF16_TOL)):
+        def one(path=path, dtype=dtype, tol=tol):
+            tw, pj = tower.to(dtype), proj.to(dtype)
+            with torch.no_grad():
+                expected = pj(tw(pixel_values=px.to(dtype)).last_hidden_state).float()
+            expected = expected.reshape(-1, expected.shape[-1]).cpu().numpy()
+            module = torch.jit.load(os.path.join(d, manifest["siglip"][path]), map_location=device)
+            w = upload_siglip(module, tw, pj, vcfg.num_hidden_layers, device)
+            with torch.no_grad():
+                out = module.forward(w, px.float())
+            got = out.float().reshape(-1, out.shape[-1]).cpu().numpy()
+            if path == "F32":
+                truth["f32"] = expected
+                compare("vision_shape:siglip_F32_cuda_vs_hf_f32_cuda", got, expected, tol, images=int(px.shape[0]))
+            else:
+                compare_bf16("vision_shape:siglip_BF16_cuda_vs_hf_bf16_cuda", got, expected, truth["f32"],
+                             images=int(px.shape[0]))
+                for b in batches:
+                    batch = (torch.rand((b, 3, size, size), device=device) * 2 - 1).float()
+
+                    def encode():
+                        with torch.no_grad():
+                            module.forward(w, batch)
+                    torch.cuda.synchronize()
+                    encode()
+                    torch.cuda.synchronize()
+                    start = time.perf_counter()
+                    reps = 3
+                    for _ in range(reps):
+                        encode()
+                    torch.cuda.synchronize()
+                    sec = (time.perf_counter() - start) / reps
+                    emit({"bench": "siglip_encode_bf16", "batch": b, "seconds": sec, "images_per_s": b / sec,
+                          "device": torch.cuda.get_device_name(0)})
+        guarded("vision_shape:" + path, one)
+
+
 def time_steps(module, w, layers, ids, device, decode_batches):
     """Prefill of the prompt, then decode steps of B sequences sharing no slots (each its own context)."""
     t = len(ids)
@@ -398,6 +510,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dumps", nargs="*", help="folders written by bin/gemma dump-logits")
     ap.add_argument("--shape-dir", help="folder with config.json and dump-logits --torchscript-only output")
+    ap.add_argument("--vision-shape-dir", help="folder with a multimodal config.json and dump-logits "
+                    "--torchscript-only output: the full SigLIP tower + projector against transformers")
+    ap.add_argument("--vision-batches", default="1,8")
     ap.add_argument("--prompt-len", type=int, default=640)
     ap.add_argument("--decode-batches", default="1,16,64")
     ap.add_argument("--out", help="folder to append parity.jsonl to")
@@ -414,6 +529,9 @@ def main():
     if args.shape_dir:
         guarded("shape", check_shape, args.shape_dir, device, args.prompt_len,
                 [int(x) for x in args.decode_batches.split(",")])
+    if args.vision_shape_dir:
+        guarded("vision_shape", check_vision_shape, args.vision_shape_dir, device,
+                [int(x) for x in args.vision_batches.split(",")])
     emit({"summary": "fail" if FAILURES else "pass", "failures": FAILURES})
     return 1 if FAILURES else 0
 

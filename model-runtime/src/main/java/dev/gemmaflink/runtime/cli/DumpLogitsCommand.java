@@ -117,6 +117,10 @@ final class DumpLogitsCommand implements Callable<Integer> {
         manifest.put("torchscript", Map.of(
                 "BF16_PLAIN", export(cfg, Precision.BF16, MatmulPath.BF16_PLAIN),
                 "F32", export(cfg, Precision.FLOAT32, MatmulPath.F32)));
+        if (cfg.vision().isPresent()) {
+            manifest.put("siglip", Map.of("BF16", exportSiglip(cfg, Precision.BF16),
+                    "F32", exportSiglip(cfg, Precision.FLOAT32)));
+        }
         manifest.put("layers", cfg.numHiddenLayers());
         manifest.put("hidden", cfg.hiddenSize());
         manifest.put("vocab", cfg.vocabSize());
@@ -194,6 +198,11 @@ final class DumpLogitsCommand implements Callable<Integer> {
         manifest.put("softPositions", p.images.positions());
         manifest.put("spanStarts", p.images.spanStarts());
         manifest.put("spanLengths", p.images.spanLengths());
+    }
+
+    private String exportSiglip(GemmaConfig cfg, Precision precision) throws IOException {
+        Path dir = out.resolve("torchscript-siglip-" + (precision == Precision.FLOAT32 ? "f32" : "bf16"));
+        return out.relativize(ImageEncoder.writeTorchScript(cfg, precision, dir)).toString();
     }
 
     private String export(GemmaConfig cfg, Precision precision, MatmulPath path) throws IOException {

@@ -132,6 +132,24 @@ public final class ImageEncoder implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes the TorchScript module that {@link #load} generates for {@code cfg}, as it runs on a GPU ({@code BF16}:
+     * bf16 weights and products) or in the float32 reference mode, to {@code dir/siglip.pt}, so the encoder can be
+     * checked outside Java (e.g. against transformers on a GPU). Methods: {@code load(raw, dtype, shape, kind)},
+     * {@code new_list}, {@code append}, {@code forward(weights, pixels)}; the weight order is the one of
+     * {@link #load}.
+     *
+     * @return the archive's path
+     * @throws ModelLoadException when the configuration has no vision tower
+     */
+    public static Path writeTorchScript(GemmaConfig cfg, Precision precision, Path dir) throws java.io.IOException {
+        if (cfg.vision().isEmpty()) {
+            throw new ModelLoadException("the configuration has no vision_config: it is text-only");
+        }
+        SiglipScript.Path path = precision == Precision.FLOAT32 ? SiglipScript.Path.F32 : SiglipScript.Path.BF16;
+        return new TorchScriptArchive(ARCHIVE, "Siglip", SiglipScript.source(cfg, path)).writeTo(dir);
+    }
+
     private static SiglipScript.Path choosePath(ModelOptions options) {
         if (options.precision() == Precision.FLOAT32) {
             return SiglipScript.Path.F32;

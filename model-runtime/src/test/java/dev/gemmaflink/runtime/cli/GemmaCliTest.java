@@ -156,6 +156,11 @@ class GemmaCliTest {
                 assertThat(zip.getEntry("gemma/code/__torch__.py")).as(path).isNotNull();
             }
         }
+        for (String path : new String[] {"BF16", "F32"}) {
+            try (var zip = new java.util.zip.ZipFile(out.resolve(manifest.get("siglip").get(path).asText()).toFile())) {
+                assertThat(zip.getEntry("siglip/code/__torch__.py")).as(path).isNotNull();
+            }
+        }
 
         Run both = run("dump-logits", "--model", dir, "--out", out.toString(), "--prompt", "x", "--ids", "2,3");
         assertThat(both.exit()).isEqualTo(2);
