@@ -10,7 +10,6 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.gemmaflink.runtime.ModelLoadException;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.LayerType;
@@ -87,13 +86,7 @@ public final class GemmaModel implements AutoCloseable {
         GemmaConfig cfg = weights.config();
         Device device = options.device();
         Precision precision = options.precision();
-        // Graph-executor optimisation re-specialises the graph for every new input shape; shapes change each step.
-        System.setProperty("ai.djl.pytorch.graph_optimizer", "false");
-        ai.djl.engine.Engine.getEngine("PyTorch"); // loads the native library before any JniUtils call
-        JniUtils.setGraphExecutorOptimize(false);
-        if (options.threads() > 0) {
-            JniUtils.setNumThreads(options.threads());
-        }
+        TorchThreads.initialize(options.threads());
         MatmulPath path = options.forcedPath().orElseGet(() -> choosePath(precision, device));
         Model model = loadArchive(ARCHIVE, "Gemma", GemmaScript.source(cfg, precision, path), device);
         try {
@@ -321,7 +314,7 @@ public final class GemmaModel implements AutoCloseable {
             totalSlots += slots[i];
         }
         long bytes = 2 * totalSlots * config.numKeyValueHeads() * config.headDim() * precision.bytesPerElement();
-        JniUtils.setGraphExecutorOptimize(false);
+        TorchThreads.prepareCallingThread(0);
         try (NDManager sub = manager.newSubManager();
              IValue slotsIv = IValue.listFrom(slots);
              IValue like = IValue.from((PtNDArray) sub.zeros(new Shape(1)))) {
@@ -343,10 +336,7 @@ public final class GemmaModel implements AutoCloseable {
             throw new IllegalArgumentException("KV storage was allocated by another model");
         }
         BatchTensors bt = BatchTensors.build(batch, config, kv);
-        JniUtils.setGraphExecutorOptimize(false);
-        if (threads > 0) {
-            JniUtils.setNumThreads(threads); // OpenMP's thread count is per calling thread
-        }
+        TorchThreads.prepareCallingThread(threads);
         try (NDManager sub = manager.newSubManager()) {
             List<IValue> args = new ArrayList<>();
             try {

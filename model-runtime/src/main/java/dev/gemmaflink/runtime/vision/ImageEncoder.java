@@ -10,7 +10,6 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.gemmaflink.runtime.ModelLoadException;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.VisionConfig;
@@ -18,6 +17,7 @@ import dev.gemmaflink.runtime.model.MatmulPath;
 import dev.gemmaflink.runtime.model.ModelOptions;
 import dev.gemmaflink.runtime.model.Precision;
 import dev.gemmaflink.runtime.model.TorchScriptArchive;
+import dev.gemmaflink.runtime.model.TorchThreads;
 import dev.gemmaflink.runtime.vision.SiglipScript.BlockSlot;
 import dev.gemmaflink.runtime.weights.GemmaWeights;
 import dev.gemmaflink.runtime.weights.TensorData;
@@ -93,12 +93,7 @@ public final class ImageEncoder implements AutoCloseable {
         VisionConfig v = cfg.vision().get();
         SiglipScript.Path path = choosePath(options);
         String source = SiglipScript.source(cfg, path); // validates the pooling geometry first
-        System.setProperty("ai.djl.pytorch.graph_optimizer", "false");
-        ai.djl.engine.Engine.getEngine("PyTorch"); // loads the native library before any JniUtils call
-        JniUtils.setGraphExecutorOptimize(false);
-        if (options.threads() > 0) {
-            JniUtils.setNumThreads(options.threads());
-        }
+        TorchThreads.initialize(options.threads());
         Model model = new TorchScriptArchive(ARCHIVE, "Siglip", source).load(options.device());
         try {
             PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
@@ -240,10 +235,7 @@ public final class ImageEncoder implements AutoCloseable {
             hashes.add(img.contentHash());
             views.add(img.view());
         }
-        JniUtils.setGraphExecutorOptimize(false);
-        if (threads > 0) {
-            JniUtils.setNumThreads(threads); // OpenMP's thread count is per calling thread
-        }
+        TorchThreads.prepareCallingThread(threads);
         try (NDManager sub = manager.newSubManager()) {
             PtNDArray px = (PtNDArray) sub.create(batch, new Shape(images.size(), 3, s, s));
             try (IValue pxIv = IValue.from(px)) {
