@@ -203,7 +203,7 @@ def upload_weights(module, tensors, layers, device):
     return lst
 
 
-def prefill_args(ids, layers, device, soft=None, soft_positions=(), spans=()):
+def prefill_args(ids, device, soft=None, soft_positions=(), spans=()):
     """forward() arguments of one sequence's prefill over slots 0..T-1 (see GemmaScript's argument table)."""
     t = len(ids)
     ar = torch.arange(t, dtype=torch.long, device=device)
@@ -281,7 +281,7 @@ def check_dump(d, device):
             module = torch.jit.load(os.path.join(d, manifest["torchscript"][path]), map_location=device)
             w = upload_weights(module, tensors, layers, device)
             soft = np.load(os.path.join(d, f"soft_{tag}.npy")) if multimodal else None
-            args = prefill_args(ids.tolist(), layers, device, soft, soft_positions, spans)
+            args = prefill_args(ids.tolist(), device, soft, soft_positions, spans)
             out, _, _ = run_script(module, w, layers, args, len(ids), device)
             got = out.float().cpu().numpy()
             compare(f"{name}:torchscript_{path}_cuda_vs_runtime_cpu_{tag}", got, ours[tag], tol)
@@ -334,7 +334,7 @@ def check_shape(d, device, prompt_len, decode_batches):
                 expected = model(input_ids=input_ids).logits[0].float().cpu().numpy()
             module = torch.jit.load(os.path.join(d, manifest["torchscript"][path]), map_location=device)
             w = upload_weights(module, {k: v.to(dtype) for k, v in state.items()}, layers, device)
-            args = prefill_args(ids, layers, device)
+            args = prefill_args(ids, device)
             out, _, _ = run_script(module, w, layers, args, prompt_len, device)
             got = out.float().cpu().numpy()
             if dtype == torch.float32:
@@ -357,6 +357,17 @@ SIGLIP_BLOCK = [  # SiglipScript.BlockSlot order, with the loader kind (0: matri
     ("mlp.fc2.weight", 0), ("mlp.fc2.bias", 2),
 ]
 TORCH_DTYPE_CODES = {torch.bfloat16: 15, torch.float16: 5, torch.float32: 6}
+
+
+def sync_time(fn, reps):
+    """Seconds per call of fn on the GPU: one warm-up call, then the mean of reps calls between synchronisations."""
+    fn()
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - start) / reps
 
 
 def upload_siglip(module, tower, proj, layers, device):
@@ -445,15 +456,7 @@ def check_vision_shape(d, device, batches):
                     def encode():
                         with torch.no_grad():
                             module.forward(w, batch)
-                    torch.cuda.synchronize()
-                    encode()
-                    torch.cuda.synchronize()
-                    start = time.perf_counter()
-                    reps = 3
-                    for _ in range(reps):
-                        encode()
-                    torch.cuda.synchronize()
-                    sec = (time.perf_counter() - start) / reps
+                    sec = sync_time(encode, 3)
                     emit({"bench": "siglip_encode_bf16", "batch": b, "seconds": sec, "images_per_s": b / sec,
                           "device": torch.cuda.get_device_name(0)})
         guarded("vision_shape:" + path, one)
@@ -463,16 +466,7 @@ def time_steps(module, w, layers, ids, device, decode_batches):
     """Prefill of the prompt, then decode steps of B sequences sharing no slots (each its own context)."""
     t = len(ids)
 
-    def sync_time(fn, reps):
-        fn()
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        torch.cuda.synchronize()
-        return (time.perf_counter() - start) / reps
-
-    args = prefill_args(ids, layers, device)
+    args = prefill_args(ids, device)
     prefill_s = sync_time(lambda: run_script(module, w, layers, args, t, device), 3)
     emit({"bench": "torchscript_prefill_bf16", "tokens": t, "seconds": prefill_s, "tokens_per_s": t / prefill_s,
           "device": torch.cuda.get_device_name(0)})
