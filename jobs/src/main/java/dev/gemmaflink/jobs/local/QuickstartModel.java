@@ -5,8 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import dev.gemmaflink.runtime.ModelLoadException;
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.VisionConfig;
 import dev.gemmaflink.runtime.weights.TensorNaming;

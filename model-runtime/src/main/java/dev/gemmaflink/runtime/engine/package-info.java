@@ -10,7 +10,6 @@
  *       {@link dev.gemmaflink.runtime.engine.QueueFullException} is the back-pressure signal.</li>
  *   <li>{@link dev.gemmaflink.runtime.engine.EngineMetrics}: snapshot of lock-free counters and
  *       {@link dev.gemmaflink.runtime.engine.LatencyHistogram}s.</li>
- *   <li>{@link dev.gemmaflink.runtime.engine.EngineBench}: benchmark program (JSON lines).</li>
  * </ul>
  *
  * <p>Exactness: with {@code Precision.FLOAT32} a greedy request produces the same tokens as the single-sequence

@@ -13,7 +13,8 @@
  *   <li>Per attention type: {@code FullAttentionManager}, {@code SlidingWindowManager} (frees blocks that slid out of
  *       the window; a hit needs only the last window), behind the facade
  *       {@link dev.gemmaflink.runtime.kvcache.KvCacheManager}.</li>
- *   <li>{@link dev.gemmaflink.runtime.kvcache.sched}: waiting queue, preemption policy, token-budget step planner.</li>
+ *   <li>The scheduler that drives it lives in {@link dev.gemmaflink.runtime.sched}: waiting queue, preemption policy,
+ *       token-budget step planner.</li>
  * </ul>
  *
  * <p>How an engine drives it, one thread per device:

@@ -5,7 +5,7 @@ import static dev.gemmaflink.runtime.engine.EngineTestSupport.prompt;
 import static dev.gemmaflink.runtime.engine.EngineTestSupport.reference;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpoint;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpoint;
 import dev.gemmaflink.runtime.generate.GenerationParams;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import java.nio.file.Path;

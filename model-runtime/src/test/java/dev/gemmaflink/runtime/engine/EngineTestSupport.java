@@ -1,8 +1,8 @@
 package dev.gemmaflink.runtime.engine;
 
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpoint;
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpoint;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.generate.GenerationParams;
 import dev.gemmaflink.runtime.generate.Generator;
 import dev.gemmaflink.runtime.model.GemmaModel;

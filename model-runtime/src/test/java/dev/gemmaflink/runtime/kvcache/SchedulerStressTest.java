@@ -2,10 +2,10 @@ package dev.gemmaflink.runtime.kvcache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gemmaflink.runtime.kvcache.sched.RequestQueue;
-import dev.gemmaflink.runtime.kvcache.sched.ScheduledChunk;
-import dev.gemmaflink.runtime.kvcache.sched.StepPlan;
-import dev.gemmaflink.runtime.kvcache.sched.StepPlanner;
+import dev.gemmaflink.runtime.sched.RequestQueue;
+import dev.gemmaflink.runtime.sched.ScheduledChunk;
+import dev.gemmaflink.runtime.sched.StepPlan;
+import dev.gemmaflink.runtime.sched.StepPlanner;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;

@@ -3,9 +3,9 @@ package dev.gemmaflink.runtime.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpoint;
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpoint;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.weights.DType;
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -1,7 +1,7 @@
 package dev.gemmaflink.runtime.model;
 
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpoint;
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpoint;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
 import dev.gemmaflink.runtime.config.LayerType;
 import java.util.ArrayList;
 import java.util.List;

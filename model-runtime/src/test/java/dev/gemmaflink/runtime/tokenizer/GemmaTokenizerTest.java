@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gemmaflink.runtime.ModelLoadException;
-import dev.gemmaflink.runtime.checkpoint.TinyTokenizerJson;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyTokenizerJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

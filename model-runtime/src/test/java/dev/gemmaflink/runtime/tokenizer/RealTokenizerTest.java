@@ -2,9 +2,9 @@ package dev.gemmaflink.runtime.tokenizer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpoint;
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpoint;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.weights.GemmaWeights;
 import java.io.IOException;

@@ -2,7 +2,7 @@ package dev.gemmaflink.runtime.tokenizer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gemmaflink.runtime.checkpoint.TinyTokenizerJson;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyTokenizerJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,9 +2,9 @@ package dev.gemmaflink.runtime.vision;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpoint;
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpointSpec;
-import dev.gemmaflink.runtime.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpoint;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.config.VisionConfig;
 import dev.gemmaflink.runtime.model.ModelOptions;
 import dev.gemmaflink.runtime.model.Precision;

@@ -1,0 +1,250 @@
+package dev.gemmaflink.runtime.tools.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.engine.EngineFinishReason;
+import dev.gemmaflink.runtime.engine.EngineMetrics;
+import dev.gemmaflink.runtime.engine.EngineRequest;
+import dev.gemmaflink.runtime.engine.EngineResult;
+import dev.gemmaflink.runtime.engine.GemmaEngine;
+import dev.gemmaflink.runtime.engine.QueueFullException;
+import dev.gemmaflink.runtime.engine.RequestHandle;
+import dev.gemmaflink.runtime.generate.GenerationParams;
+import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
+import dev.gemmaflink.runtime.model.ModelOptions;
+import dev.gemmaflink.runtime.model.Precision;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Engine throughput and latency benchmark (a program, not a test): for each concurrency C, C requests of
+ * {@code --prompt-len} tokens (the first {@code --shared-prefix} of them shared) and {@code --gen-len} greedy tokens are
+ * submitted at once; one JSON line per configuration. With a shared prefix, one cold request (empty cache) runs first
+ * and its time to first token is reported beside the cached ones.
+ *
+ * <pre>
+ * engine-bench --model DIR --concurrency 1,4,16,32 --prompt-len 32 --gen-len 32 --shared-prefix 0
+ * engine-bench --kv-accounting 4b --seq-len 32768       (analytic KV bytes, no model)
+ * </pre>
+ *
+ * Aggregate decode tokens/s is measured over the window in which every request of the configuration was decoding
+ * (from the last first token to the first finish), from per-token timestamps; TTFT percentiles are over the
+ * configuration's requests.
+ */
+public final class EngineBench {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private EngineBench() {
+    }
+
+    public static void main(String[] argv) throws Exception {
+        Map<String, String> a = parse(argv);
+        if (a.containsKey("kv-accounting")) {
+            System.out.println(kvAccounting(a.get("kv-accounting"), Integer.parseInt(a.getOrDefault("seq-len", "32768")),
+                    Integer.parseInt(a.getOrDefault("block-size", "16"))));
+            return;
+        }
+        Path model = Path.of(require(a, "model"));
+        int[] concurrency = Arrays.stream(a.getOrDefault("concurrency", "1,4,16,32").split(","))
+                .mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+        int promptLen = Integer.parseInt(a.getOrDefault("prompt-len", "32"));
+        int genLen = Integer.parseInt(a.getOrDefault("gen-len", "32"));
+        int shared = Integer.parseInt(a.getOrDefault("shared-prefix", "0"));
+        if (promptLen < 1 || genLen < 1 || shared < 0 || shared >= promptLen) {
+            throw new IllegalArgumentException("need --prompt-len >= 1, --gen-len >= 1 and 0 <= --shared-prefix < "
+                    + "--prompt-len, got " + promptLen + ", " + genLen + ", " + shared);
+        }
+        int maxC = Arrays.stream(concurrency).max().orElse(1);
+        ModelOptions options = ModelOptions.builder().precision(Precision.parse(a.getOrDefault("precision", "bf16")))
+                .device(a.getOrDefault("device", "cpu")).threads(Integer.parseInt(a.getOrDefault("threads", "0")))
+                .build();
+        long t0 = System.nanoTime();
+        try (GemmaEngine engine = GemmaEngine.builder().modelDir(model).modelOptions(options)
+                .kvCacheBytes(Long.parseLong(a.getOrDefault("kv-bytes", String.valueOf(1L << 30))))
+                .blockSize(Integer.parseInt(a.getOrDefault("block-size", "16")))
+                .targetSequenceLength(Integer.parseInt(a.getOrDefault("target-seq-len", "4096")))
+                .maxTokensPerStep(Integer.parseInt(a.getOrDefault("max-tokens-per-step", "2048")))
+                .maxBatchSize(Math.max(maxC, 1)).build()) {
+            System.err.printf("engine-bench: loaded in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+            int vocab = Math.min(engine.model().config().vocabSize(), 200_000);
+            run(engine, new int[] {1}, 16, 4, 0, vocab, false); // warm-up, not printed
+            for (int c : concurrency) {
+                System.out.println(run(engine, new int[] {c}, promptLen, genLen, shared, vocab, true));
+                System.out.flush();
+            }
+        }
+    }
+
+    private static String run(GemmaEngine engine, int[] cs, int promptLen, int genLen, int shared, int vocab,
+            boolean print) throws Exception {
+        int c = cs[0];
+        SplittableRandom rnd = new SplittableRandom(31L * c + promptLen + 7L * shared + System.nanoTime());
+        int[] prefix = randomIds(shared, vocab, rnd, true);
+        GenerationParams params = GenerationParams.builder().temperature(0).maxNewTokens(genLen).stopIds().build();
+        EngineMetrics before = engine.metrics();
+        double coldTtft = -1;
+        if (shared > 0) {
+            int[] p = concat(prefix, randomIds(promptLen - shared, vocab, rnd, false));
+            EngineResult cold = engine.submit(EngineRequest.builder().promptIds(p)
+                    .params(GenerationParams.builder().temperature(0).maxNewTokens(1).stopIds().build()).build())
+                    .result().get(30, TimeUnit.MINUTES);
+            coldTtft = cold.timeToFirstTokenMillis();
+        }
+        EngineMetrics afterCold = engine.metrics();
+        List<ConcurrentLinkedQueue<Long>> stamps = new ArrayList<>();
+        List<RequestHandle> handles = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int i = 0; i < c; i++) {
+            int[] p = shared > 0 ? concat(prefix, randomIds(promptLen - shared, vocab, rnd, false))
+                    : randomIds(promptLen, vocab, rnd, true);
+            ConcurrentLinkedQueue<Long> q = new ConcurrentLinkedQueue<>();
+            stamps.add(q);
+            handles.add(engine.submit(EngineRequest.builder().promptIds(p).params(params).build(),
+                    (id, text) -> q.add(System.nanoTime())));
+        }
+        List<EngineResult> results = new ArrayList<>();
+        for (RequestHandle h : handles) {
+            results.add(h.result().get(30, TimeUnit.MINUTES));
+        }
+        long end = System.nanoTime();
+        EngineMetrics after = engine.metrics();
+        if (!print) {
+            return "";
+        }
+        for (EngineResult r : results) {
+            if (r.finishReason() != EngineFinishReason.LENGTH) {
+                throw new IllegalStateException("request " + r.requestId() + " ended " + r.finishReason() + ": "
+                        + r.error());
+            }
+        }
+        long lastFirst = stamps.stream().mapToLong(q -> q.peek()).max().orElse(start);
+        long firstFinish = stamps.stream().mapToLong(q -> q.stream().mapToLong(Long::longValue).max().orElse(end))
+                .min().orElse(end);
+        long inWindow = 0;
+        for (ConcurrentLinkedQueue<Long> q : stamps) {
+            inWindow += q.stream().filter(t -> t > lastFirst && t <= firstFinish).count();
+        }
+        double windowSeconds = (firstFinish - lastFirst) / 1e9;
+        int generated = results.stream().mapToInt(EngineResult::numTokens).sum();
+        double[] ttft = results.stream().mapToDouble(EngineResult::timeToFirstTokenMillis).sorted().toArray();
+        ObjectNode o = JSON.createObjectNode();
+        o.put("bench", "engine");
+        o.put("concurrency", c);
+        o.put("prompt_tokens", promptLen);
+        o.put("shared_prefix_tokens", shared);
+        o.put("generated_tokens", generated);
+        o.put("wall_s", round((end - start) / 1e9));
+        o.put("decode_tokens_per_s", windowSeconds > 0 && inWindow > 0 ? round(inWindow / windowSeconds) : 0);
+        o.put("output_tokens_per_s_end_to_end", round(generated / ((end - start) / 1e9)));
+        o.put("ttft_p50_ms", round(quantile(ttft, 0.5)));
+        o.put("ttft_p99_ms", round(quantile(ttft, 0.99)));
+        if (shared > 0) {
+            o.put("ttft_cold_ms", round(coldTtft));
+        }
+        o.put("prefix_hit_tokens", after.prefixHitTokens() - afterCold.prefixHitTokens());
+        o.put("cached_prompt_tokens_mean", round(results.stream().mapToInt(EngineResult::cachedPromptTokens)
+                .average().orElse(0)));
+        o.put("preemptions", after.preemptions() - before.preemptions());
+        o.put("mean_batch_size", round(after.meanBatchSizeSince(before)));
+        o.put("kv_storage_bytes", after.kvStorageBytes());
+        long peak = 0;
+        for (EngineMetrics.KvGroupMetrics g : after.kv()) {
+            peak += g.peakUsedBlocks() * g.bytesPerBlock();
+        }
+        o.put("kv_peak_used_bytes", peak);
+        o.put("precision", engine.model().precision().name());
+        o.put("threads_available", Runtime.getRuntime().availableProcessors());
+        return JSON.writeValueAsString(o);
+    }
+
+    /** KV bytes of one sequence under the paged, window-aware accounting vs every layer global (analytic). */
+    static String kvAccounting(String shape, int seqLen, int blockSize) throws Exception {
+        int layers;
+        int kvHeads;
+        int headDim;
+        int window;
+        switch (shape) {
+            case "1b": layers = 26; kvHeads = 1; headDim = 256; window = 512; break;
+            case "4b": layers = 34; kvHeads = 4; headDim = 256; window = 1024; break;
+            case "12b": layers = 48; kvHeads = 8; headDim = 256; window = 1024; break;
+            case "27b": layers = 62; kvHeads = 16; headDim = 128; window = 1024; break;
+            default: throw new IllegalArgumentException("unknown --kv-accounting shape '" + shape
+                    + "': use 1b, 4b, 12b or 27b");
+        }
+        List<LayerType> types = new ArrayList<>();
+        for (int i = 0; i < layers; i++) {
+            types.add((i + 1) % 6 == 0 ? LayerType.FULL_ATTENTION : LayerType.SLIDING_ATTENTION);
+        }
+        KvCacheLayout layout = KvCacheLayout.fromLayerTypes(types, window, kvHeads, headDim, 2, blockSize);
+        long paged = 0;
+        int[] held = layout.blocksHeld(seqLen);
+        for (int g = 0; g < held.length; g++) {
+            paged += held[g] * layout.bytesPerBlock(g);
+        }
+        long allGlobal = layout.allGlobalBytes(seqLen);
+        ObjectNode o = JSON.createObjectNode();
+        o.put("bench", "kv_accounting");
+        o.put("shape", shape);
+        o.put("seq_len", seqLen);
+        o.put("block_size", blockSize);
+        o.put("dtype", "bf16");
+        o.put("kv_bytes_paged_window", paged);
+        o.put("kv_bytes_analytic_minimum", layout.analyticMinimumBytes(seqLen));
+        o.put("kv_bytes_all_global", allGlobal);
+        o.put("ratio_all_global_over_paged", round((double) allGlobal / paged));
+        return JSON.writeValueAsString(o);
+    }
+
+    private static int[] randomIds(int n, int vocab, SplittableRandom rnd, boolean bos) {
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = bos && i == 0 ? 2 : 3 + rnd.nextInt(vocab - 3);
+        }
+        return ids;
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    private static double quantile(double[] sorted, double q) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        return sorted[Math.min(sorted.length - 1, (int) Math.ceil(q * sorted.length) - 1)];
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+
+    private static String require(Map<String, String> a, String key) {
+        String v = a.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException("--" + key + " is required (or --kv-accounting SHAPE)");
+        }
+        return v;
+    }
+
+    private static Map<String, String> parse(String[] argv) {
+        Map<String, String> a = new HashMap<>();
+        for (int i = 0; i < argv.length; i++) {
+            if (!argv[i].startsWith("--") || i + 1 >= argv.length) {
+                throw new IllegalArgumentException("expected --option value pairs, got '" + argv[i] + "'");
+            }
+            a.put(argv[i].substring(2), argv[++i]);
+        }
+        return a;
+    }
+}

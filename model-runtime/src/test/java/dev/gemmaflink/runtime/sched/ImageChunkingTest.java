@@ -1,0 +1,67 @@
+package dev.gemmaflink.runtime.sched;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.kvcache.CacheKeys;
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
+import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
+import dev.gemmaflink.runtime.kvcache.KvCacheManager;
+import dev.gemmaflink.runtime.kvcache.Sequence;
+import dev.gemmaflink.runtime.kvcache.SequenceStatus;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+/** Gemma 3 images attend bidirectionally, so neither a prefill chunk nor a prefix-cache hit may end inside one. */
+class ImageChunkingTest {
+
+    private static final KvCacheLayout FULL_BS4 =
+            KvCacheLayout.fromLayerTypes(List.of(LayerType.FULL_ATTENTION), 0, 1, 1, 1, 4);
+
+    private static Sequence seq(String id, int length, ImageSpan image) {
+        return Sequence.builder(id, IntStream.range(0, length).toArray())
+                .cacheKeys(CacheKeys.of("m", null, List.of(image))).build();
+    }
+
+    /** Plans and commits until the sequence sampled once; returns the chunks as "start+length". */
+    private static List<String> prefill(StepPlanner planner, Sequence s) {
+        List<String> chunks = new ArrayList<>();
+        while (true) {
+            StepPlan plan = planner.plan(0);
+            planner.commit(plan);
+            for (ScheduledChunk c : plan.chunks()) {
+                chunks.add(c.startPosition() + "+" + c.numTokens());
+                if (c.samples()) {
+                    return chunks;
+                }
+            }
+        }
+    }
+
+    @Test
+    void chunksEndBeforeAnImageOrGrowToHoldIt() {
+        KvCacheManager kv = KvCacheManager.builder(FULL_BS4).numBlocks(40).build();
+        StepPlanner planner = new StepPlanner(kv, new RequestQueue(4), 8, 4);
+        planner.submit(seq("a", 20, new ImageSpan(5, 10, "img")));
+        // budget 8: [0, 8) would cut the image at 5; from 5, [5, 13) would cut it again, so the chunk holds it whole
+        assertThat(prefill(planner, planner.waiting().peek())).containsExactly("0+5", "5+10", "15+5");
+    }
+
+    @Test
+    void aPrefixHitEndingInsideAnImageIsCutBackToTheBlockBeforeIt() {
+        KvCacheManager kv = KvCacheManager.builder(FULL_BS4).numBlocks(40).build();
+        StepPlanner planner = new StepPlanner(kv, new RequestQueue(4), 64, 4);
+        ImageSpan image = new ImageSpan(6, 12, "img"); // positions [6, 18); whole blocks reach 16, inside it
+        Sequence a = seq("a", 20, image);
+        planner.submit(a);
+        prefill(planner, a);
+        planner.finish(a, SequenceStatus.FINISHED);
+
+        Sequence b = seq("b", 20, image);
+        assertThat(kv.findLongestCachedPrefix(b).numTokens()).isEqualTo(4);
+        planner.submit(b);
+        assertThat(prefill(planner, b)).containsExactly("4+16");
+    }
+}
