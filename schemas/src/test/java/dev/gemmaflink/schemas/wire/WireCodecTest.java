@@ -3,12 +3,21 @@ package dev.gemmaflink.schemas.wire;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.List;
 
+import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
+import org.apache.avro.message.BinaryMessageEncoder;
+import org.apache.avro.specific.SpecificData;
+import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.gemmaflink.schemas.DeadLetter;
 import dev.gemmaflink.schemas.EnrichmentRequest;
@@ -130,5 +139,210 @@ class WireCodecTest {
         assertThat(results.decode(results.encode(result))).isEqualTo(result);
         assertThat(deadLetters.decode(deadLetters.encode(deadLetter))).isEqualTo(deadLetter);
         assertThat(deadLetters.decode(deadLetters.encodeJson(deadLetter))).isEqualTo(deadLetter);
+    }
+
+    // ---- strict JSON: one complete document ----
+
+    @Test
+    void jsonCutBeforeItsClosingBraceIsDecodeFailed() {
+        String json = json(Fixtures.fullRequest());
+        String cut = json.substring(0, json.lastIndexOf('}'));
+
+        assertDecodeFailed(cut.getBytes(StandardCharsets.UTF_8))
+                .hasMessageContaining("invalid Avro JSON for EnrichmentRequest")
+                .hasMessageContaining("before the document is complete");
+    }
+
+    @Test
+    void garbageAfterTheJsonObjectIsDecodeFailed() {
+        String json = json(Fixtures.fullRequest());
+
+        assertDecodeFailed(utf8(json + " xyz")).hasMessageContaining("content after the end of the JSON object");
+        assertDecodeFailed(utf8(json + json)).hasMessageContaining("content after the end of the JSON object");
+    }
+
+    @Test
+    void jsonFollowedByWhitespaceDecodes() throws Exception {
+        EnrichmentRequest request = Fixtures.fullRequest();
+
+        assertThat(codec.decode(utf8(json(request) + " \r\n\t\n"))).isEqualTo(request);
+    }
+
+    @Test
+    void jsonWithADuplicateKeyIsDecodeFailed() {
+        String json = json(Fixtures.fullRequest()).replaceFirst("\\{", "{\"requestId\":\"other\",");
+
+        assertDecodeFailed(utf8(json)).hasMessageContaining("Duplicate field 'requestId'");
+    }
+
+    @Test
+    void jsonThatIsNotValidUtf8IsDecodeFailed() {
+        byte[] json = utf8(json(Fixtures.fullRequest()).replace("req-1", "req-\u00e9"));
+        int accent = indexOf(json, (byte) 0xC3, (byte) 0xA9);
+        byte[] broken = Arrays.copyOf(json, json.length);
+        broken[accent + 1] = '!'; // a lead byte without its continuation byte
+
+        assertDecodeFailed(broken).hasMessageContaining("not valid UTF-8");
+    }
+
+    // ---- strict JSON: valid under the schema it is read with ----
+
+    @Test
+    void wrongTypeForAFieldV1LacksIsDecodeFailedNotDroppedByTheFallback() throws Exception {
+        ObjectNode json = tree(Fixtures.fullRequest());
+        json.put("priority", "urgent");
+
+        assertDecodeFailed(bytes(json))
+                .hasMessageContaining("invalid Avro JSON for EnrichmentRequest")
+                .hasMessageContaining("priority: expected int, got \"urgent\"");
+    }
+
+    @Test
+    void wrongTypeInsideAUnionIsNamedByItsPath() throws Exception {
+        ObjectNode json = tree(Fixtures.fullRequest());
+        ((ObjectNode) json.get("generation").get("dev.gemmaflink.schemas.GenerationParameters"))
+                .putObject("topK").put("int", 4.5);
+
+        assertDecodeFailed(bytes(json)).hasMessageContaining("generation.topK: expected int, got 4.5");
+    }
+
+    @Test
+    void v1JsonWithoutTheV2FieldsDecodesThroughTheFallback() throws Exception {
+        ObjectNode v1 = v1Tree(Fixtures.fullRequest());
+
+        assertThat(codec.decode(bytes(v1))).isEqualTo(asReadFromV1(Fixtures.fullRequest()));
+    }
+
+    @Test
+    void v1JsonWithAnUnknownFieldIsDecodeFailed() throws Exception {
+        ObjectNode v1 = v1Tree(Fixtures.fullRequest());
+        v1.put("colour", "blue");
+
+        assertDecodeFailed(bytes(v1)).hasMessageContaining("colour: no such field in EnrichmentRequest");
+    }
+
+    @Test
+    void v1JsonWithAnUnknownFieldInANestedRecordIsDecodeFailed() throws Exception {
+        ObjectNode v1 = v1Tree(Fixtures.fullRequest());
+        ((ObjectNode) v1.get("image").get("dev.gemmaflink.schemas.ImageData")).put("width", 640);
+
+        assertDecodeFailed(bytes(v1)).hasMessageContaining("image.width: no such field in ImageData");
+    }
+
+    @Test
+    void v1JsonWithAWrongMapValueIsDecodeFailed() throws Exception {
+        ObjectNode v1 = v1Tree(Fixtures.fullRequest());
+        ((ObjectNode) v1.get("attributes")).put("retries", 3);
+
+        assertDecodeFailed(bytes(v1)).hasMessageContaining("attributes[\"retries\"]: expected string, got 3");
+    }
+
+    @Test
+    void unionObjectWithASecondKeyIsDecodeFailed() throws Exception {
+        ObjectNode json = tree(Fixtures.fullRequest());
+        ((ObjectNode) json.get("text")).put("note", "ignored?");
+
+        assertDecodeFailed(bytes(json)).hasMessageContaining("text: expected one of [null, string]");
+    }
+
+    // ---- strict binary: one record per value ----
+
+    @Test
+    void binaryRecordWithTrailingBytesIsDecodeFailed() {
+        byte[] record = codec.encode(Fixtures.fullRequest());
+        byte[] withTail = Arrays.copyOf(record, record.length + 3);
+
+        assertDecodeFailed(withTail).hasMessageContaining("3 trailing bytes after the EnrichmentRequest body");
+    }
+
+    @Test
+    void secondBinaryRecordGluedOnIsDecodeFailed() {
+        byte[] first = codec.encode(Fixtures.fullRequest());
+        byte[] second = codec.encode(EnrichmentRequest.newBuilder(Fixtures.fullRequest()).setRequestId("req-2").build());
+        byte[] glued = Arrays.copyOf(first, first.length + second.length);
+        System.arraycopy(second, 0, glued, first.length, second.length);
+
+        assertDecodeFailed(glued)
+                .hasMessageContaining(second.length + " trailing bytes after the EnrichmentRequest body");
+    }
+
+    @Test
+    void binaryV1RecordDecodesWithDefaultsForTheV2Fields() throws Exception {
+        EnrichmentRequest request = Fixtures.fullRequest();
+
+        assertThat(codec.decode(v1Binary(request))).isEqualTo(asReadFromV1(request));
+    }
+
+    @Test
+    void binaryV1RecordWithATrailingByteIsDecodeFailed() throws Exception {
+        byte[] v1 = v1Binary(Fixtures.fullRequest());
+
+        assertDecodeFailed(Arrays.copyOf(v1, v1.length + 1))
+                .hasMessageContaining("1 trailing bytes after the EnrichmentRequest body");
+    }
+
+    @Test
+    void headerShorterThanTenBytesIsDecodeFailed() {
+        assertDecodeFailed(new byte[] {(byte) 0xC3, 0x01, 0x00, 0x01}).hasMessageContaining("bad single-object header");
+    }
+
+    // ---- helpers ----
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final List<String> V2_FIELDS = List.of("priority", "deadline", "panAndScan");
+
+    private AbstractThrowableAssert<?, ? extends Throwable> assertDecodeFailed(byte[] bytes) {
+        AbstractThrowableAssert<?, ? extends Throwable> thrown = assertThatThrownBy(() -> codec.decode(bytes))
+                .isInstanceOf(WireFormatException.class);
+        thrown.extracting(e -> ((WireFormatException) e).code()).isEqualTo(ErrorCode.DECODE_FAILED);
+        return thrown;
+    }
+
+    private String json(EnrichmentRequest request) {
+        return new String(codec.encodeJson(request), StandardCharsets.UTF_8);
+    }
+
+    private ObjectNode tree(EnrichmentRequest request) throws Exception {
+        return (ObjectNode) MAPPER.readTree(codec.encodeJson(request));
+    }
+
+    /** The request as a v1 producer would send it in JSON: the same document without the v2 fields. */
+    private ObjectNode v1Tree(EnrichmentRequest request) throws Exception {
+        ObjectNode json = tree(request);
+        json.remove(V2_FIELDS);
+        return json;
+    }
+
+    /** The request as a v1 producer would send it in binary, with the v1 fingerprint. */
+    private static byte[] v1Binary(EnrichmentRequest request) throws Exception {
+        Schema v1 = SchemaHistory.schemasOf("EnrichmentRequest").get(0);
+        // v1's fields are the first ten of the current schema, in the same order, so the record writes as v1.
+        ByteBuffer buffer = new BinaryMessageEncoder<EnrichmentRequest>(
+                SpecificData.getForClass(EnrichmentRequest.class), v1).encode(request);
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.get(bytes);
+        return bytes;
+    }
+
+    /** What reading the v1 form of {@code request} yields: the v2 fields take their defaults. */
+    private static EnrichmentRequest asReadFromV1(EnrichmentRequest request) {
+        return EnrichmentRequest.newBuilder(request).setPriority(0).setDeadline(null).setPanAndScan(false).build();
+    }
+
+    private static byte[] bytes(ObjectNode json) throws Exception {
+        return MAPPER.writeValueAsBytes(json);
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static int indexOf(byte[] bytes, byte first, byte second) {
+        for (int i = 0; i + 1 < bytes.length; i++) {
+            if (bytes[i] == first && bytes[i + 1] == second) {
+                return i;
+            }
+        }
+        throw new AssertionError("byte pair not found");
     }
 }
