@@ -22,7 +22,9 @@ import javax.imageio.stream.ImageInputStream;
  *
  * <p>Order of checks, cheapest first: empty input, byte limit, format sniffing by the ImageIO readers (JDK plus
  * TwelveMonkeys JPEG/WebP/BMP plugins), then the pixel limit from the reader's header ({@code getWidth(0)},
- * {@code getHeight(0)}), and only then the full decode, so a decompression bomb costs a header read.
+ * {@code getHeight(0)}), then whether the stream reaches its end marker ({@link StreamEnd}: a JPEG without its EOI,
+ * a GIF without its trailer, a WebP shorter than its RIFF size are {@link Reason#CORRUPT}; bytes after the end
+ * marker are accepted), and only then the full decode, so a decompression bomb costs a header read.
  *
  * <p>RGB conversion: greyscale (with or without alpha, 8 or 16 bit) is replicated into three channels from the raw
  * samples (not through Java's linear-grey colour space, which would brighten it); everything else goes through
@@ -89,6 +91,7 @@ public final class ImageDecoder {
                     throw new ImageDecodeException(Reason.TOO_MANY_PIXELS, "the " + format + " image is " + w + "x" + h
                             + " = " + w * h + " pixels, more than the limit of " + options.maxPixels());
                 }
+                checkComplete(format, w, h, bytes);
                 try {
                     decoded = reader.read(0);
                 } catch (IOException | RuntimeException e) {
@@ -109,6 +112,18 @@ public final class ImageDecoder {
             rgb = ExifOrientation.apply(rgb, ExifOrientation.read(bytes));
         }
         return rgb;
+    }
+
+    /**
+     * Refuses a stream that ends before its format's end marker ({@link StreamEnd}): the JPEG reader would fill
+     * the missing part with grey, and the GIF and WebP readers decode what is there. Bytes after the end marker
+     * are accepted.
+     */
+    private static void checkComplete(String format, long w, long h, byte[] bytes) {
+        StreamEnd.truncation(format, bytes).ifPresent(why -> {
+            throw new ImageDecodeException(Reason.CORRUPT, "the " + w + "x" + h + " " + format
+                    + " image is truncated: " + why);
+        });
     }
 
     private static ImageReader pickReader(ImageInputStream in, byte[] bytes) {

@@ -7,9 +7,15 @@ import dev.gemmaflink.runtime.vision.ImageDecodeException.Reason;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
 import java.awt.image.IndexColorModel;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageWriteParam;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -187,6 +193,113 @@ class ImageDecoderTest {
         byte[] headerOnly = Arrays.copyOf(jpeg, 6);
         assertThatThrownBy(() -> decoder.decode(headerOnly))
                 .isInstanceOfSatisfying(ImageDecodeException.class, e -> assertThat(e.reason()).isEqualTo(Reason.CORRUPT));
+    }
+
+    @Test
+    void jpegCutShortIsCorruptWhereImageIoWouldFillItWithGrey() {
+        byte[] jpeg = TestImages.encode(TestImages.pattern(64, 64, BufferedImage.TYPE_INT_RGB), "jpeg");
+        assertThat(decoder.decode(jpeg).width()).isEqualTo(64);
+        byte[] cut = Arrays.copyOf(jpeg, jpeg.length * 6 / 10);
+        assertCorrupt(cut, "the 64x64 jpeg image is truncated: the data ends after " + cut.length
+                + " bytes, before the EOI marker (FF D9)");
+        assertCorrupt(Arrays.copyOf(jpeg, jpeg.length - 2), "before the EOI marker (FF D9)");
+        assertCorrupt(Arrays.copyOf(jpeg, jpeg.length - 1), "before the EOI marker (FF D9)");
+    }
+
+    @Test
+    void progressiveJpegDecodesWholeAndIsCorruptCutShort() throws IOException {
+        BufferedImage src = TestImages.pattern(48, 40, BufferedImage.TYPE_INT_RGB);
+        byte[] progressive = progressiveJpeg(src);
+        assertThat(decoder.decode(progressive).height()).isEqualTo(40);
+        assertCorrupt(Arrays.copyOf(progressive, progressive.length * 6 / 10), "before the EOI marker (FF D9)");
+    }
+
+    @Test
+    void anEmbeddedThumbnailsEoiDoesNotCompleteACutJpeg() {
+        byte[] thumbnail = TestImages.encode(TestImages.pattern(8, 8, BufferedImage.TYPE_INT_RGB), "jpeg");
+        byte[] jpeg = withApp1(TestImages.encode(TestImages.pattern(64, 64, BufferedImage.TYPE_INT_RGB), "jpeg"),
+                thumbnail);
+        assertThat(decoder.decode(jpeg).width()).isEqualTo(64);
+        assertCorrupt(Arrays.copyOf(jpeg, jpeg.length - 2), "before the EOI marker (FF D9)");
+    }
+
+    @Test
+    void bytesAfterTheEndMarkerAreAccepted() throws IOException {
+        byte[] jpeg = TestImages.encode(TestImages.pattern(64, 64, BufferedImage.TYPE_INT_RGB), "jpeg");
+        byte[] gif = TestImages.encode(TestImages.pattern(37, 23, BufferedImage.TYPE_BYTE_INDEXED), "gif");
+        byte[] webp = sampleWebp();
+        byte[] zeros = new byte[16];
+        byte[] garbage = {'j', 'u', 'n', 'k', (byte) 0xFF, (byte) 0xD8, (byte) 0xFF, 0x3B, 0x21};
+        for (byte[] whole : new byte[][] {jpeg, gif, webp}) {
+            RgbImage expected = decoder.decode(whole);
+            for (byte[] tail : new byte[][] {zeros, garbage}) {
+                byte[] padded = Arrays.copyOf(whole, whole.length + tail.length);
+                System.arraycopy(tail, 0, padded, whole.length, tail.length);
+                assertThat(decoder.decode(padded).toRgbBytes()).isEqualTo(expected.toRgbBytes());
+            }
+        }
+    }
+
+    @Test
+    void gifWithoutItsTrailerIsCorrupt() {
+        byte[] gif = TestImages.encode(TestImages.pattern(37, 23, BufferedImage.TYPE_BYTE_INDEXED), "gif");
+        assertThat(gif[gif.length - 1]).isEqualTo((byte) 0x3B);
+        assertCorrupt(Arrays.copyOf(gif, gif.length - 1), "the 37x23 gif image is truncated: the data ends after "
+                + (gif.length - 1) + " bytes, before the GIF trailer (3B)");
+        assertCorrupt(Arrays.copyOf(gif, gif.length * 6 / 10), "before the GIF trailer (3B)");
+    }
+
+    @Test
+    void webpShorterThanItsRiffSizeIsCorrupt() throws IOException {
+        byte[] webp = sampleWebp();
+        assertCorrupt(Arrays.copyOf(webp, webp.length - 1), "the 16x8 webp image is truncated: the data ends after "
+                + (webp.length - 1) + " of the " + webp.length + " bytes its RIFF header declares");
+    }
+
+    private void assertCorrupt(byte[] bytes, String messagePart) {
+        assertThatThrownBy(() -> decoder.decode(bytes))
+                .isInstanceOfSatisfying(ImageDecodeException.class, e -> assertThat(e.reason()).isEqualTo(Reason.CORRUPT))
+                .hasMessageContaining(messagePart);
+    }
+
+    private byte[] sampleWebp() throws IOException {
+        try (InputStream in = getClass().getResourceAsStream("/vision/sample.webp")) {
+            assertThat(in).as("test resource vision/sample.webp").isNotNull();
+            return in.readAllBytes();
+        }
+    }
+
+    private static byte[] progressiveJpeg(BufferedImage src) throws IOException {
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ImageOutputStream ios = ImageIO.createImageOutputStream(out)) {
+            writer.setOutput(ios);
+            ImageWriteParam param = writer.getDefaultWriteParam();
+            param.setProgressiveMode(ImageWriteParam.MODE_DEFAULT);
+            writer.write(null, new IIOImage(src, null, null), param);
+        } finally {
+            writer.dispose();
+        }
+        byte[] bytes = out.toByteArray();
+        long scans = java.util.stream.IntStream.range(0, bytes.length - 1)
+                .filter(i -> (bytes[i] & 0xFF) == 0xFF && (bytes[i + 1] & 0xFF) == 0xDA).count();
+        assertThat(scans).as("start-of-scan markers of a progressive JPEG").isGreaterThan(1);
+        return bytes;
+    }
+
+    /** Inserts an APP1 segment holding {@code payload} right after the SOI of a JPEG. */
+    private static byte[] withApp1(byte[] jpeg, byte[] payload) {
+        int length = payload.length + 2;
+        byte[] out = new byte[jpeg.length + 2 + length];
+        out[0] = (byte) 0xFF;
+        out[1] = (byte) 0xD8;
+        out[2] = (byte) 0xFF;
+        out[3] = (byte) 0xE1;
+        out[4] = (byte) (length >> 8);
+        out[5] = (byte) length;
+        System.arraycopy(payload, 0, out, 6, payload.length);
+        System.arraycopy(jpeg, 2, out, 6 + payload.length, jpeg.length - 2);
+        return out;
     }
 
     @Test

@@ -3,12 +3,19 @@ package dev.gemmaflink.operators.gemma;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+
+import javax.imageio.ImageIO;
 
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,14 +30,17 @@ import dev.gemmaflink.operators.enrich.EnricherContext;
 import dev.gemmaflink.operators.enrich.EnricherProvider;
 import dev.gemmaflink.operators.enrich.EnrichmentException;
 import dev.gemmaflink.operators.model.ValidatedRequest;
+import dev.gemmaflink.runtime.config.VisionConfig;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.engine.EngineRequest;
 import dev.gemmaflink.runtime.engine.GemmaEngine;
+import dev.gemmaflink.runtime.weights.TensorNaming;
 import dev.gemmaflink.schemas.EnrichmentRequest;
 import dev.gemmaflink.schemas.EnrichmentResult;
 import dev.gemmaflink.schemas.ErrorCode;
 import dev.gemmaflink.schemas.GenerationParameters;
+import dev.gemmaflink.schemas.ImageData;
 
 /** The gemma enricher on a tiny random checkpoint: request mapping, shared engine, failures as dead letters. */
 class GemmaEnricherTest {
@@ -182,6 +192,50 @@ class GemmaEnricherTest {
         } finally {
             enricher.close();
         }
+    }
+
+    @Test
+    void aJpegCutShortIsImageUnreadableAndAWholeOneIsCaptioned() throws Exception {
+        Path visionModel = tmp.resolve("tiny-gemma-vision");
+        TinyCheckpointWriter.write(visionModel, TinyCheckpointSpec.builder().layers(2).seed(5).maxPositions(512)
+                .scheme(TensorNaming.LANGUAGE_MODEL).vision(new VisionConfig(32, 64, 2, 2, 3, 56, 14, 1e-6))
+                .mmTokensPerImage(4).imageTokenIds(6, 7, 262_144).build());
+        Configuration conf = config(Map.of(GemmaOptions.MODEL_DIR.key(), visionModel.toString(),
+                GemmaOptions.MODEL_ID.key(), "tiny-vision"));
+        GemmaEnricher enricher = GemmaEnricher.fromConfig(conf);
+        enricher.open(new EnricherContext(0, 1, 0, conf));
+        try {
+            byte[] jpeg = jpeg(64, 48);
+            byte[] cut = Arrays.copyOf(jpeg, jpeg.length * 6 / 10);
+            EnrichmentException unreadable = failure(enricher, captionOf("cut", cut));
+            assertThat(unreadable.code()).isEqualTo(ErrorCode.IMAGE_UNREADABLE);
+            assertThat(unreadable.getMessage()).startsWith("image: ").contains("CORRUPT")
+                    .contains("the 64x48 jpeg image is truncated: the data ends after " + cut.length
+                            + " bytes, before the EOI marker (FF D9)");
+
+            EnrichmentResult whole = enricher.enrich(validated(captionOf("whole", jpeg))).get(60, TimeUnit.SECONDS);
+            assertThat(whole.getRequestId()).isEqualTo("whole");
+            assertThat(whole.getTask()).isEqualTo("CAPTION");
+        } finally {
+            enricher.close();
+        }
+    }
+
+    private static EnrichmentRequest captionOf(String id, byte[] image) {
+        return TestRequests.caption(id, 1, "image/jpeg").setImage(ImageData.newBuilder()
+                .setData(ByteBuffer.wrap(image)).setMediaType("image/jpeg").build()).build();
+    }
+
+    private static byte[] jpeg(int width, int height) throws IOException {
+        BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                img.setRGB(x, y, (x * 4) << 16 | (y * 5) << 8 | ((x + y) * 3 & 0xFF));
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertThat(ImageIO.write(img, "jpeg", out)).isTrue();
+        return out.toByteArray();
     }
 
     @Test
