@@ -105,11 +105,16 @@ class GemmaCaptionPipelineTest {
         inputs.add(result(binary(request("wide", "CAPTION").setImage(encoded("png", Color.ORANGE, 1200, 400))
                 .setPanAndScan(true).build()), "wide", null));
         inputs.add(result(binary(summarize("text-0", "A text request beside the images.")), "text-0", null));
-        // Declared PNG, bytes that are not: the engine cannot read it, only this request fails.
+        // The PNG signature, then filler: validation passes it, the engine cannot read it, only this request fails.
         byte[] notPng = new byte[64];
         Arrays.fill(notPng, (byte) 7);
+        System.arraycopy(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A}, 0, notPng, 0, 8);
         inputs.add(deadLetter(binary(request("broken", "CAPTION").setImage(ImageData.newBuilder()
                 .setData(ByteBuffer.wrap(notPng)).setMediaType("image/png").build()).build()), "broken",
+                ErrorCode.IMAGE_UNREADABLE));
+        // A JPEG declared as PNG: refused by validation, before the engine.
+        inputs.add(deadLetter(binary(request("mislabelled", "CAPTION").setImage(ImageData.newBuilder(
+                encoded("jpeg", Color.PINK, 40, 30)).setMediaType("image/png").build()).build()), "mislabelled",
                 ErrorCode.IMAGE_UNREADABLE));
 
         List<Sent> sent = RequestProducer.send(CLUSTER.bootstrapServers(), scenario.requestTopics(), inputs);
@@ -131,6 +136,11 @@ class GemmaCaptionPipelineTest {
         DeadLetter broken = CLUSTER.readCommitted(scenario.deadLetterTopic(), WireCodec.deadLetters()).stream()
                 .filter(d -> "broken".equals(d.getRequestId())).findFirst().orElseThrow();
         assertThat(broken.getReason()).startsWith("image: ");
+        assertThat(broken.getStage()).isEqualTo(Stage.ENRICH.name());
+        DeadLetter mislabelled = CLUSTER.readCommitted(scenario.deadLetterTopic(), WireCodec.deadLetters()).stream()
+                .filter(d -> "mislabelled".equals(d.getRequestId())).findFirst().orElseThrow();
+        assertThat(mislabelled.getReason()).isEqualTo("image declared image/png but its bytes are JPEG");
+        assertThat(mislabelled.getStage()).isEqualTo(Stage.VALIDATE.name());
 
         EngineMetrics m = GemmaScenarios.finalMetrics(scenario);
         assertThat(m.imageViewsEncoded()).as("images and Pan & Scan crops encoded").isGreaterThanOrEqualTo(8);
@@ -168,8 +178,10 @@ class GemmaCaptionPipelineTest {
         inputs.add(17, deadLetter(truncated(summarize("cut", "cut short")), null, ErrorCode.DECODE_FAILED));
         inputs.add(23, deadLetter(binary(request("odd-task", "DESCRIBE").setText("what is this").build()),
                 "odd-task", ErrorCode.UNKNOWN_TASK));
+        // JPEG's start of image, then filler: validation passes it, the engine cannot read it.
         byte[] notAnImage = new byte[64];
         Arrays.fill(notAnImage, (byte) 7);
+        System.arraycopy(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF}, 0, notAnImage, 0, 3);
         inputs.add(29, deadLetter(binary(request("bad-bytes", "CAPTION").setImage(ImageData.newBuilder()
                 .setData(ByteBuffer.wrap(notAnImage)).setMediaType("image/jpeg").build()).build()), "bad-bytes",
                 ErrorCode.IMAGE_UNREADABLE));

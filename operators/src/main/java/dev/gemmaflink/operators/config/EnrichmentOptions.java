@@ -93,6 +93,20 @@ public final class EnrichmentOptions {
             .intType().defaultValue(2048)
             .withDescription("Largest accepted generation.maxNewTokens; larger is an INVALID_PARAMETER dead letter.");
 
+    public static final ConfigOption<Integer> MAX_REQUEST_ID_CHARS = ConfigOptions
+            .key("validation.max-request-id-chars").intType().defaultValue(256)
+            .withDescription("Longest accepted requestId, in UTF-16 chars; longer is an INVALID_PARAMETER dead "
+                    + "letter.");
+
+    public static final ConfigOption<Integer> MAX_TENANT_CHARS = ConfigOptions.key("validation.max-tenant-chars")
+            .intType().defaultValue(128)
+            .withDescription("Longest accepted tenant, in UTF-16 chars; longer is an INVALID_PARAMETER dead letter.");
+
+    public static final ConfigOption<Integer> MAX_KEY_CHARS = ConfigOptions.key("validation.max-key-chars")
+            .intType().defaultValue(256)
+            .withDescription("Longest accepted session key, in UTF-16 chars; longer is an INVALID_PARAMETER dead "
+                    + "letter.");
+
     // ---------------------------------------------------------------- Enrichment
 
     public static final ConfigOption<String> ENRICHER = ConfigOptions.key("enrich.enricher")
@@ -173,7 +187,8 @@ public final class EnrichmentOptions {
             BOOTSTRAP_SERVERS, REQUEST_TOPICS, RESULT_TOPIC, DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX,
             TRANSACTION_TIMEOUT, STARTING_OFFSETS, BOUNDED,
             JOB_NAME, PARALLELISM, CHECKPOINT_INTERVAL,
-            MAX_TEXT_CHARS, MAX_IMAGE_BYTES, MEDIA_TYPES, MAX_NEW_TOKENS,
+            MAX_TEXT_CHARS, MAX_IMAGE_BYTES, MEDIA_TYPES, MAX_NEW_TOKENS, MAX_REQUEST_ID_CHARS, MAX_TENANT_CHARS,
+            MAX_KEY_CHARS,
             ENRICHER, ASYNC_CAPACITY, ASYNC_TIMEOUT, ORDERED, ECHO_FAIL_MARKER,
             SOURCE_PARALLELISM, INFERENCE_PARALLELISM, INFERENCE_GPU_AMOUNT, INFERENCE_CPU_CORES,
             INFERENCE_TASK_HEAP_MB, IO_CPU_CORES, IO_TASK_HEAP_MB);

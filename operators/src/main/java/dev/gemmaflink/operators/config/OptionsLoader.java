@@ -123,6 +123,8 @@ public final class OptionsLoader {
         String key = option.key();
         boolean positive = option == EnrichmentOptions.PARALLELISM || option == EnrichmentOptions.MAX_TEXT_CHARS
                 || option == EnrichmentOptions.MAX_IMAGE_BYTES || option == EnrichmentOptions.MAX_NEW_TOKENS
+                || option == EnrichmentOptions.MAX_REQUEST_ID_CHARS || option == EnrichmentOptions.MAX_TENANT_CHARS
+                || option == EnrichmentOptions.MAX_KEY_CHARS
                 || option == EnrichmentOptions.ASYNC_CAPACITY;
         if (positive && (Integer) value < 1) {
             throw new IllegalArgumentException(String.format("option '%s' must be at least 1, got %s", key, value));

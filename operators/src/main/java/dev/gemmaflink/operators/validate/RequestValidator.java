@@ -7,6 +7,9 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 
+import org.apache.flink.configuration.ConfigOption;
+
+import dev.gemmaflink.operators.config.EnrichmentOptions;
 import dev.gemmaflink.schemas.EnrichmentRequest;
 import dev.gemmaflink.schemas.ErrorCode;
 import dev.gemmaflink.schemas.GenerationParameters;
@@ -15,8 +18,14 @@ import dev.gemmaflink.schemas.ImageData;
 /**
  * Checks a decoded request against the task registry and the limits; returns the first problem found.
  *
- * <p>Order: identity fields, task, text, image, target language, generation parameters. Optional inputs that are
- * present are checked too (a caption prompt over the text limit is refused like any text).
+ * <p>Order: identity fields present, identity fields' length and characters, task, text, image, target language,
+ * generation parameters. Optional inputs that are present are checked too (a caption prompt over the text limit is
+ * refused like any text, a session key like the required fields).
+ *
+ * <p>The identity fields are bounded and may hold no control characters because of where they go: the tenant
+ * salts the engine's prefix-cache keys and, like the request id, is written into logs, metrics and dead letters,
+ * where a line break or a bidi override would forge or hide text; the key is the routing key the stream is
+ * partitioned by and that keeps a session on one subtask.
  */
 public final class RequestValidator implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -36,6 +45,10 @@ public final class RequestValidator implements Serializable {
         }
         if (isBlank(request.getTenant())) {
             return reject(ErrorCode.MISSING_FIELD, "tenant is missing or blank");
+        }
+        Optional<Rejection> identity = checkIdentity(request);
+        if (identity.isPresent()) {
+            return identity;
         }
         Optional<TaskSpec> found = tasks.find(request.getTask());
         if (found.isEmpty()) {
@@ -63,6 +76,42 @@ public final class RequestValidator implements Serializable {
         return checkGeneration(request.getGeneration());
     }
 
+    private Optional<Rejection> checkIdentity(EnrichmentRequest request) {
+        return checkIdentifier("requestId", request.getRequestId(), limits.maxRequestIdChars(),
+                EnrichmentOptions.MAX_REQUEST_ID_CHARS)
+                .or(() -> checkIdentifier("tenant", request.getTenant(), limits.maxTenantChars(),
+                        EnrichmentOptions.MAX_TENANT_CHARS))
+                .or(() -> request.getKey() == null ? Optional.empty()
+                        : checkIdentifier("key", request.getKey(), limits.maxKeyChars(),
+                                EnrichmentOptions.MAX_KEY_CHARS));
+    }
+
+    /** A length above the bound, else the first control character, is INVALID_PARAMETER naming the field. */
+    private static Optional<Rejection> checkIdentifier(String field, String value, int maxChars,
+            ConfigOption<Integer> option) {
+        if (value.length() > maxChars) {
+            return reject(ErrorCode.INVALID_PARAMETER, String.format("%s has %d chars, more than the limit of %d (%s)",
+                    field, value.length(), maxChars, option.key()));
+        }
+        for (int i = 0; i < value.length(); i++) {
+            if (isControl(value.charAt(i))) {
+                return reject(ErrorCode.INVALID_PARAMETER, String.format(
+                        "%s contains control character U+%04X at index %d", field, (int) value.charAt(i), i));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * ISO control characters (C0, DEL, C1: line breaks, tabs, NUL, escapes), the line and paragraph separators
+     * U+2028 and U+2029, and the bidi embeddings, overrides and isolates U+202A to U+202E and U+2066 to U+2069. All
+     * are in the Basic Multilingual Plane, so checking UTF-16 chars one by one finds every one of them.
+     */
+    private static boolean isControl(char c) {
+        return Character.isISOControl(c) || c == '\u2028' || c == '\u2029' || (c >= '\u202A' && c <= '\u202E')
+                || (c >= '\u2066' && c <= '\u2069');
+    }
+
     private Optional<Rejection> checkImage(TaskSpec task, ImageData image) {
         ByteBuffer data = image == null ? null : image.getData();
         if (data == null || !data.hasRemaining()) {
@@ -79,6 +128,28 @@ public final class RequestValidator implements Serializable {
         if (data.remaining() > limits.maxImageBytes()) {
             return reject(ErrorCode.IMAGE_TOO_LARGE, String.format("image has %d bytes, more than the limit of %d",
                     data.remaining(), limits.maxImageBytes()));
+        }
+        return checkSignature(mediaType, data);
+    }
+
+    /**
+     * The bytes must start with the magic of the declared format. A declared type without a known signature (one
+     * added to {@code validation.media-types} that {@link ImageSignature} does not list) is left to the enricher.
+     */
+    private static Optional<Rejection> checkSignature(String mediaType, ByteBuffer data) {
+        Optional<ImageSignature> declared = ImageSignature.declaredBy(mediaType);
+        if (declared.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<ImageSignature> actual = ImageSignature.of(data);
+        if (actual.isEmpty()) {
+            return reject(ErrorCode.IMAGE_UNREADABLE, String.format(
+                    "image declared %s but its bytes are not a %s image (first bytes %s)", mediaType,
+                    ImageSignature.names(), ImageSignature.firstBytes(data, 8)));
+        }
+        if (actual.get() != declared.get()) {
+            return reject(ErrorCode.IMAGE_UNREADABLE, String.format("image declared %s but its bytes are %s",
+                    mediaType, actual.get()));
         }
         return Optional.empty();
     }

@@ -81,6 +81,8 @@ class OptionsLoaderTest {
                 .hasMessageContaining("invalid value 'two' for option 'job.parallelism'");
         assertThatThrownBy(() -> OptionsLoader.load(null, Map.of("enrich.async-capacity", "0")))
                 .hasMessageContaining("'enrich.async-capacity' must be at least 1, got 0");
+        assertThatThrownBy(() -> OptionsLoader.load(null, Map.of("validation.max-tenant-chars", "0")))
+                .hasMessageContaining("'validation.max-tenant-chars' must be at least 1, got 0");
         assertThatThrownBy(() -> OptionsLoader.load(null, Map.of("kafka.transaction-timeout", "1 h")))
                 .hasMessageContaining("'kafka.transaction-timeout' must be between 1 s and");
         assertThatThrownBy(() -> OptionsLoader.load(null, Map.of("kafka.starting-offsets", "MIDDLE")))

@@ -4,6 +4,7 @@ import static dev.gemmaflink.operators.TestRequests.origin;
 import static dev.gemmaflink.operators.TestRequests.summarize;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,10 +16,12 @@ import org.apache.flink.util.OutputTag;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.gemmaflink.operators.TestRequests;
 import dev.gemmaflink.operators.model.SourceRecord;
 import dev.gemmaflink.operators.model.ValidatedRequest;
 import dev.gemmaflink.schemas.DeadLetter;
 import dev.gemmaflink.schemas.EnrichmentRequest;
+import dev.gemmaflink.schemas.ImageData;
 import dev.gemmaflink.schemas.wire.WireCodec;
 
 class DecodeAndValidateFunctionTest {
@@ -81,6 +84,33 @@ class DecodeAndValidateFunctionTest {
             assertThat(d.getErrorCode()).isEqualTo("TEXT_TOO_LONG");
             assertThat(d.getStage()).isEqualTo("VALIDATE");
             assertThat(d.getRequestId()).isEqualTo("long");
+        });
+    }
+
+    @Test
+    void imageWhoseBytesAreNotItsDeclaredTypeBecomesAValidateDeadLetter() {
+        byte[] jpegBytes = TestRequests.imageBytes(40, "image/jpeg");
+        process(origin(codec.encode(TestRequests.caption("cap", 1, "image/png").setImage(ImageData.newBuilder()
+                .setData(ByteBuffer.wrap(jpegBytes)).setMediaType("image/png").build()).build())));
+
+        assertThat(valid).isEmpty();
+        assertThat(deadLetters).singleElement().satisfies(d -> {
+            assertThat(d.getErrorCode()).isEqualTo("IMAGE_UNREADABLE");
+            assertThat(d.getStage()).isEqualTo("VALIDATE");
+            assertThat(d.getRequestId()).isEqualTo("cap");
+            assertThat(d.getReason()).isEqualTo("image declared image/png but its bytes are JPEG");
+        });
+    }
+
+    @Test
+    void tenantWithALineBreakBecomesAValidateDeadLetter() {
+        process(origin(codec.encode(summarize("t1", "hello").setTenant("acme\nINFO forged").build())));
+
+        assertThat(valid).isEmpty();
+        assertThat(deadLetters).singleElement().satisfies(d -> {
+            assertThat(d.getErrorCode()).isEqualTo("INVALID_PARAMETER");
+            assertThat(d.getStage()).isEqualTo("VALIDATE");
+            assertThat(d.getReason()).isEqualTo("tenant contains control character U+000A at index 4");
         });
     }
 
