@@ -12,12 +12,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.apache.flink.runtime.checkpoint.CheckpointCoordinator;
+import org.apache.logging.log4j.Level;
 import org.junit.jupiter.api.Test;
 
 import dev.gemmaflink.e2e.support.Expectation;
 import dev.gemmaflink.e2e.support.FailOnceAfterCheckpoint;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
+import dev.gemmaflink.e2e.support.LogCapture;
+import dev.gemmaflink.e2e.support.MetricNameCollisions;
 import dev.gemmaflink.e2e.support.PipelineRuns;
 import dev.gemmaflink.e2e.support.RequestProducer;
 import dev.gemmaflink.e2e.support.RequestProducer.Sent;
@@ -95,9 +99,35 @@ abstract class PipelineScenarios {
                 ErrorCode.ENRICHMENT_FAILED));
 
         List<Sent> sent = RequestProducer.send(cluster().bootstrapServers(), scenario.requestTopics(), inputs);
-        runToCompletion(scenario, null);
+        List<String> metricWarnings;
+        List<String> checkpointLog;
+        try (LogCapture metrics = LogCapture.start(Level.WARN, MetricNameCollisions.LOGGER);
+                LogCapture checkpoints = LogCapture.start(Level.INFO, CheckpointCoordinator.class.getName())) {
+            runToCompletion(scenario, null);
+            metricWarnings = metrics.messages();
+            checkpointLog = checkpoints.messages();
+        }
 
         assertExactlyOneOutcomeEach(scenario, sent);
+        assertThat(checkpointLog).as("checkpoints of the run").anyMatch(m -> m.startsWith("Completed checkpoint"));
+        assertNoPendingCommittablesCollision(metricWarnings);
+    }
+
+    /**
+     * A healthy job logs no WARN at its checkpoints: no "Name collision ... 'pendingCommittables'" from the sinks'
+     * committers. A Flink with FLINK-35321 (2.2.1 and 2.3.0) logs it whatever the job does, once per committer
+     * subtask and checkpoint (see {@link MetricNameCollisions#committerReRegistersPendingCommittables}): there each
+     * one must come from a sink's own committer group. On a Flink without the bug the strict check applies.
+     */
+    private static void assertNoPendingCommittablesCollision(List<String> metricWarnings) {
+        List<String> collisions = MetricNameCollisions.named("pendingCommittables", metricWarnings);
+        if (MetricNameCollisions.committerReRegistersPendingCommittables()) {
+            assertThat(collisions).as("FLINK-35321's warnings (else the capture misses them)").isNotEmpty()
+                    .allSatisfy(m -> assertThat(m).containsPattern(
+                            ", (results|dead-letters): Committer, \\d+\\]$"));
+        } else {
+            assertThat(collisions).as("pendingCommittables name collisions").isEmpty();
+        }
     }
 
     @Test
