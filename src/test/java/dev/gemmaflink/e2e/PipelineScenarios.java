@@ -9,8 +9,12 @@ import static dev.gemmaflink.e2e.support.Requests.request;
 import static dev.gemmaflink.e2e.support.Requests.summarize;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 
 import org.apache.flink.runtime.checkpoint.CheckpointCoordinator;
 import org.apache.logging.log4j.Level;
@@ -97,6 +101,18 @@ abstract class PipelineScenarios {
                 .setGeneration(Requests.maxNewTokens(0)).build()), "bad-param", ErrorCode.INVALID_PARAMETER));
         inputs.add(deadLetter(binary(summarize("enrich-fails", "please #FAIL# here")), "enrich-fails",
                 ErrorCode.ENRICHMENT_FAILED));
+        // Read what was sent, or refuse it.
+        String whole = new String(json(summarize("strict", "x")), StandardCharsets.UTF_8);
+        inputs.add(deadLetter(utf8(whole.substring(0, whole.lastIndexOf('}'))), null, ErrorCode.DECODE_FAILED));
+        inputs.add(deadLetter(utf8(whole + " trailing"), null, ErrorCode.DECODE_FAILED));
+        inputs.add(deadLetter(utf8(whole.replaceFirst("\"priority\":\\s*-?\\d+", "\"priority\":\"urgent\"")), null,
+                ErrorCode.DECODE_FAILED));
+        byte[] glued = binary(summarize("glued", "x"));
+        inputs.add(deadLetter(Arrays.copyOf(glued, glued.length + 3), null, ErrorCode.DECODE_FAILED));
+        inputs.add(deadLetter(binary(request("png-is-jpeg", "CAPTION").setImage(Requests.imageBytes(
+                image(64, "image/jpeg").getData(), "image/png")).build()), "png-is-jpeg", ErrorCode.IMAGE_UNREADABLE));
+        inputs.add(deadLetter(binary(request("ctl-tenant", "SUMMARIZE").setText("x").setTenant("acme\nadmin")
+                .build()), "ctl-tenant", ErrorCode.INVALID_PARAMETER));
 
         List<Sent> sent = RequestProducer.send(cluster().bootstrapServers(), scenario.requestTopics(), inputs);
         List<String> metricWarnings;
@@ -131,6 +147,36 @@ abstract class PipelineScenarios {
     }
 
     @Test
+    void poisonRecordsOfSeveralMebibytesBecomeDeadLettersThatFitAndEverythingBehindThemFlows() throws Exception {
+        Scenario scenario = cluster().newScenario("poison");
+        // The broker accepts records this large on the request topics; the job's producers keep their defaults.
+        cluster().setTopicConfig(scenario.requestTopics(), "max.message.bytes", String.valueOf(16 << 20));
+        byte[] tenMebibytes = new byte[10 << 20];
+        Arrays.fill(tenMebibytes, (byte) 'a');
+        byte[] twoMebibyteImage = new byte[2 << 20];
+        new Random(3).nextBytes(twoMebibyteImage);
+        byte[] garbage = new byte[3 << 20];
+        new Random(4).nextBytes(garbage);
+
+        List<Expectation> inputs = new ArrayList<>();
+        inputs.add(deadLetter(binary(summarize("huge-text", new String(tenMebibytes, StandardCharsets.US_ASCII))),
+                "huge-text", ErrorCode.TEXT_TOO_LONG));
+        inputs.add(deadLetter(binary(request("huge-corrupt-png", "CAPTION").setImage(Requests.imageBytes(
+                ByteBuffer.wrap(twoMebibyteImage), "image/png")).build()), "huge-corrupt-png",
+                ErrorCode.IMAGE_UNREADABLE));
+        inputs.add(deadLetter(garbage, null, ErrorCode.DECODE_FAILED));
+        for (int i = 0; i < 50; i++) {
+            inputs.add(result(binary(summarize("after-" + i, "text " + i)), "after-" + i, "[SUMMARIZE] text " + i));
+        }
+
+        List<Sent> sent = RequestProducer.send(cluster().bootstrapServers(), scenario.requestTopics(), inputs);
+        runToCompletion(scenario, null);
+
+        // Dead letters cut to their first bytes, with the whole value's size and SHA-256: checked there.
+        assertExactlyOneOutcomeEach(scenario, sent);
+    }
+
+    @Test
     void injectedFailureAfterACheckpointStillCommitsExactlyOneResultPerRequest() throws Exception {
         Scenario scenario = cluster().newScenario("failover");
         scenario.settings().put("enrich.echo.fail-marker", "#FAIL#");
@@ -156,6 +202,10 @@ abstract class PipelineScenarios {
         assertThat(FailOnceAfterCheckpoint.seen(scenario.id())).as("requests were replayed after the restart")
                 .isGreaterThan(valid + 1);
         assertExactlyOneOutcomeEach(scenario, sent);
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
     }
 
     private void runToCompletion(Scenario scenario, FailOnceAfterCheckpoint<ValidatedRequest> injector)

@@ -76,8 +76,10 @@ public final class EnrichmentJob implements Callable<Integer> {
     }
 
     /**
-     * The execution environment for a configuration: its {@code flink.*} settings, parallelism and exactly-once
-     * checkpointing.
+     * The execution environment for a configuration: its {@code flink.*} settings, parallelism, exactly-once
+     * checkpointing with retained checkpoints, and the state to resume from ({@link StartingState}).
+     *
+     * @throws IllegalArgumentException when the start would ignore existing checkpoints of the job
      */
     public static StreamExecutionEnvironment environment(Configuration conf) {
         Configuration flink = OptionsLoader.flinkSettings(conf);
@@ -86,6 +88,7 @@ public final class EnrichmentJob implements Callable<Integer> {
             // its own slot sharing group, so the job needs slots for both groups.
             flink.set(TaskManagerOptions.NUM_TASK_SLOTS, EnrichmentPipeline.requiredSlots(conf));
         }
+        StartingState.apply(conf, flink);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
         env.setParallelism(conf.get(EnrichmentOptions.PARALLELISM));
         // Exactly-once is the default mode; sinks commit their transactions when a checkpoint completes.

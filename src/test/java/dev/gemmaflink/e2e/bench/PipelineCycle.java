@@ -74,6 +74,8 @@ final class PipelineCycle implements AutoCloseable {
         all.put("kafka.group-id", "bench-" + cycle);
         all.put("kafka.transactional-id-prefix", "bench-" + cycle);
         all.put("kafka.starting-offsets", "EARLIEST");
+        all.put("job.restore", "NONE");
+        all.put("job.checkpoint-dir", java.nio.file.Files.createTempDirectory("bench-checkpoints-").toUri().toString());
         all.put("kafka.bounded", "false");
         all.put("flink.restart-strategy.type", "none");
         Configuration conf = OptionsLoader.fromMap(all);

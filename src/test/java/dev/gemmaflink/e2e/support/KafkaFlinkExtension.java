@@ -1,10 +1,14 @@
 package dev.gemmaflink.e2e.support;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.function.Supplier;
 
@@ -12,6 +16,11 @@ import org.apache.avro.specific.SpecificRecordBase;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.ConfigResource;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -45,6 +54,7 @@ public final class KafkaFlinkExtension implements BeforeAllCallback, AfterAllCal
     private final MiniClusterExtension flink;
     private final Supplier<String> externalBootstrap;
     private EmbeddedKafkaCluster embedded;
+    private Path checkpoints;
 
     private KafkaFlinkExtension(Supplier<String> externalBootstrap, Configuration miniClusterConfig) {
         this.externalBootstrap = externalBootstrap;
@@ -85,6 +95,7 @@ public final class KafkaFlinkExtension implements BeforeAllCallback, AfterAllCal
         if (externalBootstrap == null) {
             embedded = EmbeddedKafkaCluster.start();
         }
+        checkpoints = Files.createTempDirectory("gemma-flink-checkpoints-");
     }
 
     @Override
@@ -97,6 +108,9 @@ public final class KafkaFlinkExtension implements BeforeAllCallback, AfterAllCal
         } finally {
             if (flink != null) {
                 flink.afterAll(context);
+            }
+            if (checkpoints != null) {
+                org.apache.flink.util.FileUtils.deleteDirectoryQuietly(checkpoints.toFile());
             }
         }
     }
@@ -122,7 +136,8 @@ public final class KafkaFlinkExtension implements BeforeAllCallback, AfterAllCal
     /**
      * Creates fresh topics (two request topics of two partitions, one result and one dead-letter topic of one
      * partition) and returns the job settings that use them: bounded, from the earliest offset, checkpoints every
-     * 500 ms, parallelism 2, and a restart strategy that gives up (a failing test job must not loop).
+     * 500 ms into a folder of the scenario's own, parallelism 2, and a restart strategy that gives up (a failing
+     * test job must not loop).
      */
     public Scenario newScenario(String name) throws Exception {
         String id = name + "-" + UUID.randomUUID().toString().substring(0, 8);
@@ -142,9 +157,25 @@ public final class KafkaFlinkExtension implements BeforeAllCallback, AfterAllCal
         settings.put(EnrichmentOptions.BOUNDED.key(), "true");
         settings.put(EnrichmentOptions.STARTING_OFFSETS.key(), "EARLIEST");
         settings.put(EnrichmentOptions.CHECKPOINT_INTERVAL.key(), "500 ms");
+        // Each scenario its own checkpoint folder: one scenario's retained checkpoints are no state of another's.
+        settings.put(EnrichmentOptions.CHECKPOINT_DIR.key(), checkpoints.resolve(id).toUri().toString());
         settings.put(EnrichmentOptions.PARALLELISM.key(), "2");
         settings.put("flink.restart-strategy.type", "none");
         return new Scenario(id, requestTopics, results, deadLetters, settings);
+    }
+
+    /** Sets one configuration entry of each topic (e.g. {@code max.message.bytes}). */
+    public void setTopicConfig(List<String> topics, String key, String value) throws Exception {
+        Properties props = new Properties();
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        try (Admin admin = Admin.create(props)) {
+            Map<ConfigResource, Collection<AlterConfigOp>> changes = new LinkedHashMap<>();
+            for (String topic : topics) {
+                changes.put(new ConfigResource(ConfigResource.Type.TOPIC, topic),
+                        List.of(new AlterConfigOp(new ConfigEntry(key, value), AlterConfigOp.OpType.SET)));
+            }
+            admin.incrementalAlterConfigs(changes).all().get();
+        }
     }
 
     /** Every committed record of a topic, decoded, as a {@code read_committed} consumer sees it now. */

@@ -2,6 +2,10 @@ package dev.gemmaflink.e2e.support;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +23,7 @@ import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
 import dev.gemmaflink.e2e.support.RequestProducer.Sent;
 import dev.gemmaflink.jobs.EnrichmentJob;
 import dev.gemmaflink.jobs.EnrichmentPipeline;
+import dev.gemmaflink.operators.config.EnrichmentOptions;
 import dev.gemmaflink.operators.config.OptionsLoader;
 import dev.gemmaflink.operators.model.ValidatedRequest;
 import dev.gemmaflink.schemas.DeadLetter;
@@ -102,9 +107,27 @@ public final class PipelineRuns {
             } else {
                 byte[] original = new byte[d.getOriginalBytes().remaining()];
                 d.getOriginalBytes().duplicate().get(original);
-                assertThat(original).as("original bytes of " + s.origin()).isEqualTo(s.value());
+                assertThat(d.getOriginalSize()).as("original size of " + s.origin()).isEqualTo(s.value().length);
+                assertThat(d.getOriginalSha256()).as("SHA-256 of " + s.origin()).isEqualTo(sha256(s.value()));
+                // Values over dead-letter.max-original-bytes keep their first bytes, the rest whole.
+                byte[] expected = d.getOriginalTruncated() ? Arrays.copyOf(s.value(), original.length) : s.value();
+                assertThat(original).as("original bytes of " + s.origin()).isEqualTo(expected);
+                assertThat(d.getOriginalTruncated()).as("truncated: " + s.origin())
+                        .isEqualTo(s.value().length > maxOriginalBytes(scenario));
             }
         }
         return results;
+    }
+
+    private static int maxOriginalBytes(Scenario scenario) {
+        return OptionsLoader.load(null, scenario.settings()).get(EnrichmentOptions.DEAD_LETTER_MAX_ORIGINAL_BYTES);
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

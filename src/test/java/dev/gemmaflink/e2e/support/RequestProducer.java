@@ -35,16 +35,36 @@ public final class RequestProducer {
     /** Sends every expectation's value, round robin over the topics, and waits for all acknowledgements. */
     public static List<Sent> send(String bootstrapServers, List<String> topics, List<Expectation> expectations)
             throws Exception {
+        return sendPaced(bootstrapServers, topics, expectations, 0);
+    }
+
+    /**
+     * As {@link #send}, at about {@code perSecond} records a second (0: as fast as the producer goes), so that a
+     * running job sees a stream rather than a backlog. The producer is idempotent and retries, so a broker restart
+     * in between loses and duplicates nothing.
+     */
+    public static List<Sent> sendPaced(String bootstrapServers, List<String> topics, List<Expectation> expectations,
+            int perSecond) throws Exception {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        // Poison-record tests send values of several MiB, to topics that accept them.
+        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(32 << 20));
         List<Future<RecordMetadata>> futures = new ArrayList<>();
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(),
                 new ByteArraySerializer())) {
+            long started = System.nanoTime();
             for (int i = 0; i < expectations.size(); i++) {
                 futures.add(producer.send(new ProducerRecord<>(topics.get(i % topics.size()), null,
                         expectations.get(i).value())));
+                if (perSecond > 0 && i % 10 == 9) {
+                    long due = started + (i + 1) * 1_000_000_000L / perSecond;
+                    long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                    }
+                }
             }
             producer.flush();
         }

@@ -41,10 +41,26 @@ public final class Requests {
         return request(id, "SUMMARIZE").setText(text).build();
     }
 
+    /**
+     * An image of {@code bytes} bytes that starts with the signature of its media type (PNG, JPEG, GIF; others get
+     * none) and is filler after it: it passes validation's format check, and only a decoder finds it unreadable.
+     */
     public static ImageData image(int bytes, String mediaType) {
         byte[] data = new byte[bytes];
         Arrays.fill(data, (byte) 7);
+        byte[] signature = switch (mediaType) {
+            case "image/png" -> new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+            case "image/jpeg" -> new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF};
+            case "image/gif" -> "GIF89a".getBytes(StandardCharsets.US_ASCII);
+            default -> new byte[0];
+        };
+        System.arraycopy(signature, 0, data, 0, Math.min(signature.length, bytes));
         return ImageData.newBuilder().setData(ByteBuffer.wrap(data)).setMediaType(mediaType).build();
+    }
+
+    /** An image of exactly these bytes, declared as {@code mediaType}. */
+    public static ImageData imageBytes(ByteBuffer data, String mediaType) {
+        return ImageData.newBuilder().setData(data).setMediaType(mediaType).build();
     }
 
     public static GenerationParameters maxNewTokens(int n) {

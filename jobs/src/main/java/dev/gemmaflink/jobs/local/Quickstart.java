@@ -55,6 +55,7 @@ public final class Quickstart implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Path checkpoints = java.nio.file.Files.createTempDirectory("quickstart-checkpoints-");
         try (EmbeddedKafkaCluster kafka = EmbeddedKafkaCluster.start()) {
             Map<String, String> settings = new LinkedHashMap<>();
             settings.put(EnrichmentOptions.CHECKPOINT_INTERVAL.key(), "1 s");
@@ -68,6 +69,9 @@ public final class Quickstart implements Callable<Integer> {
             settings.put(EnrichmentOptions.BOOTSTRAP_SERVERS.key(), kafka.bootstrapServers());
             settings.put(EnrichmentOptions.BOUNDED.key(), "true");
             settings.put(EnrichmentOptions.STARTING_OFFSETS.key(), "EARLIEST");
+            // The embedded broker is new on every run, so no earlier run's checkpoint is state of this one.
+            settings.put(EnrichmentOptions.RESTORE.key(), "NONE");
+            settings.put(EnrichmentOptions.CHECKPOINT_DIR.key(), checkpoints.toUri().toString());
             Configuration conf = OptionsLoader.load(configFile, settings);
 
             List<String> requestTopics = conf.get(EnrichmentOptions.REQUEST_TOPICS);
@@ -87,6 +91,8 @@ public final class Quickstart implements Callable<Integer> {
                     tail.deadLetters(), published);
             // Every request has exactly one outcome; anything else is a bug worth a non-zero exit.
             return tail.results() + tail.deadLetters() == published ? 0 : 1;
+        } finally {
+            org.apache.flink.util.FileUtils.deleteDirectoryQuietly(checkpoints.toFile());
         }
     }
 

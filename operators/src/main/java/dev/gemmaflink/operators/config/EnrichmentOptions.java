@@ -75,6 +75,28 @@ public final class EnrichmentOptions {
             .withDescription("Exactly-once checkpoint interval; results become visible to read_committed "
                     + "consumers when the checkpoint that covers them completes.");
 
+    public static final ConfigOption<String> CHECKPOINT_DIR = ConfigOptions.key("job.checkpoint-dir")
+            .stringType().defaultValue("")
+            .withDescription("Folder or file system URI (file://, s3://, hdfs://) under which checkpoints are kept, "
+                    + "in a subfolder named after job.name, retained when the job is cancelled or killed. Empty: "
+                    + "~/.local/state/gemma-flink/checkpoints. On a cluster of several hosts it must be storage that "
+                    + "every host and the submitting client reach. Not used with job.restore FLINK.");
+
+    public static final ConfigOption<RestoreMode> RESTORE = ConfigOptions.key("job.restore")
+            .enumType(RestoreMode.class).defaultValue(RestoreMode.LATEST_CHECKPOINT)
+            .withDescription("Where a start takes its state from: LATEST_CHECKPOINT (the newest complete checkpoint "
+                    + "of this job under job.checkpoint-dir; the first start, without one, reads from "
+                    + "kafka.starting-offsets), FLINK (Flink decides: the Kubernetes operator's last-state upgrade, "
+                    + "high availability or flink.execution.state-recovery.path; the cluster's checkpoint settings "
+                    + "apply) or NONE (no state: kafka.starting-offsets).");
+
+    public static final ConfigOption<Boolean> ALLOW_START_WITHOUT_STATE = ConfigOptions
+            .key("job.allow-start-without-state").booleanType().defaultValue(false)
+            .withDescription("Start from kafka.starting-offsets although checkpoints of this job exist under "
+                    + "job.checkpoint-dir (job.restore NONE, or none of them complete). Off, such a start is refused: "
+                    + "the group offsets may be ahead of the committed results, and the records between would be "
+                    + "skipped.");
+
     // ---------------------------------------------------------------- Validation
 
     public static final ConfigOption<Integer> MAX_TEXT_CHARS = ConfigOptions.key("validation.max-text-chars")
@@ -182,19 +204,48 @@ public final class EnrichmentOptions {
             .withDescription("Task heap in MB of an 'io' slot (used with inference.gpu.amount > 0): Kafka consumer "
                     + "and producer buffers and records in flight; no managed memory (no keyed state there).");
 
+    // ---------------------------------------------------------------- Dead letters and record sizes
+
+    public static final ConfigOption<Integer> DEAD_LETTER_MAX_ORIGINAL_BYTES = ConfigOptions
+            .key("dead-letter.max-original-bytes").intType().defaultValue(786_432)
+            .withDescription("Largest original record value a dead letter keeps whole. A larger one is replaced by "
+                    + "its first 1024 bytes, with its length and SHA-256 (originalTruncated true); the record itself "
+                    + "stays in its topic at the dead letter's origin. With 64 KiB for the rest of the dead letter it "
+                    + "must fit the producers' max.request.size (kafka.producer.max.request.size, 1048576 by "
+                    + "default): checked at start.");
+
+    public static final ConfigOption<Boolean> DROP_OVERSIZED_RECORDS = ConfigOptions
+            .key("kafka.drop-oversized-records").booleanType().defaultValue(false)
+            .withDescription("A result or dead letter larger than the producers' max.request.size is logged, "
+                    + "counted (metric oversizedRecordsDropped of the sink) and dropped. Off, the job fails without "
+                    + "restarting, naming this option: a restart would meet the same record again. Dead letters are "
+                    + "cut to fit (dead-letter.max-original-bytes), so this concerns results and misconfigured "
+                    + "limits only.");
+
     /** Every option above, in documentation order. */
     public static final List<ConfigOption<?>> ALL = List.of(
             BOOTSTRAP_SERVERS, REQUEST_TOPICS, RESULT_TOPIC, DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX,
             TRANSACTION_TIMEOUT, STARTING_OFFSETS, BOUNDED,
-            JOB_NAME, PARALLELISM, CHECKPOINT_INTERVAL,
+            JOB_NAME, PARALLELISM, CHECKPOINT_INTERVAL, CHECKPOINT_DIR, RESTORE, ALLOW_START_WITHOUT_STATE,
             MAX_TEXT_CHARS, MAX_IMAGE_BYTES, MEDIA_TYPES, MAX_NEW_TOKENS, MAX_REQUEST_ID_CHARS, MAX_TENANT_CHARS,
             MAX_KEY_CHARS,
             ENRICHER, ASYNC_CAPACITY, ASYNC_TIMEOUT, ORDERED, ECHO_FAIL_MARKER,
             SOURCE_PARALLELISM, INFERENCE_PARALLELISM, INFERENCE_GPU_AMOUNT, INFERENCE_CPU_CORES,
-            INFERENCE_TASK_HEAP_MB, IO_CPU_CORES, IO_TASK_HEAP_MB);
+            INFERENCE_TASK_HEAP_MB, IO_CPU_CORES, IO_TASK_HEAP_MB,
+            DEAD_LETTER_MAX_ORIGINAL_BYTES, DROP_OVERSIZED_RECORDS);
 
     /** Keys with this prefix are Flink settings, passed through with the prefix removed. */
     public static final String FLINK_PREFIX = "flink.";
+
+    /** Where a start takes its state from ({@code job.restore}). */
+    public enum RestoreMode {
+        /** The newest complete checkpoint of the job under {@code job.checkpoint-dir}; none on a first start. */
+        LATEST_CHECKPOINT,
+        /** Whatever Flink restores (Kubernetes operator, high availability, an explicit state-recovery path). */
+        FLINK,
+        /** No state: the source starts from {@code kafka.starting-offsets}. */
+        NONE
+    }
 
     /** Where a job without state starts reading. */
     public enum StartingOffsets {

@@ -21,6 +21,7 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 
 import dev.gemmaflink.operators.enrich.EnricherProvider;
 import dev.gemmaflink.operators.kafka.KafkaClientProperties;
+import dev.gemmaflink.operators.model.DeadLetters;
 
 /**
  * Builds the job {@link Configuration}: defaults, then a YAML file, then {@code key=value} overrides.
@@ -95,7 +96,24 @@ public final class OptionsLoader {
                     "option 'kafka.transaction-timeout' (%s) must be longer than 'job.checkpoint-interval' (%s)",
                     conf.get(EnrichmentOptions.TRANSACTION_TIMEOUT), conf.get(EnrichmentOptions.CHECKPOINT_INTERVAL)));
         }
+        checkDeadLetterFitsRequestSize(conf);
         return conf;
+    }
+
+    /** The largest dead letter must fit the producers' request size limit, or one bad record would stall the job. */
+    private static void checkDeadLetterFitsRequestSize(Configuration conf) {
+        long largestDeadLetter = (long) conf.get(EnrichmentOptions.DEAD_LETTER_MAX_ORIGINAL_BYTES)
+                + DeadLetters.MAX_OVERHEAD_BYTES;
+        int maxRequestSize = KafkaClientProperties.maxRequestSize(conf);
+        if (largestDeadLetter > maxRequestSize) {
+            throw new IllegalArgumentException(String.format(
+                    "option '%s' (%d) plus %d bytes for the rest of a dead letter exceeds the producers' "
+                            + "max.request.size (%d, option '%smax.request.size'): lower the first or raise the "
+                            + "second (and the topics' max.message.bytes with it)",
+                    EnrichmentOptions.DEAD_LETTER_MAX_ORIGINAL_BYTES.key(),
+                    conf.get(EnrichmentOptions.DEAD_LETTER_MAX_ORIGINAL_BYTES), DeadLetters.MAX_OVERHEAD_BYTES,
+                    maxRequestSize, KafkaClientProperties.PRODUCER_PREFIX));
+        }
     }
 
     /** The {@code flink.*} entries with the prefix removed, for the execution environment. */
@@ -125,7 +143,8 @@ public final class OptionsLoader {
                 || option == EnrichmentOptions.MAX_IMAGE_BYTES || option == EnrichmentOptions.MAX_NEW_TOKENS
                 || option == EnrichmentOptions.MAX_REQUEST_ID_CHARS || option == EnrichmentOptions.MAX_TENANT_CHARS
                 || option == EnrichmentOptions.MAX_KEY_CHARS
-                || option == EnrichmentOptions.ASYNC_CAPACITY;
+                || option == EnrichmentOptions.ASYNC_CAPACITY
+                || option == EnrichmentOptions.DEAD_LETTER_MAX_ORIGINAL_BYTES;
         if (positive && (Integer) value < 1) {
             throw new IllegalArgumentException(String.format("option '%s' must be at least 1, got %s", key, value));
         }

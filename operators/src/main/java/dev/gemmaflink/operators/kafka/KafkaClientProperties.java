@@ -5,6 +5,7 @@ import java.util.Properties;
 import java.util.Set;
 
 import org.apache.flink.configuration.Configuration;
+import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
  * Kafka client settings passed through from the job configuration, as Flink's SQL Kafka connector does with
@@ -42,6 +43,9 @@ public final class KafkaClientProperties {
             Map.entry("key.deserializer", "the job reads Avro"),
             Map.entry("value.deserializer", "the job reads Avro"));
 
+    /** The Kafka producer's default {@code max.request.size} (1 MiB). */
+    public static final int DEFAULT_MAX_REQUEST_SIZE = 1_048_576;
+
     private static final Set<String> PREFIXES = Set.of(COMMON_PREFIX, CONSUMER_PREFIX, PRODUCER_PREFIX);
 
     private KafkaClientProperties() {
@@ -74,6 +78,20 @@ public final class KafkaClientProperties {
     /** Settings of the result and dead-letter producers: the common ones, then {@value #PRODUCER_PREFIX} ones. */
     public static Properties producer(Configuration conf) {
         return collect(conf, PRODUCER_PREFIX);
+    }
+
+    /** The producers' {@code max.request.size}: the pass-through setting, else the Kafka client's default. */
+    public static int maxRequestSize(Configuration conf) {
+        String value = producer(conf).getProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+        if (value == null) {
+            return DEFAULT_MAX_REQUEST_SIZE;
+        }
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("Kafka producer setting max.request.size must be an int, got '"
+                    + value + "'", e);
+        }
     }
 
     private static Properties collect(Configuration conf, String specificPrefix) {

@@ -55,14 +55,20 @@ public final class KafkaConnectors {
 
     /** Exactly-once sink of results, keyed by request id. */
     public static KafkaSink<EnrichmentResult> resultSink(Configuration conf) {
-        return exactlyOnce(conf, AvroRecordSerializer.results(conf.get(EnrichmentOptions.RESULT_TOPIC)),
-                RESULTS_SUFFIX);
+        return exactlyOnce(conf, AvroRecordSerializer.results(conf.get(EnrichmentOptions.RESULT_TOPIC),
+                recordSizeLimit(conf)), RESULTS_SUFFIX);
     }
 
-    /** Exactly-once sink of dead letters. */
+    /** Exactly-once sink of dead letters, each cut to fit ({@code dead-letter.max-original-bytes}). */
     public static KafkaSink<DeadLetter> deadLetterSink(Configuration conf) {
-        return exactlyOnce(conf, AvroRecordSerializer.deadLetters(conf.get(EnrichmentOptions.DEAD_LETTER_TOPIC)),
+        return exactlyOnce(conf, AvroRecordSerializer.deadLetters(conf.get(EnrichmentOptions.DEAD_LETTER_TOPIC),
+                conf.get(EnrichmentOptions.DEAD_LETTER_MAX_ORIGINAL_BYTES), recordSizeLimit(conf)),
                 DEAD_LETTERS_SUFFIX);
+    }
+
+    private static AvroRecordSerializer.RecordSizeLimit recordSizeLimit(Configuration conf) {
+        return new AvroRecordSerializer.RecordSizeLimit(KafkaClientProperties.maxRequestSize(conf),
+                conf.get(EnrichmentOptions.DROP_OVERSIZED_RECORDS));
     }
 
     private static <T extends SpecificRecordBase> KafkaSink<T> exactlyOnce(Configuration conf,

@@ -94,6 +94,20 @@ class OptionsLoaderTest {
     }
 
     @Test
+    void aDeadLetterLimitThatDoesNotFitTheProducersRequestSizeIsRefusedNamingBothOptions() {
+        assertThatThrownBy(() -> OptionsLoader.load(null, Map.of("dead-letter.max-original-bytes", "1000000")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'dead-letter.max-original-bytes' (1000000)")
+                .hasMessageContaining("max.request.size (1048576, option 'kafka.producer.max.request.size')");
+        assertThatThrownBy(() -> OptionsLoader.load(null, Map.of("kafka.producer.max.request.size", "500000")))
+                .hasMessageContaining("'dead-letter.max-original-bytes' (786432)");
+        // Raising the request size makes room for a larger limit; the common pass-through counts too.
+        assertThat(OptionsLoader.load(null, Map.of("dead-letter.max-original-bytes", "3000000",
+                "kafka.properties.max.request.size", "4194304")).get(EnrichmentOptions.DEAD_LETTER_MAX_ORIGINAL_BYTES))
+                .isEqualTo(3_000_000);
+    }
+
+    @Test
     void malformedOverridesAndFilesAreRefused() throws IOException {
         assertThatThrownBy(() -> OptionsLoader.parseOverrides(List.of("novalue")))
                 .hasMessageContaining("'novalue' is not of the form key=value");
