@@ -1,6 +1,5 @@
 package dev.gemmaflink.operators.enrich;
 
-import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -32,8 +31,8 @@ import dev.gemmaflink.schemas.Stage;
  * out. One request's failure never fails the job.
  *
  * <p>Metrics, in the operator's group {@code enrich}: {@code deadLetters.total} and {@code deadLetters.<CODE>}, and
- * the gauge {@code gpuIndex}: the GPU Flink gave this subtask's slot (the lowest {@code index} of its {@code gpu}
- * external resources), -1 for a slot without one.
+ * the gauge {@code gpuIndex}: the GPU this subtask uses among those Flink gave its slot
+ * ({@link EnricherContext#gpuIndex()}), -1 for a slot without one.
  */
 public final class EnrichAsyncFunction extends RichAsyncFunction<ValidatedRequest, EnrichmentOutcome> {
     private static final long serialVersionUID = 1L;
@@ -41,8 +40,6 @@ public final class EnrichAsyncFunction extends RichAsyncFunction<ValidatedReques
 
     /** Flink's external resource name of GPUs. */
     private static final String GPU_RESOURCE = "gpu";
-    /** Property of a GPU resource info holding the device index (Flink's GPU plugin, as DeviceSelector reads it). */
-    private static final String INDEX_PROPERTY = "index";
     /** Name of the gauge, in group {@code enrich}, of the slot's GPU index. */
     static final String GPU_INDEX_GAUGE = "gpuIndex";
 
@@ -66,34 +63,14 @@ public final class EnrichAsyncFunction extends RichAsyncFunction<ValidatedReques
         MetricGroup enrichMetrics = metrics.addGroup("enrich");
         deadLetters = new DeadLetterCounters(enrichMetrics);
         Set<ExternalResourceInfo> gpus = getRuntimeContext().getExternalResourceInfos(GPU_RESOURCE);
+        EnricherContext context = new EnricherContext(task.getIndexOfThisSubtask(),
+                task.getNumberOfParallelSubtasks(), task.getAttemptNumber(), config, gpus, metrics);
         // Where inference runs is decided by the cluster, not the job: the gauge lets dashboards (and tests) see
-        // which GPU a subtask got, and -1 shows a slot that got none.
-        int gpuIndex = gpuIndex(gpus);
+        // which GPU a subtask uses, and -1 shows a slot that got none. It reads the same decision the enricher's
+        // device selection makes, so it names the device actually in use.
+        int gpuIndex = context.gpuIndex();
         enrichMetrics.gauge(GPU_INDEX_GAUGE, (Gauge<Integer>) () -> gpuIndex);
-        enricher.open(new EnricherContext(task.getIndexOfThisSubtask(), task.getNumberOfParallelSubtasks(),
-                task.getAttemptNumber(), config, gpus, metrics));
-    }
-
-    /**
-     * The lowest GPU index among a slot's {@code gpu} external resources (property {@code index}); -1 when there is
-     * none with a valid index (a TaskManager without GPUs, a MiniCluster). Invalid infos are skipped here: failing on
-     * them is the enricher's call (the gemma enricher's device selection does).
-     */
-    static int gpuIndex(Collection<? extends ExternalResourceInfo> gpus) {
-        int lowest = -1;
-        for (ExternalResourceInfo gpu : gpus == null ? List.<ExternalResourceInfo>of() : gpus) {
-            String raw = gpu.getProperty(INDEX_PROPERTY).orElse("").trim();
-            try {
-                int index = Integer.parseInt(raw);
-                if (index >= 0 && (lowest < 0 || index < lowest)) {
-                    lowest = index;
-                }
-            } catch (NumberFormatException e) {
-                LOG.warn("'{}' external resource info with index '{}' is not a GPU index; keys: {}", GPU_RESOURCE,
-                        raw, gpu.getKeys());
-            }
-        }
-        return lowest;
+        enricher.open(context);
     }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.gemmaflink.operators.enrich;
 
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 
@@ -8,6 +10,8 @@ import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Where an {@link Enricher} runs.
@@ -22,6 +26,11 @@ import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 public record EnricherContext(int subtaskIndex, int parallelism, int attemptNumber, ReadableConfig config,
         Collection<ExternalResourceInfo> gpus, MetricGroup metricGroup) {
 
+    private static final Logger LOG = LoggerFactory.getLogger(EnricherContext.class);
+
+    /** Property of a {@code gpu} resource info holding the device index (Flink's GPU plugin, {@code GPUInfo}). */
+    public static final String GPU_INDEX_PROPERTY = "index";
+
     public EnricherContext {
         Objects.requireNonNull(config, "config");
         gpus = gpus == null ? List.of() : List.copyOf(gpus);
@@ -31,5 +40,45 @@ public record EnricherContext(int subtaskIndex, int parallelism, int attemptNumb
     /** A context without GPUs and with metrics going nowhere (tests, local tools). */
     public EnricherContext(int subtaskIndex, int parallelism, int attemptNumber, ReadableConfig config) {
         this(subtaskIndex, parallelism, attemptNumber, config, List.of(), null);
+    }
+
+    /**
+     * The GPU this subtask runs on: {@link #gpuIndex(Collection, int)} of this context's GPUs and subtask index.
+     *
+     * @return the device index, or -1 when the slot got no GPU with a valid index
+     */
+    public int gpuIndex() {
+        return gpuIndex(gpus, subtaskIndex);
+    }
+
+    /**
+     * Decides which of a slot's GPUs a subtask uses, so that the device an enricher opens and the {@code gpuIndex}
+     * gauge always agree: the valid {@code index} properties in ascending order, taken round-robin by subtask index
+     * ({@code floorMod(subtaskIndex, n)}) when a slot got more than one. Infos without a valid index are skipped
+     * here; refusing them is the enricher's call (the gemma enricher's device selection does).
+     *
+     * @param gpus the slot's {@code gpu} external resource infos; null or empty for none
+     * @param subtaskIndex the subtask's index
+     * @return the device index, or -1 when there is no GPU with a valid index
+     */
+    public static int gpuIndex(Collection<? extends ExternalResourceInfo> gpus, int subtaskIndex) {
+        List<Integer> indices = new ArrayList<>();
+        for (ExternalResourceInfo gpu : gpus == null ? List.<ExternalResourceInfo>of() : gpus) {
+            String raw = gpu.getProperty(GPU_INDEX_PROPERTY).orElse("").trim();
+            try {
+                int index = Integer.parseInt(raw);
+                if (index >= 0) {
+                    indices.add(index);
+                }
+            } catch (NumberFormatException e) {
+                LOG.warn("'gpu' external resource info with index '{}' is not a GPU index; keys: {}", raw,
+                        gpu.getKeys());
+            }
+        }
+        if (indices.isEmpty()) {
+            return -1;
+        }
+        Collections.sort(indices);
+        return indices.get(Math.floorMod(subtaskIndex, indices.size()));
     }
 }

@@ -6,6 +6,8 @@ import java.util.Objects;
 
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 
+import dev.gemmaflink.operators.enrich.EnricherContext;
+
 /**
  * Chooses the device of a subtask from the {@code gpu} external resources Flink gave its slot
  * ({@code getRuntimeContext().getExternalResourceInfos("gpu")}, property {@code index}, as the GPU plugin's
@@ -16,7 +18,7 @@ public final class DeviceSelector {
     /** Flink's external resource name of GPUs (the {@code external-resources} list entry). */
     public static final String GPU_RESOURCE = "gpu";
     /** Property of a GPU resource info holding the device index. */
-    public static final String INDEX_PROPERTY = "index";
+    public static final String INDEX_PROPERTY = EnricherContext.GPU_INDEX_PROPERTY;
 
     private DeviceSelector() {
     }
@@ -24,7 +26,8 @@ public final class DeviceSelector {
     /**
      * @param gpus the slot's GPU infos (empty when the TaskManager offers none, as on a MiniCluster)
      * @param policy what to do without a GPU
-     * @param subtaskIndex spreads subtasks over several GPUs of one slot, if a slot got more than one
+     * @param subtaskIndex spreads subtasks over several GPUs of one slot, if a slot got more than one, as
+     *     {@link EnricherContext#gpuIndex(Collection, int)} decides (the {@code enrich.gpuIndex} gauge reads it too)
      * @return {@code cpu} or {@code gpu:N}, a spelling {@code ModelOptions.parseDevice} accepts
      * @throws IllegalStateException under {@link DevicePolicy#REQUIRE_GPU} when there is no GPU
      * @throws IllegalArgumentException when a GPU info has no valid {@code index}
@@ -32,7 +35,8 @@ public final class DeviceSelector {
     public static String select(Collection<? extends ExternalResourceInfo> gpus, DevicePolicy policy,
             int subtaskIndex) {
         Objects.requireNonNull(policy, "policy");
-        List<Integer> indices = gpus == null ? List.of() : gpus.stream().map(DeviceSelector::indexOf).sorted().toList();
+        // Every info must carry a valid index: a malformed one is a cluster misconfiguration, refused here.
+        List<Integer> indices = gpus == null ? List.of() : gpus.stream().map(DeviceSelector::indexOf).toList();
         if (indices.isEmpty()) {
             if (policy == DevicePolicy.REQUIRE_GPU) {
                 throw new IllegalStateException("enrich.gemma.device-policy is require-gpu but this slot got no '"
@@ -42,7 +46,7 @@ public final class DeviceSelector {
             }
             return "cpu";
         }
-        return "gpu:" + indices.get(Math.floorMod(subtaskIndex, indices.size()));
+        return "gpu:" + EnricherContext.gpuIndex(gpus, subtaskIndex);
     }
 
     private static int indexOf(ExternalResourceInfo info) {

@@ -18,6 +18,8 @@ import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.junit.jupiter.api.Test;
 
 import dev.gemmaflink.operators.FakeGpu;
+import dev.gemmaflink.operators.gemma.DevicePolicy;
+import dev.gemmaflink.operators.gemma.DeviceSelector;
 import dev.gemmaflink.operators.model.EnrichmentOutcome;
 import dev.gemmaflink.operators.model.ValidatedRequest;
 import dev.gemmaflink.schemas.DeadLetter;
@@ -75,14 +77,25 @@ class EnrichAsyncFunctionTest {
     }
 
     @Test
-    void gpuIndexGaugeValueIsTheLowestValidIndexOrMinusOne() {
-        assertThat(EnrichAsyncFunction.gpuIndex(Set.of())).isEqualTo(-1);
-        assertThat(EnrichAsyncFunction.gpuIndex(null)).isEqualTo(-1);
-        assertThat(EnrichAsyncFunction.gpuIndex(List.of(gpu("3")))).isEqualTo(3);
-        assertThat(EnrichAsyncFunction.gpuIndex(List.of(gpu("5"), gpu(" 2 "), gpu("7")))).isEqualTo(2);
+    void gpuIndexGaugeValueIsTheSubtasksValidIndexOrMinusOne() {
+        assertThat(EnricherContext.gpuIndex(Set.of(), 0)).isEqualTo(-1);
+        assertThat(EnricherContext.gpuIndex(null, 0)).isEqualTo(-1);
+        assertThat(EnricherContext.gpuIndex(List.of(gpu("3")), 0)).isEqualTo(3);
+        assertThat(EnricherContext.gpuIndex(List.of(gpu("5"), gpu(" 2 "), gpu("7")), 0)).isEqualTo(2);
         // Infos without a usable index do not hide a valid one, and alone they mean "no GPU".
-        assertThat(EnrichAsyncFunction.gpuIndex(List.of(gpu("x"), gpu(null), gpu("-1"), gpu("4")))).isEqualTo(4);
-        assertThat(EnrichAsyncFunction.gpuIndex(List.of(gpu("GPU-0")))).isEqualTo(-1);
+        assertThat(EnricherContext.gpuIndex(List.of(gpu("x"), gpu(null), gpu("-1"), gpu("4")), 0)).isEqualTo(4);
+        assertThat(EnricherContext.gpuIndex(List.of(gpu("GPU-0")), 0)).isEqualTo(-1);
+    }
+
+    @Test
+    void gpuIndexGaugeReportsTheDeviceTheSubtaskRunsOn() {
+        List<ExternalResourceInfo> gpus = List.of(gpu("5"), gpu("1"), gpu("3"));
+        for (int subtask = 0; subtask < 6; subtask++) {
+            int gauge = new EnricherContext(subtask, 6, 0, new Configuration(), gpus, null).gpuIndex();
+            assertThat("gpu:" + gauge).as("subtask %d", subtask)
+                    .isEqualTo(DeviceSelector.select(gpus, DevicePolicy.REQUIRE_GPU, subtask));
+        }
+        assertThat(new EnricherContext(1, 2, 0, new Configuration(), gpus, null).gpuIndex()).isEqualTo(3);
     }
 
     /** A GPU info as Flink's GPU plugin reports it: property {@code index}; null for an info without one. */
