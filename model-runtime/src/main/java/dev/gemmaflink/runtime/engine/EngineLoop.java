@@ -290,8 +290,17 @@ final class EngineLoop implements Runnable {
 
     private void cancel(String requestId) {
         RequestState s = states.get(requestId);
-        if (s == null || s.sequence == null) {
+        if (s == null) {
             return; // already completed
+        }
+        if (s.sequence == null) {
+            // A multimodal request taken this iteration still waits for its image encoding: drop it before the
+            // encoder or the planner ever see it.
+            if (toEncode.remove(s)) {
+                notStarted.decrementAndGet();
+                complete(s, EngineFinishReason.CANCELLED, null);
+            }
+            return;
         }
         if (planner.cancel(requestId) != null) {
             if (!s.started) {

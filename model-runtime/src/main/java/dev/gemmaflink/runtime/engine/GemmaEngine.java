@@ -282,8 +282,10 @@ public final class GemmaEngine implements AutoCloseable {
     }
 
     /**
-     * Cancels a queued or running request: its future completes with {@link EngineFinishReason#CANCELLED} and the
-     * tokens generated so far. Thread-safe, asynchronous (takes effect before the engine's next step).
+     * Cancels a queued or running request, a multimodal one still waiting for its image encoding included: its
+     * future completes with {@link EngineFinishReason#CANCELLED} and the tokens generated so far (none for a request
+     * not yet encoded, whose images are then never encoded). Thread-safe, asynchronous (takes effect before the
+     * engine's next step).
      *
      * @return true when the request was in flight (it may still finish otherwise in the current step)
      */

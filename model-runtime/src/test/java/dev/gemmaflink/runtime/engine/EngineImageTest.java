@@ -32,6 +32,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
@@ -234,6 +235,43 @@ class EngineImageTest {
             assertThat(get(ok).finishReason()).isEqualTo(EngineFinishReason.LENGTH);
             assertThat(get(ok).numTokens()).isEqualTo(4);
             assertThat(engine.isClosed()).isFalse();
+        }
+    }
+
+    @Test
+    void cancellingARequestWaitingForItsEncodingCancelsItAndEncodesNothing() throws Exception {
+        int[] textPrompt = tokenizer.encode("Tell me a story about a cat.", true);
+        CountDownLatch inListener = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        try (GemmaEngine engine = engine().build()) {
+            // The text request's first token holds the engine thread, so the image request and its cancellation
+            // reach the inbox together and are taken in the same iteration, before any encoding.
+            RequestHandle text = engine.submit(EngineRequest.builder().promptIds(textPrompt).params(greedy(4)).build(),
+                    (id, delta) -> {
+                        inListener.countDown();
+                        awaitQuietly(release);
+                    });
+            assertThat(inListener.await(60, TimeUnit.SECONDS)).isTrue();
+            RequestHandle img = engine.submit(request(image(70, 40, "png", 9), 4));
+            assertThat(img.cancel()).isTrue();
+            release.countDown();
+
+            EngineResult r = get(img);
+            assertThat(r.finishReason()).isEqualTo(EngineFinishReason.CANCELLED);
+            assertThat(r.numTokens()).isZero();
+            assertThat(get(text).finishReason()).isEqualTo(EngineFinishReason.LENGTH);
+            EngineMetrics m = engine.metrics();
+            assertThat(m.imageEncoderCalls()).isZero();
+            assertThat(m.queueDepth()).isZero();
+            assertThat(m.cancelled()).isEqualTo(1);
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
