@@ -156,6 +156,7 @@ public final class KvCacheManager {
                 }
             }
         }
+        removeSkippedBlocks(sequence);
         if (!canAllocate(sequence, numNewTokens, prefix)) {
             return false;
         }
@@ -184,15 +185,17 @@ public final class KvCacheManager {
     }
 
     /**
-     * Whether {@link #allocateSlots(Sequence, int, CachedPrefix)} would succeed now. Frees the sequence's
-     * out-of-window blocks first (they count as free space), otherwise changes nothing.
+     * Whether {@link #allocateSlots(Sequence, int, CachedPrefix)} would succeed now. A pure query, changing no state
+     * (it is called repeatedly, as in {@link #maxAllocatableTokens}): the sequence's out-of-window blocks that
+     * allocation would free first count as free space without being freed here.
      */
     public boolean canAllocate(Sequence sequence, int numNewTokens, CachedPrefix prefix) {
         String id = sequence.requestId();
         int needed = sequence.numComputedTokens() + prefix.numTokens() + numNewTokens;
-        removeSkippedBlocks(sequence);
         for (int g = 0; g < managers.size(); g++) {
-            if (managers.get(g).numBlocksToAllocate(id, needed, prefix.blocks(g)) > pools.get(g).numFreeBlocks()) {
+            SingleTypeKvCacheManager manager = managers.get(g);
+            int free = pools.get(g).numFreeBlocks() + manager.numSkippedBlocksToFree(id, sequence.numComputedTokens());
+            if (manager.numBlocksToAllocate(id, needed, prefix.blocks(g)) > free) {
                 return false;
             }
         }

@@ -99,6 +99,29 @@ abstract class SingleTypeKvCacheManager {
     }
 
     /**
+     * Blocks that {@link #removeSkippedBlocks} would return to the pool's free list now: the skipped blocks only this
+     * sequence holds (a block shared with another sequence stays in use). Changes no state.
+     */
+    int numSkippedBlocksToFree(String requestId, int numComputedTokens) {
+        int skippedTokens = numSkippedTokens(numComputedTokens);
+        List<KvBlock> blocks = blocksByRequest.get(requestId);
+        if (skippedTokens <= 0 || blocks == null) {
+            return 0;
+        }
+        int freed = 0;
+        for (int i = Math.min(skippedTokens / blockSize, blocks.size()) - 1; i >= 0; i--) {
+            KvBlock block = blocks.get(i);
+            if (block.isNull()) {
+                break; // everything before was removed by an earlier call
+            }
+            if (block.refCount() == 1) {
+                freed++;
+            }
+        }
+        return freed;
+    }
+
+    /**
      * Replaces blocks that no future token of the sequence reads with the null block and frees them, newest first
      * (the same tail-first order as {@link #free}).
      */
