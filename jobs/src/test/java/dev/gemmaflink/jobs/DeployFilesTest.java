@@ -13,14 +13,26 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.FallbackKey;
+import org.apache.flink.configuration.HighAvailabilityOptions;
 import org.junit.jupiter.api.Test;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 
 import dev.gemmaflink.operators.config.EnrichmentOptions;
+import dev.gemmaflink.operators.config.EnrichmentOptions.RestoreMode;
 import dev.gemmaflink.operators.config.OptionsLoader;
+import dev.gemmaflink.operators.kafka.KafkaClientProperties;
+import dev.gemmaflink.operators.model.DeadLetters;
 
-/** The deployment files parse and agree with the job: jar, entry class, GPU keys, checkpoints, topics. */
+/**
+ * The deployment files parse and agree with the job: jar, entry class, GPU keys, restarts from Flink state (last-state
+ * upgrades, Kubernetes HA, job.restore FLINK), topics and their record size limits.
+ */
 class DeployFilesTest {
 
     private static final Path DEPLOY = Path.of("..", "deploy");
@@ -78,7 +90,7 @@ class DeployFilesTest {
                 .containsEntry("external-resource.gpu.driver-factory.class",
                         "org.apache.flink.externalresource.gpu.GPUDriverFactory")
                 .containsKey("external-resource.gpu.param.discovery-script.path")
-                .containsKey("state.checkpoints.dir")
+                .containsKey(CheckpointingOptions.CHECKPOINTS_DIRECTORY.key())
                 .containsKey("metrics.reporter.prom.factory.class");
         String podTemplate = spec.get("taskManager").toString();
         assertThat(podTemplate).contains("nvidia.com/gpu=1", "PYTORCH_LIBRARY_PATH", "PYTORCH_FLAVOR",
@@ -144,5 +156,86 @@ class DeployFilesTest {
                 + io.getTaskHeapMemory().orElseThrow().getMebiBytes();
         // Room for the framework, network buffers and JVM overhead besides the two slots' heaps.
         assertThat(heapMb).isLessThan(memoryMb / 4);
+    }
+
+    /**
+     * Every restart resumes from Flink state, never from group offsets: the operator upgrades with last-state, HA
+     * keeps the latest checkpoint across JobManagers, and the job leaves restore and checkpoint storage to them.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void restartsResumeFromFlinkStateThroughLastStateUpgradesAndKubernetesHa() throws IOException {
+        Map<String, Object> spec = map(flinkDeployment(), "spec");
+        Map<String, Object> job = map(spec, "job");
+        assertThat(job).containsEntry("upgradeMode", "last-state");
+        // The operator chart's job service account: its Role lets the HA services edit ConfigMaps.
+        assertThat(spec).containsEntry("serviceAccount", "flink");
+
+        Map<String, String> flinkConf = new LinkedHashMap<>();
+        map(spec, "flinkConfiguration").forEach((k, v) -> flinkConf.put(k, String.valueOf(v)));
+        Configuration flink = Configuration.fromMap(flinkConf);
+        assertThat(flink.get(HighAvailabilityOptions.HA_MODE)).isEqualToIgnoringCase("kubernetes");
+        String checkpoints = flink.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
+        String ha = flink.get(HighAvailabilityOptions.HA_STORAGE_PATH);
+        assertThat(checkpoints).as("checkpoint dir").isNotBlank();
+        assertThat(flink.get(CheckpointingOptions.SAVEPOINT_DIRECTORY)).as("savepoint dir").isNotBlank();
+        assertThat(ha).as("HA storage dir").isNotBlank().isNotEqualTo(checkpoints);
+        // HA metadata on the same durable storage as the checkpoints it points to, not a pod's local disk.
+        assertThat(scheme(ha)).isEqualTo(scheme(checkpoints)).isNotIn("", "file");
+        assertThat(flink.get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION))
+                .isEqualTo(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        // Flink 2 keys, not the deprecated ones they replace.
+        for (ConfigOption<?> option : List.of(HighAvailabilityOptions.HA_MODE, HighAvailabilityOptions.HA_STORAGE_PATH,
+                CheckpointingOptions.CHECKPOINTS_DIRECTORY, CheckpointingOptions.SAVEPOINT_DIRECTORY)) {
+            assertThat(flinkConf).containsKey(option.key());
+            for (FallbackKey old : option.fallbackKeys()) {
+                assertThat(flinkConf).doesNotContainKey(old.getKey());
+            }
+        }
+
+        Map<String, String> args = jobArguments();
+        assertThat(args).containsEntry(EnrichmentOptions.RESTORE.key(), "FLINK");
+        assertThat(OptionsLoader.fromMap(args).get(EnrichmentOptions.RESTORE)).isEqualTo(RestoreMode.FLINK);
+        // With FLINK the job's own checkpoint folder would be ignored: keep it out of the arguments.
+        assertThat(args).doesNotContainKey(EnrichmentOptions.CHECKPOINT_DIR.key());
+    }
+
+    private static String scheme(String uri) {
+        int end = uri.indexOf("://");
+        return end < 0 ? "" : uri.substring(0, end);
+    }
+
+    /** The result and dead-letter topics take the largest record the job's producers may send. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void outputTopicsTakeTheLargestRecordTheProducersSend() throws IOException {
+        var conf = OptionsLoader.fromMap(jobArguments());
+        int maxRequestSize = KafkaClientProperties.maxRequestSize(conf);
+        assertThat(maxRequestSize).isGreaterThanOrEqualTo(KafkaClientProperties.DEFAULT_MAX_REQUEST_SIZE);
+        assertThat((long) conf.get(EnrichmentOptions.DEAD_LETTER_MAX_ORIGINAL_BYTES) + DeadLetters.MAX_OVERHEAD_BYTES)
+                .isLessThanOrEqualTo(maxRequestSize);
+
+        List<String> outputs = List.of(conf.get(EnrichmentOptions.RESULT_TOPIC),
+                conf.get(EnrichmentOptions.DEAD_LETTER_TOPIC));
+        Map<String, Long> maxMessageBytes = new LinkedHashMap<>();
+        for (Map<String, Object> topic : documents().stream().filter(d -> "KafkaTopic".equals(d.get("kind")))
+                .toList()) {
+            Map<String, Object> config = map(map(topic, "spec"), "config");
+            if (config.containsKey("max.message.bytes")) {
+                maxMessageBytes.put((String) map(topic, "metadata").get("name"),
+                        Long.parseLong(String.valueOf(config.get("max.message.bytes"))));
+            }
+        }
+        String script = Files.readString(DEPLOY.resolve("kafka/create-topics.sh"));
+        for (String topic : outputs) {
+            assertThat(maxMessageBytes).as("max.message.bytes of KafkaTopic " + topic).containsKey(topic);
+            assertThat(maxMessageBytes.get(topic)).as("max.message.bytes of KafkaTopic " + topic)
+                    .isGreaterThanOrEqualTo(maxRequestSize);
+            Matcher line = Pattern.compile(
+                    "(?m)^create " + Pattern.quote(topic) + " .*--config max\\.message\\.bytes=(\\d+)").matcher(script);
+            assertThat(line.find()).as("max.message.bytes of " + topic + " in create-topics.sh").isTrue();
+            assertThat(Long.parseLong(line.group(1))).as("max.message.bytes of " + topic + " in create-topics.sh")
+                    .isGreaterThanOrEqualTo(maxRequestSize);
+        }
     }
 }
