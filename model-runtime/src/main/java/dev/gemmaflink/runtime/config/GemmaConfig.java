@@ -39,6 +39,10 @@ public final class GemmaConfig {
     public static final String CONDITIONAL_GENERATION = "Gemma3ForConditionalGeneration";
     /** The only supported activation. */
     public static final String GELU_TANH = "gelu_pytorch_tanh";
+    /** Id of {@code <eos>}, where pre-trained models end: a stop id whenever the vocabulary holds it. */
+    public static final int EOS = 1;
+    /** Id of {@code <end_of_turn>}, where instruction-tuned models end: a stop id whenever the vocabulary holds it. */
+    public static final int END_OF_TURN = 106;
 
     private final String architecture;
     private final int hiddenSize;
@@ -306,8 +310,8 @@ public final class GemmaConfig {
     }
 
     /**
-     * @return stop ids: the file's {@code eos_token_id} values plus {@code <eos>} 1 and {@code <end_of_turn>}
-     *     106 where the vocabulary holds them (pre-trained and instruction-tuned models end differently)
+     * @return stop ids: the file's {@code eos_token_id} values plus {@link #EOS} and {@link #END_OF_TURN} where
+     *     the vocabulary holds them (pre-trained and instruction-tuned models end differently)
      */
     public List<Integer> eosTokenIds() {
         return eosTokenIds;
@@ -485,7 +489,7 @@ public final class GemmaConfig {
         private int mmTokensPerImage = 256;
         private int padTokenId = 0;
         private int bosTokenId = 2;
-        private List<Integer> eosTokenIds = List.of(1);
+        private List<Integer> eosTokenIds = List.of(EOS);
         private String torchDtype = "bfloat16";
 
         private Builder() {
@@ -636,7 +640,10 @@ public final class GemmaConfig {
             return this;
         }
 
-        /** Sets {@code eos_token_id} (1 and 106 are added where the vocabulary holds them). */
+        /**
+         * Sets {@code eos_token_id} ({@link GemmaConfig#EOS} and {@link GemmaConfig#END_OF_TURN} are added where the
+         * vocabulary holds them).
+         */
         public Builder eosTokenIds(List<Integer> v) {
             eosTokenIds = List.copyOf(v);
             return this;
@@ -701,11 +708,11 @@ public final class GemmaConfig {
                 eos.add(id);
             }
             // Stop on both <eos> and <end_of_turn> (reference: pre-trained vs instruction-tuned endings).
-            if (vocabSize > 1) {
-                eos.add(1);
+            if (vocabSize > EOS) {
+                eos.add(EOS);
             }
-            if (vocabSize > 106) {
-                eos.add(106);
+            if (vocabSize > END_OF_TURN) {
+                eos.add(END_OF_TURN);
             }
             if (torchDtype == null || torchDtype.isBlank()) {
                 throw new ModelLoadException("torch_dtype must not be empty");

@@ -59,7 +59,6 @@ final class EngineLoop implements Runnable {
     private final StepPlanner planner;
     private final KvStorage storage;
     private final String modelId;
-    private final boolean tenantIsolation;
     private final BlockingQueue<Object> inbox;
     private final Map<String, RequestState> states;
     private final AtomicInteger notStarted;
@@ -77,7 +76,7 @@ final class EngineLoop implements Runnable {
     private boolean closing;
 
     EngineLoop(GemmaModel model, KvCacheManager kvCache, StepPlanner planner, KvStorage storage, String modelId,
-            boolean tenantIsolation, BlockingQueue<Object> inbox, Map<String, RequestState> states,
+            BlockingQueue<Object> inbox, Map<String, RequestState> states,
             AtomicInteger notStarted, MetricsRecorder metrics, Runnable onExit, ImageEncoder imageEncoder,
             ImageEmbeddingCache imageCache) {
         this.imageEncoder = imageEncoder;
@@ -88,7 +87,6 @@ final class EngineLoop implements Runnable {
         this.planner = planner;
         this.storage = storage;
         this.modelId = modelId;
-        this.tenantIsolation = tenantIsolation;
         this.inbox = inbox;
         this.states = states;
         this.notStarted = notStarted;
@@ -161,8 +159,8 @@ final class EngineLoop implements Runnable {
     }
 
     private void admit(RequestState s) {
-        String salt = s.request.cacheSalt() != null ? s.request.cacheSalt()
-                : tenantIsolation ? s.request.tenant() : null;
+        // A request's tenant is its cache salt unless it names one: tenants never share cached blocks.
+        String salt = s.request.cacheSalt() != null ? s.request.cacheSalt() : s.request.tenant();
         CacheKeys keys = s.imagePrompt == null ? CacheKeys.of(modelId, salt)
                 : CacheKeys.of(modelId, salt, s.imagePrompt.kvImageSpans());
         s.sequence = Sequence.builder(s.id(), s.promptIds).cacheKeys(keys)

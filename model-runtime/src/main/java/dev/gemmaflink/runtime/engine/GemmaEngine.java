@@ -84,7 +84,6 @@ public final class GemmaEngine implements AutoCloseable {
     private final GemmaTokenizer tokenizer; // may be null
     private final boolean ownsModel;
     private final KvStorage storage;
-    private final KvCacheLayout layout;
     private final int maxSequenceTokens;
     private final int queueCapacity;
     private final Duration drainTimeout;
@@ -118,7 +117,8 @@ public final class GemmaEngine implements AutoCloseable {
         this.ownsModel = ownsModel;
         this.queueCapacity = b.queueCapacity;
         this.drainTimeout = b.drainTimeout;
-        this.layout = KvCacheLayout.fromConfig(model.config(), model.precision().bytesPerElement(), b.blockSize);
+        KvCacheLayout layout =
+                KvCacheLayout.fromConfig(model.config(), model.precision().bytesPerElement(), b.blockSize);
         KvCacheManager kvCache = b.kvOptions(budgetBytes(b, model)).newManager(layout, 0);
         int[] blocks = new int[layout.numGroups()];
         for (int g = 0; g < blocks.length; g++) {
@@ -132,7 +132,7 @@ public final class GemmaEngine implements AutoCloseable {
         StepPlanner planner = new StepPlanner(kvCache, new RequestQueue(b.queueCapacity), b.maxTokensPerStep,
                 b.maxBatchSize);
         this.metrics = new MetricsRecorder(b.maxBatchSize, kvCache.usage());
-        EngineLoop loop = new EngineLoop(model, kvCache, planner, storage, b.modelId, b.tenantIsolation, inbox, states,
+        EngineLoop loop = new EngineLoop(model, kvCache, planner, storage, b.modelId, inbox, states,
                 notStarted, metrics, this::release, encoder, new ImageEmbeddingCache(b.imageCacheBytes));
         this.thread = new Thread(loop, "gemma-engine-" + b.modelId);
         this.thread.setDaemon(true);
@@ -152,7 +152,7 @@ public final class GemmaEngine implements AutoCloseable {
      * that an engine on a shared host does not take most of its RAM).
      */
     private static long budgetBytes(Builder b, GemmaModel model) {
-        if (b.kvCacheBytes > 0) {
+        if (b.kvCacheBytes != null) {
             return b.kvCacheBytes;
         }
         long free = DeviceMemory.freeBytes(model.device());
@@ -317,11 +317,6 @@ public final class GemmaEngine implements AutoCloseable {
         return model;
     }
 
-    /** The KV layout (block size, groups, bytes per block). */
-    public KvCacheLayout kvLayout() {
-        return layout;
-    }
-
     /** The longest sequence (prompt plus generated) a request may reach. */
     public int maxSequenceTokens() {
         return maxSequenceTokens;
@@ -382,7 +377,8 @@ public final class GemmaEngine implements AutoCloseable {
         private GemmaModel model;
         private GemmaTokenizer tokenizer;
         private ModelOptions modelOptions = ModelOptions.defaults();
-        private long kvCacheBytes;
+        /** Null: not set, the budget comes from {@link #kvMemoryFraction} or the default. */
+        private Long kvCacheBytes;
         private Double kvMemoryFraction;
         private int blockSize = 16;
         private int targetSequenceLength = 32_768;
@@ -391,7 +387,6 @@ public final class GemmaEngine implements AutoCloseable {
         private int queueCapacity = 1_024;
         private boolean prefixCaching = true;
         private String modelId;
-        private boolean tenantIsolation = true;
         private Duration drainTimeout = Duration.ofSeconds(30);
         private ImageEncoder imageEncoder;
         private ImageDecoder imageDecoder;
@@ -423,7 +418,10 @@ public final class GemmaEngine implements AutoCloseable {
             return this;
         }
 
-        /** Absolute KV budget in bytes; excludes {@link #kvMemoryFraction(double)}. */
+        /**
+         * Absolute KV budget in bytes, &gt; 0 (checked by {@link #build()}); excludes
+         * {@link #kvMemoryFraction(double)}.
+         */
         public Builder kvCacheBytes(long bytes) {
             this.kvCacheBytes = bytes;
             return this;
@@ -480,12 +478,6 @@ public final class GemmaEngine implements AutoCloseable {
             return this;
         }
 
-        /** When on (default), a request's tenant is its cache salt: tenants never share cached blocks. */
-        public Builder tenantIsolation(boolean enabled) {
-            this.tenantIsolation = enabled;
-            return this;
-        }
-
         /** How long {@link GemmaEngine#close()} lets pending requests finish (default 30 s; zero fails them). */
         public Builder drainTimeout(Duration timeout) {
             this.drainTimeout = Objects.requireNonNull(timeout, "drainTimeout");
@@ -538,10 +530,10 @@ public final class GemmaEngine implements AutoCloseable {
                 throw new IllegalArgumentException("set exactly one of modelDir and model"
                         + (model == null ? " (neither is set)" : " (both are set)"));
             }
-            if (kvCacheBytes < 0) {
+            if (kvCacheBytes != null && kvCacheBytes <= 0) {
                 throw new IllegalArgumentException("kvCacheBytes must be > 0, got " + kvCacheBytes);
             }
-            if (kvCacheBytes > 0 && kvMemoryFraction != null) {
+            if (kvCacheBytes != null && kvMemoryFraction != null) {
                 throw new IllegalArgumentException("set either kvCacheBytes (" + kvCacheBytes
                         + ") or kvMemoryFraction (" + kvMemoryFraction + "), not both");
             }

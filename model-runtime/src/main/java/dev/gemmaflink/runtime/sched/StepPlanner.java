@@ -177,11 +177,6 @@ public final class StepPlanner {
         return waiting;
     }
 
-    /** The longest sequence the KV cache can hold; the engine stops a sequence there (length limit). */
-    public int maxSequenceTokens() {
-        return kvCache.maxSequenceTokens();
-    }
-
     /**
      * Allocates for a running sequence, preempting less important ones until it fits. A sequence that is alone and
      * still does not fit (a prefill chunk larger than the free window) gets a smaller chunk instead.

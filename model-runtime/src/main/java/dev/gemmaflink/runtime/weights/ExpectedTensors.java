@@ -10,14 +10,6 @@ import java.util.Map;
  * Hugging Face shape. The single source of truth for both the loader's checks and the tiny checkpoint writer.
  */
 public final class ExpectedTensors {
-    /** Per-layer tensor suffixes in checkpoint order. */
-    public static final String[] LAYER_SUFFIXES = {
-        "input_layernorm.weight", "mlp.down_proj.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight",
-        "post_attention_layernorm.weight", "post_feedforward_layernorm.weight", "pre_feedforward_layernorm.weight",
-        "self_attn.k_norm.weight", "self_attn.k_proj.weight", "self_attn.o_proj.weight", "self_attn.q_norm.weight",
-        "self_attn.q_proj.weight", "self_attn.v_proj.weight",
-    };
-
     private ExpectedTensors() {
     }
 

@@ -244,10 +244,19 @@ class GemmaConfigTest {
     }
 
     @Test
+    void stopIdsAreEosAndEndOfTurnOfTheGemmaVocabulary() {
+        assertThat(GemmaConfig.EOS).isEqualTo(1);
+        assertThat(GemmaConfig.END_OF_TURN).isEqualTo(106);
+        GemmaConfig c = GemmaConfig.builder().hiddenSize(8).intermediateSize(8).numHiddenLayers(1).numAttentionHeads(1)
+                .numKeyValueHeads(1).headDim(8).vocabSize(512).slidingWindow(4).build();
+        assertThat(c.eosTokenIds()).containsExactly(GemmaConfig.EOS, GemmaConfig.END_OF_TURN);
+    }
+
+    @Test
     void tinyVocabularyDropsStopIdsItCannotHold() {
         GemmaConfig c = GemmaConfig.builder().hiddenSize(8).intermediateSize(8).numHiddenLayers(1).numAttentionHeads(1)
                 .numKeyValueHeads(1).headDim(8).vocabSize(64).slidingWindow(4).build();
-        assertThat(c.eosTokenIds()).containsExactly(1);
+        assertThat(c.eosTokenIds()).containsExactly(GemmaConfig.EOS);
         assertThatThrownBy(() -> c.toBuilder().bosTokenId(64).build())
                 .isInstanceOf(ModelLoadException.class).hasMessageContaining("bos_token_id 64 is outside the vocabulary of 64");
     }

@@ -247,6 +247,10 @@ class GemmaEngineTest {
         assertThatThrownBy(() -> engine(model).kvMemoryFraction(0.5).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kvCacheBytes")
                 .hasMessageContaining("kvMemoryFraction");
+        assertThatThrownBy(() -> engine(model).kvCacheBytes(0).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("kvCacheBytes must be > 0, got 0");
+        assertThatThrownBy(() -> engine(model).kvCacheBytes(-1).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("kvCacheBytes must be > 0, got -1");
         assertThatThrownBy(() -> engine(model).maxBatchSize(0).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxBatchSize");
         assertThatThrownBy(() -> engine(model).kvCacheBytes(1000).build())
