@@ -68,8 +68,12 @@ public final class EnrichmentJob implements Callable<Integer> {
         return 0;
     }
 
-    /** Builds and executes the pipeline with the configured enricher; returns when the job ends. */
+    /**
+     * Checks the output topics' size limits ({@link TopicLimits}), then builds and executes the pipeline with the
+     * configured enricher; returns when the job ends.
+     */
     public static JobExecutionResult run(Configuration conf) throws Exception {
+        TopicLimits.check(conf);
         StreamExecutionEnvironment env = environment(conf);
         EnrichmentPipeline.builder(conf).build().addTo(env);
         return env.execute(conf.get(EnrichmentOptions.JOB_NAME));

@@ -31,7 +31,10 @@ public enum ErrorCode {
     MISSING_LANGUAGE,
     /** The target language is not a well-formed BCP-47 tag. */
     INVALID_LANGUAGE,
-    /** A generation parameter is out of range. */
+    /**
+     * A parameter is out of range: a generation parameter, or a request id, tenant or key that is too long or holds
+     * control characters.
+     */
     INVALID_PARAMETER,
     /** The enricher reported a failure for this request. */
     ENRICHMENT_FAILED,

@@ -80,6 +80,11 @@ public final class KafkaClientProperties {
         return collect(conf, PRODUCER_PREFIX);
     }
 
+    /** Settings of an admin client of the job (start-up checks): the common ones only. */
+    public static Properties admin(Configuration conf) {
+        return collect(conf, COMMON_PREFIX);
+    }
+
     /** The producers' {@code max.request.size}: the pass-through setting, else the Kafka client's default. */
     public static int maxRequestSize(Configuration conf) {
         String value = producer(conf).getProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
