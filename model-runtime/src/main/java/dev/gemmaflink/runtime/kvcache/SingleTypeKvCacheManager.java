@@ -103,18 +103,10 @@ abstract class SingleTypeKvCacheManager {
      * sequence holds (a block shared with another sequence stays in use). Changes no state.
      */
     int numSkippedBlocksToFree(String requestId, int numComputedTokens) {
-        int skippedTokens = numSkippedTokens(numComputedTokens);
         List<KvBlock> blocks = blocksByRequest.get(requestId);
-        if (skippedTokens <= 0 || blocks == null) {
-            return 0;
-        }
         int freed = 0;
-        for (int i = Math.min(skippedTokens / blockSize, blocks.size()) - 1; i >= 0; i--) {
-            KvBlock block = blocks.get(i);
-            if (block.isNull()) {
-                break; // everything before was removed by an earlier call
-            }
-            if (block.refCount() == 1) {
+        for (int i : skippedIndicesToRemove(requestId, numComputedTokens)) {
+            if (blocks.get(i).refCount() == 1) {
                 freed++;
             }
         }
@@ -126,25 +118,34 @@ abstract class SingleTypeKvCacheManager {
      * (the same tail-first order as {@link #free}).
      */
     void removeSkippedBlocks(String requestId, int numComputedTokens) {
-        int skippedTokens = numSkippedTokens(numComputedTokens);
-        if (skippedTokens <= 0) {
-            return;
-        }
         List<KvBlock> blocks = blocksByRequest.get(requestId);
-        if (blocks == null) {
-            return;
-        }
         KvBlock nullBlock = pool.nullBlock();
         List<KvBlock> removed = new ArrayList<>();
-        for (int i = Math.min(skippedTokens / blockSize, blocks.size()) - 1; i >= 0; i--) {
-            KvBlock block = blocks.get(i);
-            if (block.isNull()) {
-                break; // everything before was removed by an earlier call
-            }
-            removed.add(block);
+        for (int i : skippedIndicesToRemove(requestId, numComputedTokens)) {
+            removed.add(blocks.get(i));
             blocks.set(i, nullBlock);
         }
         pool.free(removed);
+    }
+
+    /**
+     * Positions in the sequence's block list of the blocks no future token reads and that still hold a block,
+     * newest first; empty when there are none.
+     */
+    private List<Integer> skippedIndicesToRemove(String requestId, int numComputedTokens) {
+        int skippedTokens = numSkippedTokens(numComputedTokens);
+        List<KvBlock> blocks = blocksByRequest.get(requestId);
+        if (skippedTokens <= 0 || blocks == null) {
+            return List.of();
+        }
+        List<Integer> indices = new ArrayList<>();
+        for (int i = Math.min(skippedTokens / blockSize, blocks.size()) - 1; i >= 0; i--) {
+            if (blocks.get(i).isNull()) {
+                break; // everything before was removed by an earlier call
+            }
+            indices.add(i);
+        }
+        return indices;
     }
 
     /** Frees every block of the sequence, tail first, so its tail is evicted before its (more shareable) prefix. */
