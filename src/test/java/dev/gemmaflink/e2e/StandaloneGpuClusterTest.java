@@ -206,15 +206,15 @@ class StandaloneGpuClusterTest {
                     ? Boolean.TRUE : null;
         });
 
+        reportFailovers(jobId);
         JsonNode enrich = vertex(jobId, "enrich");
-        JsonNode subtasks = flink.get("/jobs/" + jobId + "/vertices/" + enrich.path("id").asText())
-                .path("subtasks");
+        JsonNode subtasks = runningSubtasks(jobId, enrich);
         assertThat(subtasks).as("inference subtasks").hasSize(1);
         subtasks.forEach(s -> assertThat(s.path("taskmanager-id").asText())
                 .as("TaskManager of inference subtask " + s.path("subtask")).isEqualTo(GPU_TM));
         for (String ioVertex : List.of("requests", "dead-letters")) {
             JsonNode vertex = vertex(jobId, ioVertex);
-            flink.get("/jobs/" + jobId + "/vertices/" + vertex.path("id").asText()).path("subtasks")
+            runningSubtasks(jobId, vertex)
                     .forEach(s -> assertThat(s.path("taskmanager-id").asText())
                             .as("TaskManager of a subtask of " + vertex.path("name").asText()).isEqualTo(GPU_TM));
         }
@@ -308,6 +308,32 @@ class StandaloneGpuClusterTest {
             }
         }
         throw new AssertionError("job " + jobId + " has no vertex whose name contains " + namePart);
+    }
+
+    /**
+     * The subtasks of a vertex once each is running on a TaskManager. A task failover (which the exactly-once check
+     * at the end tolerates) leaves the new attempts unassigned until their slots are allocated again.
+     */
+    private static JsonNode runningSubtasks(String jobId, JsonNode vertex) throws Exception {
+        String path = "/jobs/" + jobId + "/vertices/" + vertex.path("id").asText();
+        return flink.await("every subtask of " + vertex.path("name").asText() + " running", STARTUP, () -> {
+            JsonNode subtasks = flink.get(path).path("subtasks");
+            for (JsonNode s : subtasks) {
+                if (!s.path("status").asText().equals("RUNNING")) {
+                    return null;
+                }
+            }
+            return subtasks.isEmpty() ? null : subtasks;
+        });
+    }
+
+    /** Prints the job's exception history, so that a failover during the run is explained in the test output. */
+    private static void reportFailovers(String jobId) throws Exception {
+        JsonNode history = flink.get("/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries");
+        for (JsonNode entry : history) {
+            System.err.println("job " + jobId + " failed over: " + entry.path("exceptionName").asText() + " in "
+                    + entry.path("taskName").asText() + "\n" + entry.path("stacktrace").asText());
+        }
     }
 
     /** The {@code enrich.gpuIndex} gauge values of a vertex by metric id; null until each subtask reports one. */
