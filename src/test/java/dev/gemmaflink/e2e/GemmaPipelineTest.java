@@ -108,7 +108,9 @@ class GemmaPipelineTest {
         assertThat(caption.getReason()).isEqualTo(GemmaEnricher.VISION_UNAVAILABLE);
 
         EngineMetrics m = GemmaScenarios.finalMetrics(scenario);
-        assertThat(m.completed()).as("requests the engine completed").isEqualTo(30);
+        // 30 results, and the caption request, which the text-only engine ends with IMAGES_UNSUPPORTED.
+        assertThat(m.completed()).as("requests the engine completed").isEqualTo(31);
+        assertThat(m.failed()).as("requests the engine could not serve").isEqualTo(1);
         assertThat(maxBatch(m)).as("largest batch of one engine step").isGreaterThan(1);
         assertThat(m.prefixHitTokens()).as("prompt tokens served from the prefix cache").isPositive();
     }

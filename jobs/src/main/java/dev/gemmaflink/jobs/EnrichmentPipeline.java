@@ -101,9 +101,12 @@ public final class EnrichmentPipeline {
         EnrichAsyncFunction enrich = new EnrichAsyncFunction(enricher, conf);
         long timeoutMs = conf.get(EnrichmentOptions.ASYNC_TIMEOUT).toMillis();
         int capacity = conf.get(EnrichmentOptions.ASYNC_CAPACITY);
+        // Flink retries requests the enricher was too busy for; the timeout spans every attempt.
         SingleOutputStreamOperator<EnrichmentOutcome> outcomes = conf.get(EnrichmentOptions.ORDERED)
-                ? AsyncDataStream.orderedWait(routed, enrich, timeoutMs, TimeUnit.MILLISECONDS, capacity)
-                : AsyncDataStream.unorderedWait(routed, enrich, timeoutMs, TimeUnit.MILLISECONDS, capacity);
+                ? AsyncDataStream.orderedWaitWithRetry(routed, enrich, timeoutMs, TimeUnit.MILLISECONDS, capacity,
+                        EnrichAsyncFunction.retryStrategy())
+                : AsyncDataStream.unorderedWaitWithRetry(routed, enrich, timeoutMs, TimeUnit.MILLISECONDS, capacity,
+                        EnrichAsyncFunction.retryStrategy());
         int inferenceParallelism = parallelism(conf, EnrichmentOptions.INFERENCE_PARALLELISM);
         outcomes.name("enrich").uid("enrich")
                 .setParallelism(inferenceParallelism)

@@ -36,6 +36,11 @@ public enum ErrorCode {
      * control characters.
      */
     INVALID_PARAMETER,
+    /**
+     * The prompt (instruction, text and image tokens) plus the output token limit is longer than the model's context
+     * or the engine's KV capacity.
+     */
+    PROMPT_TOO_LONG,
     /** The enricher reported a failure for this request. */
     ENRICHMENT_FAILED,
     /** The enricher did not answer within the configured timeout. */

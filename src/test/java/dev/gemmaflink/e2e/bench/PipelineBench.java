@@ -17,7 +17,7 @@ import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import dev.gemmaflink.e2e.support.Requests;
 import dev.gemmaflink.jobs.local.EmbeddedKafkaCluster;
 import dev.gemmaflink.operators.config.OptionsLoader;
-import dev.gemmaflink.operators.gemma.EngineSettings;
+import dev.gemmaflink.operators.gemma.GemmaOptions;
 import dev.gemmaflink.operators.gemma.SharedEngines;
 import dev.gemmaflink.operators.gemma.SharedResources;
 import dev.gemmaflink.operators.model.ValidatedRequest;
@@ -144,8 +144,8 @@ public final class PipelineBench implements Callable<Integer> {
         int warm = warmup > 0 ? warmup : Math.max(maxBatch, tenants);
         Map<String, String> settings = jobSettings(modelDir);
         Configuration conf = OptionsLoader.fromMap(settings);
-        SharedEngines.Key key = new SharedEngines.Key(modelDir.toAbsolutePath().normalize().toString(), "cpu",
-                EngineSettings.from(conf));
+        SharedEngines.Key key = new SharedEngines.Key(modelDir.toAbsolutePath().normalize().toString(),
+                GemmaOptions.engineConfig(conf));
         BenchRequests factory = new BenchRequests(tenants, maxNewTokens);
         JsonLine setup = new JsonLine().put("bench", "pipeline-vs-engine").put("model", modelName(modelDir))
                 .put("precision", precision).put("threads", threads).put("maxBatch", maxBatch)

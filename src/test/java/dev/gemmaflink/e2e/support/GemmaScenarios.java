@@ -35,7 +35,7 @@ public final class GemmaScenarios {
     /** The final metrics of the one engine that served the scenario (the MiniCluster runs in this JVM). */
     public static EngineMetrics finalMetrics(Scenario scenario) {
         List<EngineMetrics> mine = SharedEngines.finalMetrics().entrySet().stream()
-                .filter(e -> e.getKey().settings().modelId().equals(scenario.id())).map(Map.Entry::getValue)
+                .filter(e -> scenario.id().equals(e.getKey().config().modelId())).map(Map.Entry::getValue)
                 .toList();
         if (mine.size() != 1) {
             throw new AssertionError("expected one engine to serve every inference subtask of " + scenario.id()

@@ -10,6 +10,6 @@ public enum EngineFinishReason {
     CANCELLED,
     /** Its deadline passed before it finished (queued or running). */
     DEADLINE,
-    /** The forward step that computed it failed; {@link EngineResult#error()} says why. */
+    /** The engine could not serve it; {@link EngineResult#error()} says why. */
     ERROR
 }

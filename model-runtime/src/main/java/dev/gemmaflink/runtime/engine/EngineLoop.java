@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -64,10 +65,17 @@ final class EngineLoop implements Runnable {
     private final AtomicInteger notStarted;
     private final MetricsRecorder metrics;
     private final Runnable onExit;
+    /** Where futures are completed and listeners called: never this thread, which must keep the device busy. */
+    private final Executor callbacks;
+    /** Runs on this thread before each step (tests hold the thread with it); a no-op otherwise. */
+    private final Runnable beforeStep;
     private final int fullGroup; // -1 when the model has no such layers
     private final int slidingGroup;
-    /** Results of this iteration, completed after the metrics are published (so a woken caller sees them). */
-    private final List<Runnable> completions = new ArrayList<>();
+    /**
+     * Token deltas and results of this iteration, in order, handed to {@link #callbacks} after the metrics are
+     * published (so a woken caller sees them).
+     */
+    private List<Runnable> completions = new ArrayList<>();
     private final ImageEncoder imageEncoder; // null: text only
     private final ImageEmbeddingCache imageCache;
     /** Multimodal requests taken from the inbox this iteration, encoded together before they are queued. */
@@ -77,8 +85,10 @@ final class EngineLoop implements Runnable {
 
     EngineLoop(GemmaModel model, KvCacheManager kvCache, StepPlanner planner, KvStorage storage, String modelId,
             BlockingQueue<Object> inbox, Map<String, RequestState> states,
-            AtomicInteger notStarted, MetricsRecorder metrics, Runnable onExit, ImageEncoder imageEncoder,
-            ImageEmbeddingCache imageCache) {
+            AtomicInteger notStarted, MetricsRecorder metrics, Runnable onExit, Executor callbacks,
+            Runnable beforeStep, ImageEncoder imageEncoder, ImageEmbeddingCache imageCache) {
+        this.callbacks = callbacks;
+        this.beforeStep = beforeStep;
         this.imageEncoder = imageEncoder;
         this.imageCache = imageCache;
         this.model = model;
@@ -123,11 +133,11 @@ final class EngineLoop implements Runnable {
                     encodeImages();
                 }
                 if (!planner.running().isEmpty() || !planner.waiting().isEmpty()) {
+                    beforeStep.run();
                     step();
                 }
                 metrics.recordUsage(kvCache.usage(), planner.running().size());
-                completions.forEach(Runnable::run);
-                completions.clear();
+                dispatchCompletions();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -141,9 +151,21 @@ final class EngineLoop implements Runnable {
         }
     }
 
+    /** Hands this iteration's callbacks, in order, to the callback thread. */
+    private void dispatchCompletions() {
+        if (!completions.isEmpty()) {
+            List<Runnable> batch = completions;
+            completions = new ArrayList<>();
+            callbacks.execute(() -> batch.forEach(Runnable::run));
+        }
+    }
+
     private void handle(Object command) {
         if (command instanceof RequestState s) {
-            if (s.imagePrompt != null) {
+            if (s.cancelRequested) {
+                notStarted.decrementAndGet();
+                complete(s, EngineFinishReason.CANCELLED, null);
+            } else if (s.imagePrompt != null) {
                 toEncode.add(s);
             } else {
                 admit(s);
@@ -170,13 +192,14 @@ final class EngineLoop implements Runnable {
             queued = planner.submit(s.sequence);
         } catch (IllegalArgumentException e) {
             notStarted.decrementAndGet();
-            complete(s, EngineFinishReason.ERROR, e.getMessage());
+            complete(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.PROMPT_TOO_LONG,
+                    "request " + s.id() + ": " + e.getMessage()));
             return;
         }
         if (!queued) { // the submit-side counter bounds the queue, so this only guards against a miscount
             notStarted.decrementAndGet();
-            states.remove(s.id());
-            s.future.completeExceptionally(new QueueFullException(s.id(), planner.waiting().capacity()));
+            complete(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.QUEUE_FULL, "request " + s.id()
+                    + ": the engine's queue of " + planner.waiting().capacity() + " requests is full"));
         }
     }
 
@@ -202,12 +225,10 @@ final class EngineLoop implements Runnable {
                     encodeMissing(List.of(s), rows);
                     ok.add(s);
                 } catch (RuntimeException one) {
+                    LOG.warn("encoding the images of request {} failed", s.id(), one);
                     notStarted.decrementAndGet();
-                    completions.add(() -> {
-                        states.remove(s.id());
-                        metrics.recordFinish(s.result(EngineFinishReason.ERROR, one.getMessage(), System.nanoTime()));
-                        s.future.completeExceptionally(one);
-                    });
+                    complete(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.ENGINE_FAILURE,
+                            "request " + s.id() + ": image encoding failed: " + one));
                 }
             }
             batch = ok;
@@ -364,7 +385,8 @@ final class EngineLoop implements Runnable {
                 }
                 kvCache.discard(c.sequence());
                 planner.finish(c.sequence(), SequenceStatus.CANCELLED);
-                complete(s, EngineFinishReason.ERROR, "forward step failed: " + e.getMessage());
+                complete(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.ENGINE_FAILURE,
+                        "request " + s.id() + ": forward step failed: " + e));
             }
             metrics.recordStep(chunks.size(), System.nanoTime() - t0);
             return;
@@ -395,7 +417,8 @@ final class EngineLoop implements Runnable {
             complete(s, EngineFinishReason.STOP, null);
             return;
         }
-        s.accept(token, now);
+        String delta = s.accept(token);
+        completions.add(() -> s.notifyListener(token, delta));
         if (s.numGenerated() >= s.request.params().maxNewTokens()) {
             planner.finish(s.sequence, SequenceStatus.FINISHED);
             complete(s, EngineFinishReason.LENGTH, null);
@@ -414,30 +437,21 @@ final class EngineLoop implements Runnable {
         return new CacheSlots(s.writeSlots(), s.contextSlots(), s.contextPositions());
     }
 
-    private void complete(RequestState s, EngineFinishReason reason, String error) {
+    /**
+     * Ends a request: it leaves the engine's books now, its future completes on the callback thread after this
+     * iteration's earlier callbacks (its last token deltas included).
+     */
+    private void complete(RequestState s, EngineFinishReason reason, EngineError error) {
         EngineResult result = s.result(reason, error, System.nanoTime());
-        completions.add(() -> {
-            states.remove(s.id());
-            metrics.recordFinish(result);
-            s.future.complete(result);
-        });
+        states.remove(s.id());
+        metrics.recordFinish(result);
+        completions.add(() -> s.future.complete(result));
     }
 
-    /** Fails every request still pending (queued, running or in the inbox) and frees their blocks. */
+    /** Ends every request still pending (preparing, in the inbox, queued or running) and frees their blocks. */
     private void failRemaining(String message) {
-        completions.forEach(Runnable::run);
-        completions.clear();
-        for (RequestState s : toEncode) {
-            states.remove(s.id());
-            s.future.completeExceptionally(new EngineClosedException("request " + s.id() + ": " + message));
-        }
         toEncode.clear();
-        for (Object command; (command = inbox.poll()) != null; ) {
-            if (command instanceof RequestState s) {
-                states.remove(s.id());
-                s.future.completeExceptionally(new EngineClosedException("request " + s.id() + ": " + message));
-            }
-        }
+        inbox.clear(); // the requests in it are in states too
         for (RequestState s : List.copyOf(states.values())) {
             if (s.sequence != null && !s.sequence.status().isFinal()) {
                 try {
@@ -446,11 +460,12 @@ final class EngineLoop implements Runnable {
                     LOG.debug("cannot release request {} while closing: {}", s.id(), e.toString());
                 }
             }
-            states.remove(s.id());
-            s.future.completeExceptionally(new EngineClosedException("request " + s.id() + ": " + message));
+            complete(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.ENGINE_CLOSED,
+                    "request " + s.id() + ": " + message));
         }
         notStarted.set(0);
         metrics.recordUsage(kvCache.usage(), planner.running().size());
+        dispatchCompletions();
     }
 
     private static void sleepQuietly() {

@@ -4,6 +4,7 @@ import dev.gemmaflink.runtime.generate.GenerationParams;
 import dev.gemmaflink.runtime.vision.ImagePrompt;
 import dev.gemmaflink.runtime.vision.PanAndScanOptions;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -17,12 +18,12 @@ import java.util.UUID;
  * EngineRequest r = EngineRequest.builder()
  *         .text("Summarise: ...").chat(true)
  *         .params(GenerationParams.builder().temperature(0).maxNewTokens(64).build())
- *         .tenant("acme").priority(1).timeout(Duration.ofSeconds(30))
+ *         .tenant("acme").priority(1).deadline(Instant.now().plusSeconds(30))
  *         .build();
  * }</pre>
  *
  * Exactly one of {@link Builder#promptIds(int...)} (BOS included by the caller) and {@link Builder#text(String)}
- * (tokenized with BOS by the engine, as one user turn when {@link Builder#chat(boolean)}) must be set.
+ * (tokenized with BOS by the engine, off the caller's thread, as one user turn when {@link Builder#chat(boolean)}) must be set.
  *
  * <p>Images ({@link Builder#images(List)}, encoded bytes such as PNG or JPEG) go with a text prompt: each
  * {@value ImagePrompt#IMAGE_MARKER} in the text marks where the next image goes; a text without markers gets all
@@ -38,7 +39,7 @@ public final class EngineRequest {
     private final String tenant;
     private final String cacheSalt;
     private final int priority;
-    private final Duration timeout;
+    private final Instant deadline;
     private final List<byte[]> images;
     private final PanAndScanOptions panAndScan; // null: the engine's default
 
@@ -51,7 +52,7 @@ public final class EngineRequest {
         this.tenant = b.tenant;
         this.cacheSalt = b.cacheSalt;
         this.priority = b.priority;
-        this.timeout = b.timeout;
+        this.deadline = b.deadline;
         this.images = List.copyOf(b.images);
         this.panAndScan = b.panAndScan;
     }
@@ -98,9 +99,12 @@ public final class EngineRequest {
         return priority;
     }
 
-    /** Time from submission after which the request ends with {@link EngineFinishReason#DEADLINE}; null = none. */
-    public Duration timeout() {
-        return timeout;
+    /**
+     * The instant after which the request ends with {@link EngineFinishReason#DEADLINE}, queued or running; null for
+     * none. Absolute, so a request submitted again (after {@link EngineError.Reason#QUEUE_FULL}) keeps its deadline.
+     */
+    public Instant deadline() {
+        return deadline;
     }
 
     /** The encoded images in prompt order (empty for a text-only request); do not modify the arrays. */
@@ -133,7 +137,7 @@ public final class EngineRequest {
         private String tenant;
         private String cacheSalt;
         private int priority;
-        private Duration timeout;
+        private Instant deadline;
         private final List<byte[]> images = new ArrayList<>();
         private PanAndScanOptions panAndScan;
 
@@ -188,9 +192,18 @@ public final class EngineRequest {
             return this;
         }
 
-        /** Optional: deadline relative to submission (positive). */
+        /** Optional: the absolute deadline (see {@link EngineRequest#deadline()}). */
+        public Builder deadline(Instant value) {
+            this.deadline = Objects.requireNonNull(value, "deadline");
+            return this;
+        }
+
+        /** Optional: {@link #deadline(Instant)} this long (positive) from now. */
         public Builder timeout(Duration value) {
-            this.timeout = value;
+            if (value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException("timeout must be positive, got " + value);
+            }
+            this.deadline = Instant.now().plus(value);
             return this;
         }
 
@@ -237,9 +250,6 @@ public final class EngineRequest {
             }
             if (requestId != null && requestId.isEmpty()) {
                 throw new IllegalArgumentException("requestId must not be empty");
-            }
-            if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
-                throw new IllegalArgumentException("timeout must be positive, got " + timeout);
             }
             return new EngineRequest(this);
         }

@@ -10,7 +10,7 @@ import java.util.Objects;
  * @param tokens             generated ids, stop id excluded (partial for cancelled, expired and failed requests)
  * @param text               their text ("" when the engine has no tokenizer)
  * @param finishReason       why it ended
- * @param error              the failure message for {@link EngineFinishReason#ERROR}, otherwise null
+ * @param error              why the engine could not serve it, for {@link EngineFinishReason#ERROR}; otherwise null
  * @param promptTokens       prompt length in tokens
  * @param cachedPromptTokens prompt tokens served by the prefix cache at the request's (last) admission
  * @param preemptions        times the request lost its KV blocks and recomputed
@@ -18,7 +18,7 @@ import java.util.Objects;
  * @param timeToFirstTokenMillis from submit to its first sampled token (-1 when none was sampled)
  * @param totalMillis        from submit to completion
  */
-public record EngineResult(String requestId, int[] tokens, String text, EngineFinishReason finishReason, String error,
+public record EngineResult(String requestId, int[] tokens, String text, EngineFinishReason finishReason, EngineError error,
         int promptTokens, int cachedPromptTokens, int preemptions, double queueMillis, double timeToFirstTokenMillis,
         double totalMillis) {
 
@@ -27,6 +27,20 @@ public record EngineResult(String requestId, int[] tokens, String text, EngineFi
         tokens = tokens.clone();
         Objects.requireNonNull(text, "text");
         Objects.requireNonNull(finishReason, "finishReason");
+        if ((finishReason == EngineFinishReason.ERROR) != (error != null)) {
+            throw new IllegalArgumentException("an error goes with finish reason ERROR and only with it: "
+                    + finishReason + ", " + error);
+        }
+    }
+
+    /**
+     * The result of a request that never started: no tokens, no timings beyond the time it took to refuse it.
+     *
+     * @param promptTokens the prompt length, 0 when it was not known
+     */
+    static EngineResult refused(String requestId, EngineError error, int promptTokens, double totalMillis) {
+        return new EngineResult(requestId, new int[0], "", EngineFinishReason.ERROR, error, promptTokens, 0, 0,
+                totalMillis, -1, totalMillis);
     }
 
     @Override

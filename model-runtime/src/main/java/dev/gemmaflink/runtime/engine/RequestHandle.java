@@ -3,9 +3,10 @@ package dev.gemmaflink.runtime.engine;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A submitted request: its id and the future of its result. The future always completes: normally with an
- * {@link EngineResult} (whatever the finish reason, errors of the forward step included), or exceptionally with
- * {@link EngineClosedException} when the engine closed before the request finished.
+ * A submitted request: its id and the future of its result. The future always completes, and always normally, with
+ * an {@link EngineResult} whatever the finish reason; a request the engine could not serve has finish reason
+ * {@link EngineFinishReason#ERROR} and an {@link EngineError}. Dependent stages run on the engine's callback thread
+ * (or the caller's, for a result known at submit): keep them short, or hand them to an executor.
  */
 public final class RequestHandle {
 

@@ -3,23 +3,27 @@ package dev.gemmaflink.runtime.engine;
 import dev.gemmaflink.runtime.generate.TokenListener;
 import dev.gemmaflink.runtime.kvcache.Sequence;
 import dev.gemmaflink.runtime.model.PromptImages;
+import dev.gemmaflink.runtime.tokenizer.StreamingDetokenizer;
 import dev.gemmaflink.runtime.vision.PreparedImage;
 import dev.gemmaflink.runtime.vision.PromptTokens;
-import java.util.List;
-import dev.gemmaflink.runtime.tokenizer.StreamingDetokenizer;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Per-request bookkeeping of the engine thread (the future is the only part other threads touch). */
+/**
+ * Per-request bookkeeping. The submitting thread creates it, a preparation thread fills in the prompt, then only the
+ * engine thread touches it; other threads read the future and may raise {@link #cancelRequested}.
+ */
 final class RequestState {
 
     private static final Logger LOG = LoggerFactory.getLogger(RequestState.class);
 
     final EngineRequest request;
-    final int[] promptIds;
     final CompletableFuture<EngineResult> future = new CompletableFuture<>();
     final long submitNanos;
     final long deadlineNanos;
@@ -29,27 +33,39 @@ final class RequestState {
     private final StringBuilder text = new StringBuilder();
     private int[] generated = new int[16];
     private int numGenerated;
+    /** Set by {@link GemmaEngine#cancel}; read wherever the request waits (preparation, inbox). */
+    volatile boolean cancelRequested;
+    /** The prompt's token ids, set by preparation. */
+    int[] promptIds;
+    /** Multimodal requests: the assembled prompt and its decoded images, set by preparation. */
+    PromptTokens imagePrompt;
+    List<PreparedImage> preparedImages;
+    /** Soft tokens at their positions, set by the engine thread once the images are encoded. */
+    PromptImages softTokens;
     Sequence sequence; // set by the engine thread when it takes the request
     boolean started; // scheduled at least once
     long firstScheduledNanos = -1;
     long firstTokenNanos = -1;
     int cachedPromptTokens;
-    /** Multimodal requests: the assembled prompt and its decoded images (set before the request is queued). */
-    PromptTokens imagePrompt;
-    List<PreparedImage> preparedImages;
-    /** Soft tokens at their positions, set by the engine thread once the images are encoded. */
-    PromptImages softTokens;
 
-    RequestState(EngineRequest request, int[] promptIds, TokenListener listener, StreamingDetokenizer detokenizer,
-            long submitNanos) {
+    RequestState(EngineRequest request, TokenListener listener, StreamingDetokenizer detokenizer, long submitNanos) {
         this.request = request;
-        this.promptIds = promptIds;
         this.listener = listener;
         this.detokenizer = detokenizer;
         this.rng = new SplittableRandom(request.params().seed());
         this.submitNanos = submitNanos;
-        this.deadlineNanos = request.timeout() == null ? Long.MAX_VALUE
-                : submitNanos + Math.min(request.timeout().toNanos(), Long.MAX_VALUE / 4);
+        this.deadlineNanos = deadlineNanos(request.deadline(), submitNanos);
+    }
+
+    /** The deadline on the {@link System#nanoTime()} clock; {@link Long#MAX_VALUE} for none. */
+    private static long deadlineNanos(Instant deadline, long nowNanos) {
+        if (deadline == null) {
+            return Long.MAX_VALUE;
+        }
+        Duration left = Duration.between(Instant.now(), deadline);
+        long bound = Long.MAX_VALUE / 4;
+        long leftNanos = left.compareTo(Duration.ofNanos(bound)) > 0 ? bound : Math.max(-bound, left.toNanos());
+        return nowNanos + leftNanos;
     }
 
     String id() {
@@ -64,14 +80,19 @@ final class RequestState {
         return numGenerated;
     }
 
-    /** Records a generated (non-stop) token and streams it; a throwing listener is logged, never propagated. */
-    void accept(int token, long nowNanos) {
+    /** Records a generated (non-stop) token; returns its text delta ("" without a tokenizer). */
+    String accept(int token) {
         if (numGenerated == generated.length) {
             generated = Arrays.copyOf(generated, generated.length * 2);
         }
         generated[numGenerated++] = token;
         String delta = detokenizer == null ? "" : detokenizer.accept(token);
         text.append(delta);
+        return delta;
+    }
+
+    /** Streams one token to the listener; a throwing listener is logged, never propagated. */
+    void notifyListener(int token, String delta) {
         try {
             listener.onToken(token, delta);
         } catch (RuntimeException e) {
@@ -79,14 +100,20 @@ final class RequestState {
         }
     }
 
-    EngineResult result(EngineFinishReason reason, String error, long nowNanos) {
+    EngineResult result(EngineFinishReason reason, EngineError error, long nowNanos) {
         if (detokenizer != null && detokenizer.hasPending()) {
             text.append(detokenizer.flush());
         }
         int preemptions = sequence == null ? 0 : sequence.numPreemptions();
+        int promptLength = promptIds == null ? 0 : promptIds.length;
         return new EngineResult(id(), Arrays.copyOf(generated, numGenerated), text.toString(), reason, error,
-                promptIds.length, cachedPromptTokens, preemptions,
+                promptLength, cachedPromptTokens, preemptions,
                 firstScheduledNanos < 0 ? (nowNanos - submitNanos) / 1e6 : (firstScheduledNanos - submitNanos) / 1e6,
                 firstTokenNanos < 0 ? -1 : (firstTokenNanos - submitNanos) / 1e6, (nowNanos - submitNanos) / 1e6);
+    }
+
+    /** The result of a request that failed with {@code error}. */
+    EngineResult failed(EngineError error, long nowNanos) {
+        return result(EngineFinishReason.ERROR, error, nowNanos);
     }
 }

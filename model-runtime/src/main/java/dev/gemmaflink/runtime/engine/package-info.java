@@ -1,13 +1,20 @@
 /**
  * The inference engine: continuous batching of many requests over one device, on top of the paged KV cache of
- * {@link dev.gemmaflink.runtime.kvcache} and the batched forward pass of {@link dev.gemmaflink.runtime.model}.
+ * {@link dev.gemmaflink.runtime.kvcache}, the scheduler of {@link dev.gemmaflink.runtime.sched} and the batched
+ * forward pass of {@link dev.gemmaflink.runtime.model}.
  *
  * <ul>
- *   <li>{@link dev.gemmaflink.runtime.engine.GemmaEngine}: builder, thread-safe {@code submit}/{@code cancel}/
- *       {@code metrics}/{@code close}; one engine thread owns the model, the KV storage and the scheduler.</li>
+ *   <li>{@link dev.gemmaflink.runtime.engine.GemmaEngine}: the facade; builder, thread-safe {@code submit}/
+ *       {@code cancel}/{@code metrics}/{@code close}. {@link dev.gemmaflink.runtime.engine.EngineConfig}: every
+ *       setting, with its default, in one value (also the key of a shared engine).</li>
+ *   <li>Behind it, one file per stage: {@code RequestPreparer} (tokenizing, image decoding and prompt checks on the
+ *       preparation threads), {@code EngineLoop} (the engine thread: owns the model, the KV storage and the
+ *       planner; one step per iteration), {@code VisionStage} (batched image encoding with the embedding cache),
+ *       and a callback thread that completes futures and streams tokens off the device thread.</li>
  *   <li>{@link dev.gemmaflink.runtime.engine.EngineRequest} in, {@link dev.gemmaflink.runtime.engine.RequestHandle}
- *       (future of an {@link dev.gemmaflink.runtime.engine.EngineResult}, optional per-token listener) out;
- *       {@link dev.gemmaflink.runtime.engine.QueueFullException} is the back-pressure signal.</li>
+ *       (future of an {@link dev.gemmaflink.runtime.engine.EngineResult}, optional per-token listener) out. Every
+ *       way a request fails is its result's {@link dev.gemmaflink.runtime.engine.EngineError}; a full queue
+ *       ({@code QUEUE_FULL}) is the back-pressure signal.</li>
  *   <li>{@link dev.gemmaflink.runtime.engine.EngineMetrics}: snapshot of lock-free counters and
  *       {@link dev.gemmaflink.runtime.engine.LatencyHistogram}s.</li>
  * </ul>
@@ -18,7 +25,7 @@
  * request is reproducible too, except that recompute after preemption repeats no draws.
  *
  * <p>Images (multimodal checkpoints): a request carries encoded images with a text prompt; {@code submit} decodes
- * and preprocesses them on the caller's thread and assembles the prompt with {@code vision.ImagePrompt}; the engine
+ * and preprocesses them on a preparation thread and assembles the prompt with {@code vision.ImagePrompt}; the engine
  * thread encodes the views of all requests taken in one iteration in one {@code ImageEncoder} call, keeps the
  * soft tokens in a byte-bounded LRU keyed by image content (and crop), and hands each prefill chunk its slice.
  * Chunks and prefix-cache hits never end inside an image (its attention is bidirectional); cached blocks that hold
@@ -27,7 +34,7 @@
  *
  * <p>Failure contract: when a forward step fails, its requests end with {@code ERROR} and the blocks they alone held
  * leave the prefix cache (their keys and values were never written); other requests continue. An image that cannot
- * be decoded fails its own future with {@code vision.ImageDecodeException}; one whose encoding fails fails its own
- * future with the encoder's exception (a failed batch is retried request by request).
+ * be decoded ends its own request with {@code IMAGE_UNREADABLE}; one whose encoding fails ends its own request with
+ * {@code ENGINE_FAILURE} (a failed batch is retried request by request).
  */
 package dev.gemmaflink.runtime.engine;

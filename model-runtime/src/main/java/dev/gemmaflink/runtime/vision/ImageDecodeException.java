@@ -24,6 +24,7 @@ public final class ImageDecodeException extends RuntimeException {
     }
 
     private final Reason reason;
+    private final String detail;
 
     /**
      * @param reason  the reason code
@@ -33,6 +34,7 @@ public final class ImageDecodeException extends RuntimeException {
     public ImageDecodeException(Reason reason, String message, Throwable cause) {
         super(reason + ": " + message, cause);
         this.reason = Objects.requireNonNull(reason, "reason");
+        this.detail = message;
     }
 
     /** Same without a cause. */
@@ -43,5 +45,10 @@ public final class ImageDecodeException extends RuntimeException {
     /** @return the reason code */
     public Reason reason() {
         return reason;
+    }
+
+    /** @return what was wrong with this input: the message without the reason code in front */
+    public String detail() {
+        return detail;
     }
 }

@@ -9,7 +9,8 @@ package dev.gemmaflink.runtime.vision;
  * @param maxCrops          most crops per image (4); at least 2
  * @param minRatioToActivate long side / short side from which crops are made (1.2)
  */
-public record PanAndScanOptions(boolean enabled, int minCropSize, int maxCrops, double minRatioToActivate) {
+public record PanAndScanOptions(boolean enabled, int minCropSize, int maxCrops, double minRatioToActivate)
+        implements java.io.Serializable {
 
     /** The reference defaults, switched off. */
     public static final PanAndScanOptions DISABLED = new PanAndScanOptions(false, 256, 4, 1.2);

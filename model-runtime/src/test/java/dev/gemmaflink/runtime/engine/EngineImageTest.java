@@ -79,9 +79,17 @@ class EngineImageTest {
         model.close();
     }
 
+    private static EngineConfig.Builder config() {
+        return EngineConfig.builder().blockSize(4).targetSequenceLength(128).maxTokensPerStep(8)
+                .kvCacheBytes(16L << 20).modelId("tiny-mm");
+    }
+
     private static GemmaEngine.Builder engine() {
-        return GemmaEngine.builder().model(model, tokenizer).imageEncoder(encoder).blockSize(4)
-                .targetSequenceLength(128).maxTokensPerStep(8).kvCacheBytes(16L << 20).modelId("tiny-mm");
+        return engine(config());
+    }
+
+    private static GemmaEngine.Builder engine(EngineConfig.Builder config) {
+        return GemmaEngine.builder().model(model, tokenizer).imageEncoder(encoder).config(config.build());
     }
 
     private static GenerationParams greedy(int n) {
@@ -134,8 +142,7 @@ class EngineImageTest {
         MultimodalPrompt mp = new ImageCaptioner(encoder, tokenizer, new ImageDecoder())
                 .prepare(PROMPT, false, List.of(img), PanAndScanOptions.DISABLED);
         try (GemmaEngine engine = GemmaEngine.builder().modelDir(ckpt.directory())
-                .modelOptions(ModelOptions.builder().precision(Precision.FLOAT32).threads(1).build()).blockSize(4)
-                .targetSequenceLength(128).maxTokensPerStep(8).kvCacheBytes(16L << 20).build();
+                .config(config().modelId(null).precision(Precision.FLOAT32).threads(1).build()).build();
              Generator gen = new Generator(model, tokenizer, 0, 8)) {
             EngineResult r = get(engine.submit(request(img, 5)));
             assertThat(r.tokens()).containsExactly(gen.generate(mp.ids(), mp.images(), greedy(5), null).tokens());
@@ -177,8 +184,8 @@ class EngineImageTest {
         ImageCaptioner cap = new ImageCaptioner(encoder, tokenizer, new ImageDecoder());
         List<byte[]> images = new ArrayList<>();
         List<RequestHandle> handles = new ArrayList<>();
-        try (GemmaEngine engine = engine().targetSequenceLength(32)
-                .kvCacheBytes(EngineTestSupport.budgetFor(4, 32, 8)).build();
+        try (GemmaEngine engine = engine(config().targetSequenceLength(32)
+                .kvCacheBytes(EngineTestSupport.budgetFor(4, 32, 8))).build();
              Generator gen = new Generator(model, tokenizer, 0, 8)) {
             for (int i = 0; i < 4; i++) {
                 images.add(image(40 + 10 * i, 50, "png", 31 * i));
@@ -228,9 +235,10 @@ class EngineImageTest {
             RequestHandle text = engine.submit(EngineRequest.builder().promptIds(textPrompt).params(greedy(12)).build());
             RequestHandle bad = engine.submit(request(corrupt, 4));
             RequestHandle ok = engine.submit(request(good, 4));
-            assertThatThrownBy(() -> bad.result().get(60, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
-                    .cause().isInstanceOf(ImageDecodeException.class).hasMessageContaining("CORRUPT")
-                    .hasMessageContaining("image 0");
+            EngineResult failed = bad.result().get(60, TimeUnit.SECONDS);
+            assertThat(failed.finishReason()).isEqualTo(EngineFinishReason.ERROR);
+            assertThat(failed.error().reason()).isEqualTo(EngineError.Reason.IMAGE_UNREADABLE);
+            assertThat(failed.error().message()).startsWith("request " + bad.requestId() + ", image 0: CORRUPT: ");
             assertThat(get(text).tokens()).containsExactly(gen.generate(textPrompt, greedy(12), null).tokens());
             assertThat(get(ok).finishReason()).isEqualTo(EngineFinishReason.LENGTH);
             assertThat(get(ok).numTokens()).isEqualTo(4);
@@ -276,13 +284,15 @@ class EngineImageTest {
     }
 
     @Test
-    void imagesOnATextOnlyModelAreRejectedAtSubmit() {
+    void imagesOnATextOnlyModelEndWithImagesUnsupported() throws Exception {
         TinyCheckpoint text = EngineTestSupport.write(tmp.resolve("text"));
         try (GemmaModel textModel = EngineTestSupport.load(text);
              GemmaEngine engine = EngineTestSupport.engine(textModel).build()) {
-            EngineRequest r = EngineRequest.builder().text("x").images(List.of(image(8, 8, "png", 0))).build();
-            assertThatThrownBy(() -> engine.submit(r)).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("text only").hasMessageContaining("no vision_config");
+            EngineRequest r = EngineRequest.builder().requestId("img").text("x")
+                    .images(List.of(image(8, 8, "png", 0))).build();
+            assertThat(get(engine.submit(r)).error()).isEqualTo(new EngineError(
+                    EngineError.Reason.IMAGES_UNSUPPORTED, "request img has 1 images but the engine serves text "
+                    + "only: the checkpoint has no vision_config"));
             assertThatThrownBy(() -> GemmaEngine.builder().model(textModel, null).imageEncoder(encoder).build())
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("text-only");
         }

@@ -19,7 +19,7 @@ class EngineRequestTest {
         assertThat(r.params().maxNewTokens()).isEqualTo(256);
         assertThat(r.tenant()).isEqualTo("t");
         assertThat(r.priority()).isEqualTo(3);
-        assertThat(r.timeout()).isNull();
+        assertThat(r.deadline()).isNull();
     }
 
     @Test
@@ -32,7 +32,7 @@ class EngineRequestTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty");
         assertThatThrownBy(() -> EngineRequest.builder().promptIds(2).chat(true).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("chat");
-        assertThatThrownBy(() -> EngineRequest.builder().promptIds(2).timeout(Duration.ZERO).build())
+        assertThatThrownBy(() -> EngineRequest.builder().promptIds(2).timeout(Duration.ZERO))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("timeout");
         assertThatThrownBy(() -> EngineRequest.builder().promptIds(2).requestId("").build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("requestId");

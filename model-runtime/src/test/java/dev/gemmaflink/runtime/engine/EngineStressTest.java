@@ -53,8 +53,8 @@ class EngineStressTest {
         SplittableRandom rnd = new SplittableRandom(2024);
         int[] sharedPrefix = prompt(16, 77);
         List<Submitted> submitted = new ArrayList<>();
-        try (GemmaEngine engine = engine(model).kvCacheBytes(EngineTestSupport.budgetFor(2, 128, 16))
-                .maxBatchSize(6).build()) {
+        try (GemmaEngine engine = engine(model, EngineTestSupport.config()
+                .kvCacheBytes(EngineTestSupport.budgetFor(2, 128, 16)).maxBatchSize(6)).build()) {
             for (int i = 0; i < 40; i++) {
                 int[] p = prompt(1 + rnd.nextInt(40), 1000 + i);
                 if (rnd.nextInt(3) == 0) {

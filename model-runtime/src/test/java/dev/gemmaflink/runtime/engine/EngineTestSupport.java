@@ -54,9 +54,37 @@ final class EngineTestSupport {
         return (a + b - 1) / b;
     }
 
+    /** The tests' engine settings: small blocks, steps of 16 tokens, a KV budget for eight 128-token sequences. */
+    static EngineConfig.Builder config() {
+        return EngineConfig.builder().blockSize(BLOCK_SIZE).targetSequenceLength(128).maxTokensPerStep(16)
+                .kvCacheBytes(budgetFor(8, 128, 16)).modelId("tiny");
+    }
+
     static GemmaEngine.Builder engine(GemmaModel model) {
-        return GemmaEngine.builder().model(model, null).blockSize(BLOCK_SIZE).targetSequenceLength(128)
-                .maxTokensPerStep(16).kvCacheBytes(budgetFor(8, 128, 16)).modelId("tiny");
+        return engine(model, config());
+    }
+
+    static GemmaEngine.Builder engine(GemmaModel model, EngineConfig.Builder config) {
+        return GemmaEngine.builder().model(model, null).config(config.build());
+    }
+
+    /**
+     * A hook for {@link GemmaEngine.Builder#beforeStep}: from the {@code holdFrom}-th step on, it counts down
+     * {@code held} and waits for {@code release}, holding the engine thread between steps.
+     */
+    static Runnable holdStepsFrom(int holdFrom, java.util.concurrent.CountDownLatch held,
+            java.util.concurrent.CountDownLatch release) {
+        java.util.concurrent.atomic.AtomicInteger steps = new java.util.concurrent.atomic.AtomicInteger();
+        return () -> {
+            if (steps.incrementAndGet() >= holdFrom) {
+                held.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
     }
 
     static GenerationParams greedy(int maxNewTokens) {

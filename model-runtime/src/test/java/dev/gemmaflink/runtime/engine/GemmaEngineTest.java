@@ -3,6 +3,7 @@ package dev.gemmaflink.runtime.engine;
 import static dev.gemmaflink.runtime.engine.EngineTestSupport.BLOCK_SIZE;
 import static dev.gemmaflink.runtime.engine.EngineTestSupport.WINDOW;
 import static dev.gemmaflink.runtime.engine.EngineTestSupport.concat;
+import static dev.gemmaflink.runtime.engine.EngineTestSupport.config;
 import static dev.gemmaflink.runtime.engine.EngineTestSupport.engine;
 import static dev.gemmaflink.runtime.engine.EngineTestSupport.greedy;
 import static dev.gemmaflink.runtime.engine.EngineTestSupport.prompt;
@@ -167,8 +168,8 @@ class GemmaEngineTest {
         GenerationParams params = greedy(40);
         List<int[]> prompts = new ArrayList<>();
         List<RequestHandle> handles = new ArrayList<>();
-        try (GemmaEngine engine = engine(model).targetSequenceLength(32)
-                .kvCacheBytes(EngineTestSupport.budgetFor(4, 32, 16)).build()) {
+        try (GemmaEngine engine = engine(model, config().targetSequenceLength(32)
+                .kvCacheBytes(EngineTestSupport.budgetFor(4, 32, 16))).build()) {
             for (int i = 0; i < 4; i++) {
                 prompts.add(prompt(20, 200 + i));
                 handles.add(engine.submit(EngineRequest.builder().promptIds(prompts.get(i)).params(params).build()));
@@ -207,8 +208,9 @@ class GemmaEngineTest {
     void textPromptsAreTokenizedAndDetokenizedLikeTheGenerator() throws Exception {
         GenerationParams params = greedy(12);
         try (GemmaTokenizer tok = GemmaTokenizer.load(ckpt.directory());
-             GemmaEngine engine = GemmaEngine.builder().model(model, tok).blockSize(BLOCK_SIZE)
-                     .targetSequenceLength(128).kvCacheBytes(EngineTestSupport.budgetFor(4, 128, 2048)).build();
+             GemmaEngine engine = GemmaEngine.builder().model(model, tok).config(EngineConfig.builder()
+                     .blockSize(BLOCK_SIZE).targetSequenceLength(128)
+                     .kvCacheBytes(EngineTestSupport.budgetFor(4, 128, 2048)).build()).build();
              Generator gen = new Generator(model, tok, 0)) {
             EngineResult r = get(engine.submit(EngineRequest.builder().text("hello world").chat(true).params(params)
                     .build()));
@@ -220,22 +222,41 @@ class GemmaEngineTest {
     }
 
     @Test
-    void requestsThatCanNeverFitAreRejectedAtSubmit() {
+    void requestsThatCanNeverRunEndWithTheirErrorAndLeaveTheEngineServing() throws Exception {
         try (GemmaEngine engine = engine(model).build()) {
-            assertThatThrownBy(() -> engine.submit(EngineRequest.builder().promptIds(prompt(500, 1))
-                    .params(greedy(20)).build()))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("exceeds the longest sequence");
-            assertThatThrownBy(() -> engine.submit(EngineRequest.builder().promptIds(2, 9999).build()))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outside the vocabulary");
-            assertThatThrownBy(() -> engine.submit(EngineRequest.builder().text("hi").build()))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no tokenizer");
+            assertError(engine.submit(EngineRequest.builder().requestId("long").promptIds(prompt(500, 1))
+                    .params(greedy(20)).build()), EngineError.Reason.PROMPT_TOO_LONG,
+                    "request long: prompt of 500 tokens plus maxNewTokens 20 exceeds the longest sequence this "
+                    + "engine holds, 512 tokens (model context 512, KV capacity of the full-attention pool)", 500);
+            assertError(engine.submit(EngineRequest.builder().requestId("vocab").promptIds(2, 9999).build()),
+                    EngineError.Reason.INVALID_PROMPT, "request vocab: token id 9999 at position 1 is outside the "
+                    + "vocabulary [0, " + model.config().vocabSize() + ")", 0);
+            assertError(engine.submit(EngineRequest.builder().requestId("text").text("hi").build()),
+                    EngineError.Reason.INVALID_PROMPT,
+                    "request text has a text prompt but the engine has no tokenizer: pass promptIds", 0);
+            int[] p = prompt(5, 2);
+            assertThat(get(engine.submit(EngineRequest.builder().promptIds(p).params(greedy(3)).build())).tokens())
+                    .containsExactly(reference(model, p, greedy(3)));
+            assertThat(engine.metrics().failed()).isEqualTo(3);
+            assertPoolFree(engine);
         }
-        try (GemmaEngine small = engine(model).kvCacheBytes(EngineTestSupport.budgetFor(1, 128, 16)).build()) {
+        try (GemmaEngine small = engine(model, config().kvCacheBytes(EngineTestSupport.budgetFor(1, 128, 16)))
+                .build()) {
             assertThat(small.maxSequenceTokens()).isEqualTo(128);
-            assertThatThrownBy(() -> small.submit(EngineRequest.builder().promptIds(prompt(100, 1))
-                    .params(greedy(29)).build()))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("128 tokens");
+            EngineResult r = get(small.submit(EngineRequest.builder().promptIds(prompt(100, 1)).params(greedy(29))
+                    .build()));
+            assertThat(r.error().reason()).isEqualTo(EngineError.Reason.PROMPT_TOO_LONG);
+            assertThat(r.error().message()).contains("128 tokens");
         }
+    }
+
+    private static void assertError(RequestHandle handle, EngineError.Reason reason, String message,
+            int promptTokens) throws Exception {
+        EngineResult r = get(handle);
+        assertThat(r.finishReason()).isEqualTo(EngineFinishReason.ERROR);
+        assertThat(r.error()).isEqualTo(new EngineError(reason, message));
+        assertThat(r.tokens()).isEmpty();
+        assertThat(r.promptTokens()).isEqualTo(promptTokens);
     }
 
     @Test
@@ -244,37 +265,30 @@ class GemmaEngineTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("neither");
         assertThatThrownBy(() -> GemmaEngine.builder().model(model, null).modelDir(tmp).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("both");
-        assertThatThrownBy(() -> engine(model).kvMemoryFraction(0.5).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kvCacheBytes")
-                .hasMessageContaining("kvMemoryFraction");
-        assertThatThrownBy(() -> engine(model).kvCacheBytes(0).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessage("kvCacheBytes must be > 0, got 0");
-        assertThatThrownBy(() -> engine(model).kvCacheBytes(-1).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessage("kvCacheBytes must be > 0, got -1");
-        assertThatThrownBy(() -> engine(model).maxBatchSize(0).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxBatchSize");
-        assertThatThrownBy(() -> engine(model).kvCacheBytes(1000).build())
+        assertThatThrownBy(() -> engine(model, config().kvCacheBytes(1000)).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cannot hold one sequence");
     }
 
     @Test
-    void aFullQueueRejectsAtOnceWithQueueFullException() throws Exception {
+    void aFullQueueRefusesAtOnceWithARetryableError() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch blocked = new CountDownLatch(1);
-        try (GemmaEngine engine = engine(model).queueCapacity(2).build()) {
-            // The first request's stream listener holds the engine thread, so later requests stay queued.
+        // The first request's first step runs; the engine thread is then held, so later requests stay queued.
+        try (GemmaEngine engine = engine(model, config().queueCapacity(2))
+                .beforeStep(EngineTestSupport.holdStepsFrom(2, blocked, release)).build()) {
             RequestHandle first = engine.submit(EngineRequest.builder().promptIds(prompt(4, 1)).params(greedy(2))
-                    .build(), (id, t) -> {
-                        blocked.countDown();
-                        awaitQuietly(release);
-                    });
+                    .build());
             assertThat(blocked.await(30, TimeUnit.SECONDS)).isTrue();
             RequestHandle q1 = engine.submit(EngineRequest.builder().promptIds(prompt(4, 2)).params(greedy(2)).build());
             RequestHandle q2 = engine.submit(EngineRequest.builder().promptIds(prompt(4, 3)).params(greedy(2)).build());
             assertThat(engine.metrics().queueDepth()).isEqualTo(2);
-            assertThatThrownBy(() -> engine.submit(EngineRequest.builder().requestId("third").promptIds(prompt(4, 4))
-                    .build()))
-                    .isInstanceOf(QueueFullException.class).hasMessageContaining("third").hasMessageContaining("full");
+            RequestHandle third = engine.submit(EngineRequest.builder().requestId("third").promptIds(prompt(4, 4))
+                    .build());
+            assertThat(third.result()).isDone();
+            EngineResult refused = third.result().get();
+            assertThat(refused.error()).isEqualTo(new EngineError(EngineError.Reason.QUEUE_FULL,
+                    "request third: the engine's queue of 2 requests is full"));
+            assertThat(refused.error().retryable()).isTrue();
             assertThat(engine.metrics().rejected()).isEqualTo(1);
             release.countDown();
             for (RequestHandle h : List.of(first, q1, q2)) {
@@ -287,12 +301,10 @@ class GemmaEngineTest {
     void cancelAndDeadlineEndRequestsWithTheirReasons() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch blocked = new CountDownLatch(1);
-        try (GemmaEngine engine = engine(model).build()) {
+        try (GemmaEngine engine = engine(model).beforeStep(EngineTestSupport.holdStepsFrom(2, blocked, release))
+                .build()) {
             RequestHandle holder = engine.submit(EngineRequest.builder().promptIds(prompt(4, 1)).params(greedy(3))
-                    .build(), (id, t) -> {
-                        blocked.countDown();
-                        awaitQuietly(release);
-                    });
+                    .build());
             assertThat(blocked.await(30, TimeUnit.SECONDS)).isTrue();
             RequestHandle cancelled = engine.submit(EngineRequest.builder().promptIds(prompt(6, 2))
                     .params(greedy(50)).build());
@@ -315,13 +327,11 @@ class GemmaEngineTest {
     void closeWithoutDrainFailsEveryPendingFutureAndRefusesNewRequests() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch blocked = new CountDownLatch(1);
-        GemmaEngine engine = engine(model).drainTimeout(Duration.ZERO).build();
+        GemmaEngine engine = engine(model, config().drainTimeout(Duration.ZERO))
+                .beforeStep(EngineTestSupport.holdStepsFrom(2, blocked, release)).build();
         List<CompletableFuture<EngineResult>> futures = new ArrayList<>();
-        futures.add(engine.submit(EngineRequest.builder().promptIds(prompt(4, 1)).params(greedy(30)).build(),
-                (id, t) -> {
-                    blocked.countDown();
-                    awaitQuietly(release);
-                }).result());
+        futures.add(engine.submit(EngineRequest.builder().promptIds(prompt(4, 1)).params(greedy(30)).build())
+                .result());
         assertThat(blocked.await(30, TimeUnit.SECONDS)).isTrue();
         for (int i = 0; i < 5; i++) {
             futures.add(engine.submit(EngineRequest.builder().promptIds(prompt(5, 10 + i)).params(greedy(30))
@@ -332,15 +342,20 @@ class GemmaEngineTest {
         while (!engine.isClosed()) {
             Thread.onSpinWait();
         }
-        assertThatThrownBy(() -> engine.submit(EngineRequest.builder().promptIds(2, 3).build()))
-                .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        EngineResult late = engine.submit(EngineRequest.builder().requestId("late").promptIds(2, 3).build())
+                .result().get();
+        assertThat(late.error()).isEqualTo(new EngineError(EngineError.Reason.ENGINE_CLOSED,
+                "request late: the engine is closed"));
         release.countDown();
         closer.join(30_000);
         assertThat(closer.isAlive()).isFalse();
         for (CompletableFuture<EngineResult> f : futures) {
             assertThat(f).isDone();
-            assertThatThrownBy(f::get).isInstanceOf(ExecutionException.class)
-                    .hasCauseInstanceOf(EngineClosedException.class);
+            EngineResult r = f.get();
+            assertThat(r.finishReason()).isEqualTo(EngineFinishReason.ERROR);
+            assertThat(r.error().reason()).isEqualTo(EngineError.Reason.ENGINE_CLOSED);
+            assertThat(r.error().message()).isEqualTo("request " + r.requestId()
+                    + ": engine closed before the request finished (drain timeout)");
         }
     }
 
@@ -348,7 +363,7 @@ class GemmaEngineTest {
     void closeWithDrainLetsQueuedWorkFinish() throws Exception {
         List<RequestHandle> handles = new ArrayList<>();
         List<int[]> prompts = new ArrayList<>();
-        GemmaEngine engine = engine(model).drainTimeout(Duration.ofMinutes(1)).build();
+        GemmaEngine engine = engine(model, config().drainTimeout(Duration.ofMinutes(1))).build();
         for (int i = 0; i < 5; i++) {
             prompts.add(prompt(6 + i, 300 + i));
             handles.add(engine.submit(EngineRequest.builder().promptIds(prompts.get(i)).params(greedy(6)).build()));

@@ -85,25 +85,6 @@ class KvCacheAccountingTest {
     }
 
     @Test
-    void optionsSizeTheManagerFromFreeMemoryOrAnAbsoluteBudget() {
-        KvCacheOptions fraction = KvCacheOptions.builder().memoryFraction(0.5).build();
-        KvCacheManager kv = fraction.newManager(GEMMA_4B, 20 * GIB);
-        assertThat(kv.usage().totalBytes()).isLessThanOrEqualTo(10 * GIB).isGreaterThan((long) (9.9 * GIB));
-        assertThat(kv.maxSequenceTokens()).isGreaterThanOrEqualTo(13 * 32_768);
-
-        KvCacheOptions absolute = KvCacheOptions.builder().kvCacheBytes(2 * GIB).prefixCaching(false).build();
-        assertThat(absolute.budgetBytes(80 * GIB)).isEqualTo(2 * GIB);
-        assertThat(absolute.newManager(GEMMA_4B, 80 * GIB).prefixCachingEnabled()).isFalse();
-
-        assertThatThrownBy(() -> KvCacheOptions.builder().kvCacheBytes(GIB).memoryFraction(0.5).build())
-                .hasMessageContaining("either kvCacheBytes").hasMessageContaining("memoryFraction");
-        assertThatThrownBy(() -> KvCacheOptions.builder().maxBatchSize(0).build())
-                .hasMessageContaining("maxBatchSize must be >= 1");
-        assertThatThrownBy(() -> KvCacheOptions.builder().blockSize(32).build().numBlocks(GEMMA_4B, GIB))
-                .hasMessageContaining("differs from option blockSize 32");
-    }
-
-    @Test
     void sizingRejectsBadInput() {
         assertThatThrownBy(() -> KvCacheSizing.blocksForBudget(GEMMA_4B, 100_000_000L, 32_768, 2048))
                 .hasMessageContaining("cannot hold one sequence of 32768 tokens");

@@ -26,8 +26,8 @@ public final class KvCacheBench {
     private static void runOnce(int run) {
         KvCacheLayout layout = KvCacheLayout.fromLayerTypes(GemmaConfig.layerTypesFromPattern(34, 6), 1024, 4, 256,
                 2, 16);
-        KvCacheOptions options = KvCacheOptions.builder().kvCacheBytes(8L << 30).targetSequenceLength(4096).build();
-        KvCacheManager kv = options.newManager(layout, 0);
+        KvCacheManager kv = KvCacheManager.builder(layout)
+                .numBlocks(KvCacheSizing.blocksForBudget(layout, 8L << 30, 4096, 2048)).build();
         StepPlanner planner = new StepPlanner(kv, new RequestQueue(512), 2048, 64);
         Random random = new Random(run);
         int[] system = random.ints(1000, 3, 262_000).toArray();

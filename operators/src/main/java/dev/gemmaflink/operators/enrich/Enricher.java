@@ -16,7 +16,10 @@ import dev.gemmaflink.schemas.EnrichmentResult;
  * <p>Contract:
  * <ul>
  *   <li>A failure of one request completes its future exceptionally (an {@link EnrichmentException} chooses the
- *       error code); it becomes that request's dead letter, the job goes on.</li>
+ *       error code); it becomes that request's dead letter, the job goes on. A
+ *       {@linkplain EnrichmentException#retryable() retryable} one is tried again until the async timeout.</li>
+ *   <li>An {@link EnricherUnavailableException} says the enricher can serve no request at all (its model is
+ *       gone): the task fails and restarts from the last checkpoint, which replays the request.</li>
  *   <li>{@code enrich} may be called again for the same request after a restore from a checkpoint (in-flight
  *       requests are replayed), so it must be idempotent: no side effects beyond computing the result.</li>
  *   <li>Exceptions from {@link #open} fail the task (the job restarts by its restart strategy).</li>
@@ -30,6 +33,14 @@ public interface Enricher extends Serializable, AutoCloseable {
 
     /** Starts enriching one request; never blocks on the computation itself. */
     CompletableFuture<EnrichmentResult> enrich(ValidatedRequest request);
+
+    /**
+     * Gives up on a request whose {@link #enrich} future is still pending ({@code enrich.async-timeout} passed):
+     * an enricher that can stop the work frees what it holds for it. The future may still complete; its outcome is
+     * ignored. Default: nothing to stop.
+     */
+    default void cancel(ValidatedRequest request) {
+    }
 
     /** Releases what {@link #open} acquired; in-flight futures may be left incomplete. */
     @Override

@@ -10,8 +10,6 @@ import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Where an {@link Enricher} runs.
@@ -26,7 +24,6 @@ import org.slf4j.LoggerFactory;
 public record EnricherContext(int subtaskIndex, int parallelism, int attemptNumber, ReadableConfig config,
         Collection<ExternalResourceInfo> gpus, MetricGroup metricGroup) {
 
-    private static final Logger LOG = LoggerFactory.getLogger(EnricherContext.class);
 
     /** Property of a {@code gpu} resource info holding the device index (Flink's GPU plugin, {@code GPUInfo}). */
     public static final String GPU_INDEX_PROPERTY = "index";
@@ -53,32 +50,44 @@ public record EnricherContext(int subtaskIndex, int parallelism, int attemptNumb
 
     /**
      * Decides which of a slot's GPUs a subtask uses, so that the device an enricher opens and the {@code gpuIndex}
-     * gauge always agree: the valid {@code index} properties in ascending order, taken round-robin by subtask index
-     * ({@code floorMod(subtaskIndex, n)}) when a slot got more than one. Infos without a valid index are skipped
-     * here; refusing them is the enricher's call (the gemma enricher's device selection does).
+     * gauge always agree: the {@code index} properties in ascending order, taken round-robin by subtask index
+     * ({@code floorMod(subtaskIndex, n)}) when a slot got more than one.
      *
      * @param gpus the slot's {@code gpu} external resource infos; null or empty for none
      * @param subtaskIndex the subtask's index
-     * @return the device index, or -1 when there is no GPU with a valid index
+     * @return the device index, or -1 when there is no GPU
+     * @throws IllegalArgumentException when an info has no valid index (a cluster misconfiguration)
      */
     public static int gpuIndex(Collection<? extends ExternalResourceInfo> gpus, int subtaskIndex) {
+        List<Integer> indices = gpuIndices(gpus);
+        return indices.isEmpty() ? -1 : indices.get(Math.floorMod(subtaskIndex, indices.size()));
+    }
+
+    /**
+     * The device indices of a slot's GPUs ({@value #GPU_INDEX_PROPERTY} property, as Flink's GPU plugin reports it),
+     * ascending.
+     *
+     * @throws IllegalArgumentException naming the info whose index is missing or not an integer &gt;= 0
+     */
+    public static List<Integer> gpuIndices(Collection<? extends ExternalResourceInfo> gpus) {
         List<Integer> indices = new ArrayList<>();
         for (ExternalResourceInfo gpu : gpus == null ? List.<ExternalResourceInfo>of() : gpus) {
-            String raw = gpu.getProperty(GPU_INDEX_PROPERTY).orElse("").trim();
+            String raw = gpu.getProperty(GPU_INDEX_PROPERTY).orElseThrow(() -> new IllegalArgumentException(
+                    "a 'gpu' external resource info has no '" + GPU_INDEX_PROPERTY + "' property (keys: "
+                            + gpu.getKeys() + ")"));
+            int index;
             try {
-                int index = Integer.parseInt(raw);
-                if (index >= 0) {
-                    indices.add(index);
-                }
+                index = Integer.parseInt(raw.trim());
             } catch (NumberFormatException e) {
-                LOG.warn("'gpu' external resource info with index '{}' is not a GPU index; keys: {}", raw,
-                        gpu.getKeys());
+                index = -1;
             }
-        }
-        if (indices.isEmpty()) {
-            return -1;
+            if (index < 0) {
+                throw new IllegalArgumentException("a 'gpu' external resource has index '" + raw
+                        + "', not a GPU index >= 0");
+            }
+            indices.add(index);
         }
         Collections.sort(indices);
-        return indices.get(Math.floorMod(subtaskIndex, indices.size()));
+        return indices;
     }
 }

@@ -1,7 +1,6 @@
 package dev.gemmaflink.operators.gemma;
 
 import java.util.Collection;
-import java.util.List;
 import java.util.Objects;
 
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
@@ -35,9 +34,7 @@ public final class DeviceSelector {
     public static String select(Collection<? extends ExternalResourceInfo> gpus, DevicePolicy policy,
             int subtaskIndex) {
         Objects.requireNonNull(policy, "policy");
-        // Every info must carry a valid index: a malformed one is a cluster misconfiguration, refused here.
-        List<Integer> indices = gpus == null ? List.of() : gpus.stream().map(DeviceSelector::indexOf).toList();
-        if (indices.isEmpty()) {
+        if (EnricherContext.gpuIndices(gpus).isEmpty()) {
             if (policy == DevicePolicy.REQUIRE_GPU) {
                 throw new IllegalStateException("enrich.gemma.device-policy is require-gpu but this slot got no '"
                         + GPU_RESOURCE + "' external resource: configure the TaskManagers with external-resources: "
@@ -47,21 +44,5 @@ public final class DeviceSelector {
             return "cpu";
         }
         return "gpu:" + EnricherContext.gpuIndex(gpus, subtaskIndex);
-    }
-
-    private static int indexOf(ExternalResourceInfo info) {
-        String raw = info.getProperty(INDEX_PROPERTY).orElseThrow(() -> new IllegalArgumentException(
-                "a '" + GPU_RESOURCE + "' external resource info has no '" + INDEX_PROPERTY + "' property (keys: "
-                        + info.getKeys() + ")"));
-        try {
-            int index = Integer.parseInt(raw.trim());
-            if (index < 0) {
-                throw new NumberFormatException("negative");
-            }
-            return index;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("a '" + GPU_RESOURCE + "' external resource has index '" + raw
-                    + "', not a GPU index >= 0", e);
-        }
     }
 }

@@ -1,17 +1,21 @@
 package dev.gemmaflink.operators.gemma;
 
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.flink.configuration.ReadableConfig;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,12 +25,13 @@ import dev.gemmaflink.operators.enrich.Enricher;
 import dev.gemmaflink.operators.enrich.EnricherContext;
 import dev.gemmaflink.operators.enrich.EnrichmentException;
 import dev.gemmaflink.operators.model.ValidatedRequest;
+import dev.gemmaflink.runtime.engine.EngineConfig;
+import dev.gemmaflink.runtime.engine.EngineFinishReason;
 import dev.gemmaflink.runtime.engine.EngineRequest;
 import dev.gemmaflink.runtime.engine.EngineResult;
 import dev.gemmaflink.runtime.engine.GemmaEngine;
-import dev.gemmaflink.runtime.engine.QueueFullException;
+import dev.gemmaflink.runtime.engine.RequestHandle;
 import dev.gemmaflink.runtime.generate.GenerationParams;
-import dev.gemmaflink.runtime.vision.ImageDecodeException;
 import dev.gemmaflink.runtime.vision.PanAndScanOptions;
 import dev.gemmaflink.schemas.EnrichmentRequest;
 import dev.gemmaflink.schemas.EnrichmentResult;
@@ -39,56 +44,55 @@ import dev.gemmaflink.schemas.GenerationParameters;
  * engine batches them continuously and serves shared instruction prefixes from its cache.
  *
  * <p>Request mapping: tenant as the prefix-cache salt (tenants never share cached blocks), {@code priority} as
- * the engine priority, {@code deadline} as the engine timeout (a request past its deadline is a TIMEOUT dead
- * letter without running), generation parameters from the request with the {@code enrich.gemma.*} defaults. A
+ * the engine priority, {@code deadline} as the engine's absolute deadline (a request past its deadline is a TIMEOUT
+ * dead letter without running), generation parameters from the request with the {@code enrich.gemma.*} defaults. A
  * request without a seed gets one derived from its request id and, with the default temperature 0, greedy
  * decoding: a request replayed after a restore produces the same output (the async I/O contract).
  *
- * <p>Failures become that request's dead letter, never a job failure: a full engine queue is retried with back-off
- * until {@code enrich.async-timeout} (then Flink's timeout makes it a TIMEOUT dead letter), a prompt that can never
- * fit is INVALID_PARAMETER, an image the engine cannot read IMAGE_UNREADABLE, an engine error ENRICHMENT_FAILED,
- * and a CAPTION request on a text-only checkpoint ENRICHMENT_FAILED with {@link #VISION_UNAVAILABLE}.
+ * <p>{@link #enrich} only submits: the engine prepares the prompt and decodes the image on its own threads. How the
+ * engine ended a request maps to a result or a dead letter in one place ({@link EngineFailures}); a full engine
+ * queue is a retryable failure that Flink's async retry tries again with back-off. A request that
+ * {@code enrich.async-timeout} gave up on is cancelled in the engine ({@link #cancel}).
  */
 public final class GemmaEnricher implements Enricher {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(GemmaEnricher.class);
 
     /** Dead-letter reason of CAPTION requests on a text-only checkpoint. */
-    public static final String VISION_UNAVAILABLE = "captioning needs a multimodal checkpoint (one with a "
-            + "vision_config, e.g. gemma-3-4b-it): the configured model reads text only";
+    public static final String VISION_UNAVAILABLE = EngineFailures.VISION_UNAVAILABLE;
 
-    /** Retries of refused submits share one small timer per JVM; the retried submit itself is quick. */
-    private static final ScheduledExecutorService RETRY_TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "gemma-enricher-retry");
-        t.setDaemon(true);
-        return t;
-    });
-    private static final long FIRST_RETRY_MS = 5;
-    private static final long MAX_RETRY_MS = 500;
-
-    private final EngineSettings settings;
+    private final String modelDir;
+    private final DevicePolicy devicePolicy;
+    private final EngineConfig engineConfig;
     private final PromptTemplates templates;
     private final int defaultMaxNewTokens;
     private final double defaultTemperature;
-    private final Duration retryBudget;
     /** Makes engine request ids unique; serializable, so it exists before open. */
     private final AtomicLong sequence = new AtomicLong();
 
     private transient SharedResources.Lease<SharedEngines.Key, GemmaEngine> lease;
     private transient GemmaEngine engine;
-    private transient AtomicInteger inFlight;
+    private transient Map<ValidatedRequest, RequestHandle> inFlight;
     private transient String device;
+    private transient volatile boolean closing;
 
     /**
-     * @param settings the engine settings
+     * @param modelDir the checkpoint folder as the TaskManagers see it
+     * @param devicePolicy what a subtask without a GPU does
+     * @param engineConfig the engine's configuration; its device is replaced by the one chosen at open
      * @param templates prompt instructions
      * @param defaultMaxNewTokens output limit of requests that set none
      * @param defaultTemperature temperature of requests that set none
-     * @param retryBudget how long a refused submit is retried (the async timeout)
      */
-    public GemmaEnricher(EngineSettings settings, PromptTemplates templates, int defaultMaxNewTokens,
-            double defaultTemperature, Duration retryBudget) {
-        this.settings = Objects.requireNonNull(settings, "settings");
+    public GemmaEnricher(String modelDir, DevicePolicy devicePolicy, EngineConfig engineConfig,
+            PromptTemplates templates, int defaultMaxNewTokens, double defaultTemperature) {
+        if (modelDir == null || modelDir.isBlank()) {
+            throw new IllegalArgumentException(GemmaOptions.MODEL_DIR.key() + " is required by the gemma enricher "
+                    + "(a Gemma 3 checkpoint folder on the TaskManagers)");
+        }
+        this.modelDir = modelDir;
+        this.devicePolicy = Objects.requireNonNull(devicePolicy, "devicePolicy");
+        this.engineConfig = Objects.requireNonNull(engineConfig, "engineConfig");
         this.templates = Objects.requireNonNull(templates, "templates");
         if (defaultMaxNewTokens <= 0) {
             throw new IllegalArgumentException(GemmaOptions.MAX_NEW_TOKENS.key() + " must be > 0, got "
@@ -100,33 +104,35 @@ public final class GemmaEnricher implements Enricher {
         }
         this.defaultMaxNewTokens = defaultMaxNewTokens;
         this.defaultTemperature = defaultTemperature;
-        this.retryBudget = Objects.requireNonNull(retryBudget, "retryBudget");
     }
 
-    /** From the job configuration ({@code enrich.gemma.*} and {@code enrich.async-timeout}). */
-    public static GemmaEnricher fromConfig(org.apache.flink.configuration.ReadableConfig config) {
-        return new GemmaEnricher(EngineSettings.from(config), PromptTemplates.from(config),
-                config.get(GemmaOptions.MAX_NEW_TOKENS), config.get(GemmaOptions.TEMPERATURE),
-                config.get(EnrichmentOptions.ASYNC_TIMEOUT));
+    /** From the job configuration ({@code enrich.gemma.*}). */
+    public static GemmaEnricher fromConfig(ReadableConfig config) {
+        return new GemmaEnricher(config.get(GemmaOptions.MODEL_DIR),
+                DevicePolicy.parse(config.get(GemmaOptions.DEVICE_POLICY)), GemmaOptions.engineConfig(config),
+                PromptTemplates.from(config), config.get(GemmaOptions.MAX_NEW_TOKENS),
+                config.get(GemmaOptions.TEMPERATURE));
     }
 
     @Override
     public void open(EnricherContext context) {
-        device = DeviceSelector.select(context.gpus(), settings.devicePolicy(), context.subtaskIndex());
-        java.nio.file.Path dir = java.nio.file.Path.of(settings.modelDir());
-        if (!java.nio.file.Files.isRegularFile(dir.resolve("config.json"))) {
-            throw new IllegalStateException(GemmaOptions.MODEL_DIR.key() + "=" + settings.modelDir()
+        device = DeviceSelector.select(context.gpus(), devicePolicy, context.subtaskIndex());
+        Path dir = Path.of(modelDir);
+        if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new IllegalStateException(GemmaOptions.MODEL_DIR.key() + "=" + modelDir
                     + " holds no config.json on this TaskManager: not a Gemma 3 checkpoint folder");
         }
-        inFlight = new AtomicInteger();
-        lease = SharedEngines.acquire(new SharedEngines.Key(dir.toAbsolutePath().normalize().toString(), device,
-                settings));
+        // Identity: the async operator hands timeout() the very element it gave enrich(); no hashing of images.
+        inFlight = Collections.synchronizedMap(new IdentityHashMap<>());
+        closing = false;
+        lease = SharedEngines.acquire(new SharedEngines.Key(dir.toAbsolutePath().normalize().toString(),
+                engineConfig.toBuilder().device(device).build()));
         engine = lease.get();
-        GemmaMetrics.register(context.metricGroup(), engine, inFlight);
+        GemmaMetrics.register(context.metricGroup(), engine, inFlight::size);
         int sharing = SharedEngines.references(lease.key());
         LOG.info("gemma enricher subtask {} on {} (engine shared by {} subtasks)", context.subtaskIndex(), device,
                 sharing);
-        capacityWarning(context.config().get(EnrichmentOptions.ASYNC_CAPACITY), settings.maxBatch())
+        capacityWarning(context.config().get(EnrichmentOptions.ASYNC_CAPACITY), engineConfig.maxBatchSize())
                 .ifPresent(LOG::warn);
     }
 
@@ -137,11 +143,11 @@ public final class GemmaEnricher implements Enricher {
      *
      * @return the warning to log, or empty when the capacity can fill a batch
      */
-    static java.util.Optional<String> capacityWarning(int asyncCapacity, int maxBatch) {
+    static Optional<String> capacityWarning(int asyncCapacity, int maxBatch) {
         if (asyncCapacity >= maxBatch) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
-        return java.util.Optional.of(EnrichmentOptions.ASYNC_CAPACITY.key() + "=" + asyncCapacity + " is below "
+        return Optional.of(EnrichmentOptions.ASYNC_CAPACITY.key() + "=" + asyncCapacity + " is below "
                 + GemmaOptions.MAX_BATCH.key() + "=" + maxBatch + ": one subtask cannot fill an engine step; raise "
                 + "the capacity unless several subtasks share this device's engine");
     }
@@ -154,50 +160,24 @@ public final class GemmaEnricher implements Enricher {
     @Override
     public CompletableFuture<EnrichmentResult> enrich(ValidatedRequest validated) {
         EnrichmentRequest request = validated.request();
-        if (request.getImage() != null && !engine.acceptsImages()) {
-            return CompletableFuture.failedFuture(new EnrichmentException(ErrorCode.ENRICHMENT_FAILED,
-                    VISION_UNAVAILABLE));
-        }
         EngineRequest engineRequest;
         try {
             engineRequest = toEngineRequest(request, Instant.now());
         } catch (EnrichmentException e) {
             return CompletableFuture.failedFuture(e);
         }
-        CompletableFuture<EngineResult> done = new CompletableFuture<>();
-        inFlight.incrementAndGet();
-        submit(engineRequest, done, System.nanoTime() + retryBudget.toNanos(), FIRST_RETRY_MS);
-        return done.thenApply(r -> toResult(request, r))
-                .whenComplete((r, e) -> inFlight.decrementAndGet());
+        RequestHandle handle = engine.submit(engineRequest);
+        inFlight.put(validated, handle);
+        return handle.result().whenComplete((r, e) -> inFlight.remove(validated, handle))
+                .thenApply(r -> toResult(request, r));
     }
 
-    private void submit(EngineRequest engineRequest, CompletableFuture<EngineResult> done, long retryUntil,
-            long backoffMs) {
-        try {
-            engine.submit(engineRequest).result().whenComplete((r, e) -> {
-                Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-                if (cause instanceof ImageDecodeException) {
-                    done.completeExceptionally(new EnrichmentException(ErrorCode.IMAGE_UNREADABLE,
-                            "image: " + cause.getMessage(), cause));
-                } else if (e != null) {
-                    done.completeExceptionally(e);
-                } else {
-                    done.complete(r);
-                }
-            });
-        } catch (QueueFullException e) {
-            if (System.nanoTime() + backoffMs * 1_000_000 > retryUntil) {
-                done.completeExceptionally(new EnrichmentException(ErrorCode.TIMEOUT, e.getMessage(), e));
-                return;
-            }
-            RETRY_TIMER.schedule(() -> submit(engineRequest, done, retryUntil, Math.min(MAX_RETRY_MS, backoffMs * 2)),
-                    backoffMs, TimeUnit.MILLISECONDS);
-        } catch (IllegalArgumentException e) {
-            done.completeExceptionally(new EnrichmentException(ErrorCode.INVALID_PARAMETER,
-                    "the engine refused the request: " + e.getMessage(), e));
-        } catch (RuntimeException e) {
-            done.completeExceptionally(new EnrichmentException(ErrorCode.ENRICHMENT_FAILED,
-                    "the engine refused the request: " + e, e));
+    /** Cancels the engine request of a request that Flink's async timeout gave up on, so it stops using the device. */
+    @Override
+    public void cancel(ValidatedRequest request) {
+        RequestHandle handle = inFlight == null ? null : inFlight.remove(request);
+        if (handle != null) {
+            handle.cancel();
         }
     }
 
@@ -225,7 +205,7 @@ public final class GemmaEnricher implements Enricher {
                 throw new EnrichmentException(ErrorCode.TIMEOUT, "deadline " + request.getDeadline()
                         + " passed before enrichment started");
             }
-            b.timeout(left);
+            b.deadline(request.getDeadline());
         }
         return b.build();
     }
@@ -266,20 +246,15 @@ public final class GemmaEnricher implements Enricher {
         }
     }
 
+    /** The result of a finished request; any other ending is thrown as its failure ({@link EngineFailures}). */
     EnrichmentResult toResult(EnrichmentRequest request, EngineResult r) {
-        switch (r.finishReason()) {
-            case STOP:
-            case LENGTH:
-                break;
-            case DEADLINE:
-                throw new CompletionException(new EnrichmentException(ErrorCode.TIMEOUT,
-                        "the request's deadline passed in the engine after " + Math.round(r.totalMillis()) + " ms"));
-            case ERROR:
-                throw new CompletionException(new EnrichmentException(ErrorCode.ENRICHMENT_FAILED,
-                        "the engine failed: " + r.error()));
-            default:
-                throw new CompletionException(new EnrichmentException(ErrorCode.ENRICHMENT_FAILED,
-                        "the engine ended the request: " + r.finishReason()));
+        if (r.finishReason() != EngineFinishReason.STOP && r.finishReason() != EngineFinishReason.LENGTH) {
+            RuntimeException failure = EngineFailures.of(r);
+            if (closing && !(failure instanceof EnrichmentException)) {
+                // The engine closes because this subtask does: the outcome is never committed.
+                failure = new EnrichmentException(ErrorCode.ENRICHMENT_FAILED, failure.getMessage());
+            }
+            throw new CompletionException(failure);
         }
         return EnrichmentResult.newBuilder()
                 .setRequestId(request.getRequestId())
@@ -300,16 +275,16 @@ public final class GemmaEnricher implements Enricher {
     }
 
     private String modelId() {
-        if (!settings.modelId().isBlank()) {
-            return settings.modelId();
+        if (engineConfig.modelId() != null) {
+            return engineConfig.modelId();
         }
-        java.nio.file.Path name = java.nio.file.Path.of(settings.modelDir()).toAbsolutePath().normalize()
-                .getFileName();
+        Path name = Path.of(modelDir).toAbsolutePath().normalize().getFileName();
         return name == null ? "gemma" : name.toString();
     }
 
     @Override
     public void close() {
+        closing = true;
         if (lease != null) {
             SharedEngines.release(lease);
             lease = null;

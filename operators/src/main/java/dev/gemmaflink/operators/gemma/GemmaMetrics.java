@@ -1,6 +1,6 @@
 package dev.gemmaflink.operators.gemma;
 
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 import java.util.function.ToDoubleFunction;
 
 import org.apache.flink.metrics.Gauge;
@@ -21,9 +21,9 @@ final class GemmaMetrics {
     private GemmaMetrics() {
     }
 
-    static void register(MetricGroup parent, GemmaEngine engine, AtomicInteger inFlight) {
+    static void register(MetricGroup parent, GemmaEngine engine, IntSupplier inFlight) {
         MetricGroup g = parent.addGroup(GROUP);
-        g.gauge("requestsInFlight", (Gauge<Integer>) inFlight::get);
+        g.gauge("requestsInFlight", (Gauge<Integer>) inFlight::getAsInt);
         engineGauge(g, engine, "queueDepth", m -> m.queueDepth());
         engineGauge(g, engine, "batchSize", m -> m.runningBatchSize());
         engineGauge(g, engine, "meanBatchSize", EngineMetrics::meanBatchSize);

@@ -2,9 +2,14 @@ package dev.gemmaflink.operators.gemma;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.ReadableConfig;
+
+import dev.gemmaflink.runtime.engine.EngineConfig;
+import dev.gemmaflink.runtime.model.Precision;
 
 /**
  * Options of the {@code gemma} enricher ({@code enrich.enricher: gemma}), all under {@code enrich.gemma.}.
@@ -26,8 +31,8 @@ public final class GemmaOptions {
                     + "model folder.");
 
     public static final ConfigOption<String> PRECISION = ConfigOptions.key("enrich.gemma.precision")
-            .stringType().defaultValue("BF16")
-            .withDescription("Compute precision of the weights: BF16 or FLOAT32.");
+            .stringType().defaultValue("bf16")
+            .withDescription("Compute precision of the weights: bf16 (bfloat16) or f32 (float32).");
 
     public static final ConfigOption<String> DEVICE_POLICY = ConfigOptions.key("enrich.gemma.device-policy")
             .stringType().defaultValue(DevicePolicy.ALLOW_CPU.spelling())
@@ -35,38 +40,42 @@ public final class GemmaOptions {
                     + "allow-cpu: such a subtask runs the model on the CPU.");
 
     public static final ConfigOption<Integer> THREADS = ConfigOptions.key("enrich.gemma.threads")
-            .intType().defaultValue(0)
+            .intType().defaultValue(EngineConfig.DEFAULTS.threads())
             .withDescription("Intra-op CPU threads of the model (0 = libtorch default, one per core).");
 
     public static final ConfigOption<Long> KV_CACHE_BYTES = ConfigOptions.key("enrich.gemma.kv-cache-bytes")
-            .longType().defaultValue(0L)
+            .longType().defaultValue(EngineConfig.DEFAULTS.kvCacheBytes())
             .withDescription("KV cache budget of the shared engine in bytes; 0 uses enrich.gemma.kv-cache-fraction.");
 
     public static final ConfigOption<Double> KV_CACHE_FRACTION = ConfigOptions.key("enrich.gemma.kv-cache-fraction")
-            .doubleType().defaultValue(0.5)
+            .doubleType().defaultValue(EngineConfig.DEFAULTS.kvCacheFraction())
             .withDescription("KV cache budget as a fraction of the device memory free after loading the weights "
-                    + "(used when enrich.gemma.kv-cache-bytes is 0).");
+                    + "(used when enrich.gemma.kv-cache-bytes is 0); on a CPU at most half the free memory and at "
+                    + "most 4 GiB.");
 
     public static final ConfigOption<Integer> BLOCK_SIZE = ConfigOptions.key("enrich.gemma.block-size")
-            .intType().defaultValue(16)
+            .intType().defaultValue(EngineConfig.DEFAULTS.blockSize())
             .withDescription("Tokens per KV cache block (the prefix cache shares whole blocks).");
 
     public static final ConfigOption<Integer> TARGET_SEQUENCE_LENGTH = ConfigOptions
-            .key("enrich.gemma.target-sequence-length").intType().defaultValue(4096)
+            .key("enrich.gemma.target-sequence-length").intType()
+            .defaultValue(EngineConfig.DEFAULTS.targetSequenceLength())
             .withDescription("Sequence length (prompt + output tokens) the KV cache is sized to hold at least once.");
 
     public static final ConfigOption<Integer> MAX_BATCH = ConfigOptions.key("enrich.gemma.max-batch")
-            .intType().defaultValue(32)
+            .intType().defaultValue(EngineConfig.DEFAULTS.maxBatchSize())
             .withDescription("Most sequences the shared engine runs in one step.");
 
     public static final ConfigOption<Integer> MAX_TOKENS_PER_STEP = ConfigOptions
-            .key("enrich.gemma.max-tokens-per-step").intType().defaultValue(2048)
+            .key("enrich.gemma.max-tokens-per-step").intType()
+            .defaultValue(EngineConfig.DEFAULTS.maxTokensPerStep())
             .withDescription("Token budget of one engine step (decode tokens plus prefill chunks).");
 
     public static final ConfigOption<Integer> QUEUE_CAPACITY = ConfigOptions.key("enrich.gemma.queue-capacity")
-            .intType().defaultValue(1024)
+            .intType().defaultValue(EngineConfig.DEFAULTS.queueCapacity())
             .withDescription("Requests waiting in the shared engine before a submit is refused; a refused request "
-                    + "is retried until enrich.async-timeout, then becomes a TIMEOUT dead letter.");
+                    + "is retried with back-off (Flink's async retry) until enrich.async-timeout, then becomes a "
+                    + "TIMEOUT dead letter.");
 
     public static final ConfigOption<Integer> MAX_NEW_TOKENS = ConfigOptions.key("enrich.gemma.max-new-tokens")
             .intType().defaultValue(256)
@@ -94,6 +103,44 @@ public final class GemmaOptions {
 
     /** Engines are closed without draining: a closing subtask is ending or failing over. */
     static final Duration DRAIN_TIMEOUT = Duration.ZERO;
+
+    /**
+     * The engine configuration these options describe, on {@code cpu}: the device is chosen per subtask at open
+     * ({@link DeviceSelector}).
+     *
+     * @throws IllegalArgumentException naming the option that is wrong
+     */
+    public static EngineConfig engineConfig(ReadableConfig config) {
+        Precision precision;
+        try {
+            precision = Precision.parse(config.get(PRECISION));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(PRECISION.key() + ": " + e.getMessage(), e);
+        }
+        String modelId = config.get(MODEL_ID).isBlank() ? null : config.get(MODEL_ID);
+        try {
+            return EngineConfig.builder().modelId(modelId).precision(precision).threads(config.get(THREADS))
+                    .kvCacheBytes(config.get(KV_CACHE_BYTES)).kvCacheFraction(config.get(KV_CACHE_FRACTION))
+                    .blockSize(config.get(BLOCK_SIZE)).targetSequenceLength(config.get(TARGET_SEQUENCE_LENGTH))
+                    .maxBatchSize(config.get(MAX_BATCH)).maxTokensPerStep(config.get(MAX_TOKENS_PER_STEP))
+                    .queueCapacity(config.get(QUEUE_CAPACITY)).drainTimeout(DRAIN_TIMEOUT).build();
+        } catch (IllegalArgumentException e) {
+            // EngineConfig names its field first; say which option set it.
+            String message = e.getMessage();
+            for (Map.Entry<String, ConfigOption<?>> field : ENGINE_FIELDS.entrySet()) {
+                if (message.startsWith(field.getKey() + " ")) {
+                    message = field.getValue().key() + message.substring(field.getKey().length());
+                }
+            }
+            throw new IllegalArgumentException(message, e);
+        }
+    }
+
+    /** The {@link EngineConfig} field each option sets. */
+    private static final Map<String, ConfigOption<?>> ENGINE_FIELDS = Map.of("modelId", MODEL_ID,
+            "threads", THREADS, "kvCacheBytes", KV_CACHE_BYTES, "kvCacheFraction", KV_CACHE_FRACTION,
+            "blockSize", BLOCK_SIZE, "targetSequenceLength", TARGET_SEQUENCE_LENGTH, "maxBatchSize", MAX_BATCH,
+            "maxTokensPerStep", MAX_TOKENS_PER_STEP, "queueCapacity", QUEUE_CAPACITY);
 
     /** Every option, in documentation order. */
     public static final List<ConfigOption<?>> ALL = List.of(MODEL_DIR, MODEL_ID, PRECISION, DEVICE_POLICY, THREADS,

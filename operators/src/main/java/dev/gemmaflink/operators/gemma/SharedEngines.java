@@ -4,9 +4,9 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import dev.gemmaflink.runtime.engine.EngineConfig;
 import dev.gemmaflink.runtime.engine.EngineMetrics;
 import dev.gemmaflink.runtime.engine.GemmaEngine;
-import dev.gemmaflink.runtime.model.ModelOptions;
 
 /**
  * One {@link GemmaEngine} per (model, device, settings) per TaskManager JVM, shared by every enrichment subtask
@@ -19,8 +19,11 @@ import dev.gemmaflink.runtime.model.ModelOptions;
  */
 public final class SharedEngines {
 
-    /** What identifies an engine: model folder, device ({@code cpu} / {@code gpu:N}) and settings. */
-    public record Key(String modelDir, String device, EngineSettings settings) {
+    /**
+     * What identifies an engine: the model folder (absolute, normalized) and the engine configuration, the device
+     * ({@code cpu} / {@code gpu:N}) included.
+     */
+    public record Key(String modelDir, EngineConfig config) {
     }
 
     private static final Map<Key, EngineMetrics> FINAL_METRICS = new ConcurrentHashMap<>();
@@ -63,21 +66,6 @@ public final class SharedEngines {
     }
 
     private static GemmaEngine create(Key key) {
-        EngineSettings s = key.settings();
-        ModelOptions options = ModelOptions.builder().precision(s.precision()).device(key.device())
-                .threads(s.threads()).build();
-        GemmaEngine.Builder b = GemmaEngine.builder().modelDir(Path.of(key.modelDir())).modelOptions(options)
-                .blockSize(s.blockSize()).targetSequenceLength(s.targetSequenceLength())
-                .maxBatchSize(s.maxBatch()).maxTokensPerStep(s.maxTokensPerStep())
-                .queueCapacity(s.queueCapacity()).drainTimeout(GemmaOptions.DRAIN_TIMEOUT);
-        if (s.kvCacheBytes() > 0) {
-            b.kvCacheBytes(s.kvCacheBytes());
-        } else {
-            b.kvMemoryFraction(s.kvCacheFraction());
-        }
-        if (!s.modelId().isBlank()) {
-            b.modelId(s.modelId());
-        }
-        return b.build();
+        return GemmaEngine.builder().modelDir(Path.of(key.modelDir())).config(key.config()).build();
     }
 }

@@ -3,6 +3,7 @@ package dev.gemmaflink.operators.enrich;
 import static dev.gemmaflink.operators.TestRequests.origin;
 import static dev.gemmaflink.operators.TestRequests.summarize;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -23,6 +24,7 @@ import dev.gemmaflink.operators.gemma.DeviceSelector;
 import dev.gemmaflink.operators.model.EnrichmentOutcome;
 import dev.gemmaflink.operators.model.ValidatedRequest;
 import dev.gemmaflink.schemas.DeadLetter;
+import dev.gemmaflink.schemas.EnrichmentResult;
 import dev.gemmaflink.schemas.ErrorCode;
 
 class EnrichAsyncFunctionTest {
@@ -77,14 +79,67 @@ class EnrichAsyncFunctionTest {
     }
 
     @Test
-    void gpuIndexGaugeValueIsTheSubtasksValidIndexOrMinusOne() {
+    void gpuIndexGaugeValueIsTheSubtasksIndexOrMinusOneAndAnInvalidIndexIsRefused() {
         assertThat(EnricherContext.gpuIndex(Set.of(), 0)).isEqualTo(-1);
         assertThat(EnricherContext.gpuIndex(null, 0)).isEqualTo(-1);
         assertThat(EnricherContext.gpuIndex(List.of(gpu("3")), 0)).isEqualTo(3);
         assertThat(EnricherContext.gpuIndex(List.of(gpu("5"), gpu(" 2 "), gpu("7")), 0)).isEqualTo(2);
-        // Infos without a usable index do not hide a valid one, and alone they mean "no GPU".
-        assertThat(EnricherContext.gpuIndex(List.of(gpu("x"), gpu(null), gpu("-1"), gpu("4")), 0)).isEqualTo(4);
-        assertThat(EnricherContext.gpuIndex(List.of(gpu("GPU-0")), 0)).isEqualTo(-1);
+        assertThat(EnricherContext.gpuIndices(List.of(gpu("5"), gpu(" 2 "), gpu("7")))).containsExactly(2, 5, 7);
+        // A GPU without a usable index is a cluster misconfiguration: refused, not skipped.
+        assertThatThrownBy(() -> EnricherContext.gpuIndex(List.of(gpu("x"), gpu("4")), 0))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("a 'gpu' external resource has index 'x', not a GPU index >= 0");
+        assertThatThrownBy(() -> EnricherContext.gpuIndex(List.of(gpu("-1")), 0))
+                .hasMessage("a 'gpu' external resource has index '-1', not a GPU index >= 0");
+        assertThatThrownBy(() -> EnricherContext.gpuIndex(List.of(gpu(null)), 0))
+                .hasMessageStartingWith("a 'gpu' external resource info has no 'index' property");
+    }
+
+    @Test
+    void aRetryableFailureIsARetryOutcomeThatIsNotCountedYet() {
+        EnrichmentOutcome busy = invoke(r -> CompletableFuture.failedFuture(
+                EnrichmentException.retryable(ErrorCode.TIMEOUT, "queue full")));
+        assertThat(busy.retryable()).isTrue();
+        assertThat(busy.deadLetter().getErrorCode()).isEqualTo("TIMEOUT");
+        assertThat(busy.deadLetter().getReason()).isEqualTo("queue full");
+        assertThat(EnrichAsyncFunction.isRetry(List.of(busy))).isTrue();
+        // Flink ships the strategy with the job graph.
+        assertThat(org.apache.flink.util.InstantiationUtil.isSerializable(EnrichAsyncFunction.retryStrategy()))
+                .isTrue();
+        assertThat(EnrichAsyncFunction.isRetry(List.of(invoke(r -> CompletableFuture.failedFuture(
+                new EnrichmentException(ErrorCode.TIMEOUT, "late")))))).isFalse();
+    }
+
+    @Test
+    void anUnavailableEnricherFailsTheTaskInsteadOfDeadLetteringTheRequest() {
+        Capture capture = new Capture();
+        new EnrichAsyncFunction(r -> CompletableFuture.failedFuture(new EnricherUnavailableException("gone")),
+                new Configuration()).asyncInvoke(REQUEST, capture);
+        assertThat(capture.outcomes).isEmpty();
+        assertThat(capture.error).isInstanceOf(EnricherUnavailableException.class).hasMessage("gone");
+    }
+
+    @Test
+    void aTimeoutCancelsTheRequestInTheEnricher() {
+        List<ValidatedRequest> cancelled = new java.util.ArrayList<>();
+        Enricher pending = new Enricher() {
+            @Override
+            public CompletableFuture<EnrichmentResult> enrich(ValidatedRequest request) {
+                return new CompletableFuture<>();
+            }
+
+            @Override
+            public void cancel(ValidatedRequest request) {
+                cancelled.add(request);
+            }
+        };
+        EnrichAsyncFunction function = new EnrichAsyncFunction(pending, new Configuration());
+        Capture capture = new Capture();
+        function.asyncInvoke(REQUEST, capture);
+        function.timeout(REQUEST, capture);
+        assertThat(cancelled).containsExactly(REQUEST);
+        assertThat(capture.outcomes).singleElement()
+                .satisfies(o -> assertThat(o.deadLetter().getErrorCode()).isEqualTo("TIMEOUT"));
     }
 
     @Test
@@ -106,6 +161,7 @@ class EnrichAsyncFunctionTest {
     private static EnrichmentOutcome invoke(Enricher enricher) {
         Capture capture = new Capture();
         new EnrichAsyncFunction(enricher, new Configuration()).asyncInvoke(REQUEST, capture);
+        assertThat(capture.error).as("a request's failure must not fail the task").isNull();
         assertThat(capture.outcomes).hasSize(1);
         return capture.outcomes.get(0);
     }
@@ -113,6 +169,7 @@ class EnrichAsyncFunctionTest {
     /** Records what the function completes with. */
     private static final class Capture implements ResultFuture<EnrichmentOutcome> {
         final List<EnrichmentOutcome> outcomes = new ArrayList<>();
+        Throwable error;
 
         @Override
         public void complete(Collection<EnrichmentOutcome> result) {
@@ -120,8 +177,9 @@ class EnrichAsyncFunctionTest {
         }
 
         @Override
-        public void completeExceptionally(Throwable error) {
-            throw new AssertionError("the function must never fail the job", error);
+        public void completeExceptionally(Throwable failure) {
+            assertThat(error).as("completed exceptionally twice").isNull();
+            error = failure;
         }
 
         @Override

@@ -107,9 +107,9 @@ class GemmaEnricherTest {
         assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(GemmaOptions.MODEL_DIR.key(), ""))))
                 .hasMessageContaining("enrich.gemma.model-dir is required");
         assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(GemmaOptions.PRECISION.key(), "int4"))))
-                .hasMessageContaining("unknown precision 'int4'");
+                .hasMessage("enrich.gemma.precision: unknown precision 'int4': use bf16 or f32");
         assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(GemmaOptions.MAX_BATCH.key(), "0"))))
-                .hasMessageContaining("enrich.gemma.max-batch must be > 0");
+                .hasMessage("enrich.gemma.max-batch must be > 0, got 0");
     }
 
     @Test
@@ -133,11 +133,11 @@ class GemmaEnricherTest {
         second.open(new EnricherContext(1, 2, 0, conf));
         try {
             var mine = SharedEngines.live().entrySet().stream()
-                    .filter(e -> e.getKey().settings().modelId().equals("tiny-shared")).toList();
+                    .filter(e -> "tiny-shared".equals(e.getKey().config().modelId())).toList();
             assertThat(mine).hasSize(1);
             SharedEngines.Key key = mine.get(0).getKey();
             GemmaEngine engine = mine.get(0).getValue();
-            assertThat(key.device()).isEqualTo("cpu");
+            assertThat(key.config().device()).isEqualTo("cpu");
             assertThat(SharedEngines.references(key)).isEqualTo(2);
 
             EnrichmentResult a = first.enrich(validated(TestRequests.summarize("s1", "The quick brown fox.")
@@ -183,7 +183,7 @@ class GemmaEnricherTest {
 
             EnrichmentException tooLong = failure(enricher, TestRequests.summarize("l1", "text")
                     .setGeneration(GenerationParameters.newBuilder().setMaxNewTokens(100_000).build()).build());
-            assertThat(tooLong.code()).isEqualTo(ErrorCode.INVALID_PARAMETER);
+            assertThat(tooLong.code()).isEqualTo(ErrorCode.PROMPT_TOO_LONG);
             assertThat(tooLong.getMessage()).contains("exceeds the longest sequence");
 
             // The enricher still serves requests after those failures.
@@ -252,7 +252,7 @@ class GemmaEnricherTest {
         assertThat(mapped.tenant()).isEqualTo("globex");
         assertThat(mapped.cacheSalt()).isEqualTo("globex");
         assertThat(mapped.priority()).isEqualTo(3);
-        assertThat(mapped.timeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(mapped.deadline()).isEqualTo(now.plusSeconds(30));
         assertThat(mapped.params().maxNewTokens()).isEqualTo(9);
         assertThat(mapped.params().temperature()).isEqualTo(0.5);
         assertThat(mapped.params().topK()).isEqualTo(5);
@@ -261,7 +261,7 @@ class GemmaEnricherTest {
         EngineRequest defaults = enricher.toEngineRequest(TestRequests.summarize("m2", "x").build(), now);
         assertThat(defaults.params().maxNewTokens()).isEqualTo(6);
         assertThat(defaults.params().greedy()).isTrue();
-        assertThat(defaults.timeout()).isNull();
+        assertThat(defaults.deadline()).isNull();
         // A replayed request gets the same seed.
         assertThat(enricher.toEngineRequest(TestRequests.summarize("m2", "x").build(), now).params().seed())
                 .isEqualTo(defaults.params().seed());

@@ -65,7 +65,7 @@ class FlinkTypesTest {
 
     @Test
     void outcomeHoldsExactlyOneSide() {
-        assertThatThrownBy(() -> new EnrichmentOutcome(null, null)).hasMessageContaining("exactly one");
+        assertThatThrownBy(() -> new EnrichmentOutcome(null, null, false)).hasMessageContaining("exactly one");
     }
 
     private static <T> T roundTrip(T value, Class<T> type) throws IOException {

@@ -4,15 +4,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmaflink.runtime.config.LayerType;
 import dev.gemmaflink.runtime.engine.EngineFinishReason;
+import dev.gemmaflink.runtime.engine.EngineConfig;
 import dev.gemmaflink.runtime.engine.EngineMetrics;
 import dev.gemmaflink.runtime.engine.EngineRequest;
 import dev.gemmaflink.runtime.engine.EngineResult;
 import dev.gemmaflink.runtime.engine.GemmaEngine;
-import dev.gemmaflink.runtime.engine.QueueFullException;
 import dev.gemmaflink.runtime.engine.RequestHandle;
 import dev.gemmaflink.runtime.generate.GenerationParams;
 import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
-import dev.gemmaflink.runtime.model.ModelOptions;
 import dev.gemmaflink.runtime.model.Precision;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,16 +63,16 @@ public final class EngineBench {
                     + "--prompt-len, got " + promptLen + ", " + genLen + ", " + shared);
         }
         int maxC = Arrays.stream(concurrency).max().orElse(1);
-        ModelOptions options = ModelOptions.builder().precision(Precision.parse(a.getOrDefault("precision", "bf16")))
+        EngineConfig config = EngineConfig.builder()
+                .precision(Precision.parse(a.getOrDefault("precision", "bf16")))
                 .device(a.getOrDefault("device", "cpu")).threads(Integer.parseInt(a.getOrDefault("threads", "0")))
-                .build();
-        long t0 = System.nanoTime();
-        try (GemmaEngine engine = GemmaEngine.builder().modelDir(model).modelOptions(options)
                 .kvCacheBytes(Long.parseLong(a.getOrDefault("kv-bytes", String.valueOf(1L << 30))))
                 .blockSize(Integer.parseInt(a.getOrDefault("block-size", "16")))
                 .targetSequenceLength(Integer.parseInt(a.getOrDefault("target-seq-len", "4096")))
                 .maxTokensPerStep(Integer.parseInt(a.getOrDefault("max-tokens-per-step", "2048")))
-                .maxBatchSize(Math.max(maxC, 1)).build()) {
+                .maxBatchSize(Math.max(maxC, 1)).build();
+        long t0 = System.nanoTime();
+        try (GemmaEngine engine = GemmaEngine.builder().modelDir(model).config(config).build()) {
             System.err.printf("engine-bench: loaded in %.1f s%n", (System.nanoTime() - t0) / 1e9);
             int vocab = Math.min(engine.model().config().vocabSize(), 200_000);
             run(engine, new int[] {1}, 16, 4, 0, vocab, false); // warm-up, not printed

@@ -1,0 +1,252 @@
+package dev.gemmaflink.runtime.engine;
+
+import dev.gemmaflink.runtime.kvcache.KvCacheSizing;
+import dev.gemmaflink.runtime.model.ModelOptions;
+import dev.gemmaflink.runtime.model.Precision;
+import dev.gemmaflink.runtime.vision.PanAndScanOptions;
+import java.io.Serializable;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Every setting of one {@link GemmaEngine}, with its default, in one immutable value: how the model is loaded,
+ * how the KV cache is sized, how steps are scheduled, and how requests are prepared. Equal configurations on the
+ * same model folder may share one engine, so the record is also the key of a shared engine.
+ *
+ * <pre>{@code
+ * EngineConfig config = EngineConfig.builder().device("gpu:1").kvCacheFraction(0.8).maxBatchSize(128).build();
+ * try (GemmaEngine engine = GemmaEngine.builder().modelDir(dir).config(config).build()) { ... }
+ * }</pre>
+ *
+ * <p>KV budget: {@code kvCacheBytes} when it is &gt; 0, else {@code kvCacheFraction} of the device memory free
+ * after the weights are loaded; on a CPU that derived budget is capped at {@link #CPU_KV_CAP_BYTES} and at half the
+ * available memory (as vLLM's CPU backend does), so an engine on a shared host does not take most of its RAM.
+ *
+ * @param modelId identity of the weights in prefix-cache keys and results; null: the model folder's name
+ * @param precision compute precision of the weights (default {@link Precision#BF16})
+ * @param device {@code cpu} (default), {@code gpu} or {@code gpu:N}, as {@link ModelOptions#parseDevice} reads it
+ * @param threads intra-op CPU threads of the model, 0 for libtorch's default (default 0)
+ * @param kvCacheBytes absolute KV budget in bytes, 0 to derive it from {@code kvCacheFraction} (default 0)
+ * @param kvCacheFraction fraction of the free device memory for the KV cache, in (0, 1] (default 0.9)
+ * @param blockSize tokens per KV block; the prefix cache shares whole blocks (default 16)
+ * @param targetSequenceLength sequence length (prompt plus output) the KV cache holds at least once, and whose
+ *     proportions split the budget between the full-attention and sliding-window pools (default 32768)
+ * @param maxTokensPerStep token budget of one step: decode tokens plus prefill chunks (default 2048)
+ * @param maxBatchSize most sequences running at once (default 64)
+ * @param queueCapacity most requests accepted and not yet scheduled; more are refused with
+ *     {@link EngineError.Reason#QUEUE_FULL} (default 1024)
+ * @param prefixCaching automatic prefix caching (default on)
+ * @param drainTimeout how long {@link GemmaEngine#close()} lets pending requests finish (default 30 s)
+ * @param imageCacheBytes bytes of image embeddings kept for reuse by content, 0 disables (default 256 MiB)
+ * @param panAndScan Pan &amp; Scan for requests that do not choose (default off)
+ * @param preparationThreads threads that tokenize prompts and decode images off the caller's thread (default 2)
+ */
+public record EngineConfig(String modelId, Precision precision, String device, int threads, long kvCacheBytes,
+        double kvCacheFraction, int blockSize, int targetSequenceLength, int maxTokensPerStep, int maxBatchSize,
+        int queueCapacity, boolean prefixCaching, Duration drainTimeout, long imageCacheBytes,
+        PanAndScanOptions panAndScan, int preparationThreads) implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Cap of the derived KV budget on a CPU: 4 GiB. */
+    public static final long CPU_KV_CAP_BYTES = 4L << 30;
+
+    /** The configuration with every default. */
+    public static final EngineConfig DEFAULTS = builder().build();
+
+    /** Validates every field; each message names the setting. */
+    public EngineConfig {
+        if (modelId != null && modelId.isBlank()) {
+            throw new IllegalArgumentException("modelId must not be blank (null: the model folder's name)");
+        }
+        Objects.requireNonNull(precision, "precision");
+        ModelOptions.parseDevice(device);
+        nonNegative("threads", threads);
+        nonNegative("kvCacheBytes", kvCacheBytes);
+        if (!(kvCacheFraction > 0 && kvCacheFraction <= 1)) {
+            throw new IllegalArgumentException("kvCacheFraction must be in (0, 1], got " + kvCacheFraction);
+        }
+        positive("blockSize", blockSize);
+        positive("targetSequenceLength", targetSequenceLength);
+        positive("maxTokensPerStep", maxTokensPerStep);
+        positive("maxBatchSize", maxBatchSize);
+        positive("queueCapacity", queueCapacity);
+        Objects.requireNonNull(drainTimeout, "drainTimeout");
+        if (drainTimeout.isNegative()) {
+            throw new IllegalArgumentException("drainTimeout must be >= 0, got " + drainTimeout);
+        }
+        nonNegative("imageCacheBytes", imageCacheBytes);
+        Objects.requireNonNull(panAndScan, "panAndScan");
+        positive("preparationThreads", preparationThreads);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this configuration's values. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** How the model is loaded: precision, device and threads of this configuration. */
+    public ModelOptions modelOptions() {
+        return ModelOptions.builder().precision(precision).device(device).threads(threads).build();
+    }
+
+    /**
+     * The KV budget in bytes on a device with {@code freeBytes} free after loading (see the class comment).
+     *
+     * @param gpu whether the device is a GPU
+     */
+    public long kvBudgetBytes(long freeBytes, boolean gpu) {
+        if (kvCacheBytes > 0) {
+            return kvCacheBytes;
+        }
+        long derived = KvCacheSizing.budgetFromFreeMemory(freeBytes, kvCacheFraction);
+        return gpu ? derived : Math.min(CPU_KV_CAP_BYTES, Math.min(derived, freeBytes / 2));
+    }
+
+    private static void positive(String name, long value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(name + " must be > 0, got " + value);
+        }
+    }
+
+    private static void nonNegative(String name, long value) {
+        if (value < 0) {
+            throw new IllegalArgumentException(name + " must be >= 0, got " + value);
+        }
+    }
+
+    /** Builder starting from the defaults; {@link #build()} validates. */
+    public static final class Builder {
+        private String modelId;
+        private Precision precision = Precision.BF16;
+        private String device = "cpu";
+        private int threads;
+        private long kvCacheBytes;
+        private double kvCacheFraction = 0.9;
+        private int blockSize = 16;
+        private int targetSequenceLength = 32_768;
+        private int maxTokensPerStep = 2_048;
+        private int maxBatchSize = 64;
+        private int queueCapacity = 1_024;
+        private boolean prefixCaching = true;
+        private Duration drainTimeout = Duration.ofSeconds(30);
+        private long imageCacheBytes = 256L << 20;
+        private PanAndScanOptions panAndScan = PanAndScanOptions.DISABLED;
+        private int preparationThreads = 2;
+
+        private Builder() {
+        }
+
+        private Builder(EngineConfig c) {
+            modelId = c.modelId;
+            precision = c.precision;
+            device = c.device;
+            threads = c.threads;
+            kvCacheBytes = c.kvCacheBytes;
+            kvCacheFraction = c.kvCacheFraction;
+            blockSize = c.blockSize;
+            targetSequenceLength = c.targetSequenceLength;
+            maxTokensPerStep = c.maxTokensPerStep;
+            maxBatchSize = c.maxBatchSize;
+            queueCapacity = c.queueCapacity;
+            prefixCaching = c.prefixCaching;
+            drainTimeout = c.drainTimeout;
+            imageCacheBytes = c.imageCacheBytes;
+            panAndScan = c.panAndScan;
+            preparationThreads = c.preparationThreads;
+        }
+
+        public Builder modelId(String value) {
+            this.modelId = value;
+            return this;
+        }
+
+        public Builder precision(Precision value) {
+            this.precision = value;
+            return this;
+        }
+
+        /** @param value {@code cpu}, {@code gpu} or {@code gpu:N} */
+        public Builder device(String value) {
+            this.device = value;
+            return this;
+        }
+
+        public Builder threads(int value) {
+            this.threads = value;
+            return this;
+        }
+
+        /** An absolute KV budget; 0 derives it from {@link #kvCacheFraction(double)}. */
+        public Builder kvCacheBytes(long value) {
+            this.kvCacheBytes = value;
+            return this;
+        }
+
+        public Builder kvCacheFraction(double value) {
+            this.kvCacheFraction = value;
+            return this;
+        }
+
+        public Builder blockSize(int value) {
+            this.blockSize = value;
+            return this;
+        }
+
+        public Builder targetSequenceLength(int value) {
+            this.targetSequenceLength = value;
+            return this;
+        }
+
+        public Builder maxTokensPerStep(int value) {
+            this.maxTokensPerStep = value;
+            return this;
+        }
+
+        public Builder maxBatchSize(int value) {
+            this.maxBatchSize = value;
+            return this;
+        }
+
+        public Builder queueCapacity(int value) {
+            this.queueCapacity = value;
+            return this;
+        }
+
+        public Builder prefixCaching(boolean value) {
+            this.prefixCaching = value;
+            return this;
+        }
+
+        public Builder drainTimeout(Duration value) {
+            this.drainTimeout = value;
+            return this;
+        }
+
+        public Builder imageCacheBytes(long value) {
+            this.imageCacheBytes = value;
+            return this;
+        }
+
+        public Builder panAndScan(PanAndScanOptions value) {
+            this.panAndScan = value;
+            return this;
+        }
+
+        public Builder preparationThreads(int value) {
+            this.preparationThreads = value;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming the first invalid setting */
+        public EngineConfig build() {
+            return new EngineConfig(modelId, precision, device, threads, kvCacheBytes, kvCacheFraction, blockSize,
+                    targetSequenceLength, maxTokensPerStep, maxBatchSize, queueCapacity, prefixCaching, drainTimeout,
+                    imageCacheBytes, panAndScan, preparationThreads);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package dev.gemmaflink.runtime.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.gemmaflink.runtime.model.Precision;
+import dev.gemmaflink.runtime.vision.PanAndScanOptions;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class EngineConfigTest {
+
+    private static final long GIB = 1L << 30;
+
+    @Test
+    void theDefaultsAreDocumentedOnes() {
+        EngineConfig d = EngineConfig.DEFAULTS;
+        assertThat(d.modelId()).isNull();
+        assertThat(d.precision()).isEqualTo(Precision.BF16);
+        assertThat(d.device()).isEqualTo("cpu");
+        assertThat(d.threads()).isZero();
+        assertThat(d.kvCacheBytes()).isZero();
+        assertThat(d.kvCacheFraction()).isEqualTo(0.9);
+        assertThat(d.blockSize()).isEqualTo(16);
+        assertThat(d.targetSequenceLength()).isEqualTo(32_768);
+        assertThat(d.maxTokensPerStep()).isEqualTo(2_048);
+        assertThat(d.maxBatchSize()).isEqualTo(64);
+        assertThat(d.queueCapacity()).isEqualTo(1_024);
+        assertThat(d.prefixCaching()).isTrue();
+        assertThat(d.drainTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(d.imageCacheBytes()).isEqualTo(256L << 20);
+        assertThat(d.panAndScan()).isEqualTo(PanAndScanOptions.DISABLED);
+        assertThat(d.preparationThreads()).isEqualTo(2);
+    }
+
+    @Test
+    void theKvBudgetIsAbsoluteOrAFractionOfFreeMemoryCappedOnTheCpu() {
+        EngineConfig absolute = EngineConfig.builder().kvCacheBytes(2 * GIB).build();
+        assertThat(absolute.kvBudgetBytes(80 * GIB, true)).isEqualTo(2 * GIB);
+        assertThat(absolute.kvBudgetBytes(80 * GIB, false)).isEqualTo(2 * GIB);
+
+        EngineConfig fraction = EngineConfig.builder().kvCacheFraction(0.5).build();
+        assertThat(fraction.kvBudgetBytes(20 * GIB, true)).isEqualTo(10 * GIB);
+        // CPU: the fraction, then at most half the free memory, then at most 4 GiB.
+        assertThat(fraction.kvBudgetBytes(6 * GIB, false)).isEqualTo(3 * GIB);
+        assertThat(fraction.kvBudgetBytes(20 * GIB, false)).isEqualTo(EngineConfig.CPU_KV_CAP_BYTES);
+        assertThat(EngineConfig.DEFAULTS.kvBudgetBytes(6 * GIB, false)).isEqualTo(3 * GIB);
+        assertThat(EngineConfig.DEFAULTS.kvBudgetBytes(10 * GIB, true)).isEqualTo(9 * GIB);
+    }
+
+    @Test
+    void everyInvalidSettingIsRefusedByName() {
+        assertThatThrownBy(() -> EngineConfig.builder().kvCacheBytes(-1).build())
+                .hasMessage("kvCacheBytes must be >= 0, got -1");
+        assertThatThrownBy(() -> EngineConfig.builder().kvCacheFraction(1.5).build())
+                .hasMessage("kvCacheFraction must be in (0, 1], got 1.5");
+        assertThatThrownBy(() -> EngineConfig.builder().kvCacheFraction(0).build())
+                .hasMessage("kvCacheFraction must be in (0, 1], got 0.0");
+        assertThatThrownBy(() -> EngineConfig.builder().maxBatchSize(0).build())
+                .hasMessage("maxBatchSize must be > 0, got 0");
+        assertThatThrownBy(() -> EngineConfig.builder().blockSize(0).build())
+                .hasMessage("blockSize must be > 0, got 0");
+        assertThatThrownBy(() -> EngineConfig.builder().queueCapacity(-3).build())
+                .hasMessage("queueCapacity must be > 0, got -3");
+        assertThatThrownBy(() -> EngineConfig.builder().threads(-1).build())
+                .hasMessage("threads must be >= 0, got -1");
+        assertThatThrownBy(() -> EngineConfig.builder().device("tpu").build())
+                .hasMessage("unknown device 'tpu': use cpu, gpu or gpu:N (N >= 0)");
+        assertThatThrownBy(() -> EngineConfig.builder().modelId(" ").build())
+                .hasMessageContaining("modelId must not be blank");
+        assertThatThrownBy(() -> EngineConfig.builder().drainTimeout(Duration.ofSeconds(-1)).build())
+                .hasMessage("drainTimeout must be >= 0, got PT-1S");
+        assertThatThrownBy(() -> EngineConfig.builder().preparationThreads(0).build())
+                .hasMessage("preparationThreads must be > 0, got 0");
+    }
+
+    @Test
+    void equalConfigurationsAreEqualKeysAlsoAfterJavaSerialization() throws Exception {
+        EngineConfig a = EngineConfig.builder().device("gpu:1").maxBatchSize(128)
+                .panAndScan(PanAndScanOptions.DEFAULTS_ENABLED).build();
+        EngineConfig b = a.toBuilder().build();
+        assertThat(b).isEqualTo(a).hasSameHashCodeAs(a);
+        assertThat(a.toBuilder().maxBatchSize(64).build()).isNotEqualTo(a);
+
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(a);
+        }
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+            assertThat(in.readObject()).isEqualTo(a);
+        }
+    }
+
+    @Test
+    void modelOptionsCarryPrecisionDeviceAndThreads() {
+        EngineConfig c = EngineConfig.builder().precision(Precision.FLOAT32).device("gpu:2").threads(3).build();
+        assertThat(c.modelOptions().precision()).isEqualTo(Precision.FLOAT32);
+        assertThat(c.modelOptions().device().isGpu()).isTrue();
+        assertThat(c.modelOptions().device().getDeviceId()).isEqualTo(2);
+        assertThat(c.modelOptions().threads()).isEqualTo(3);
+    }
+}
