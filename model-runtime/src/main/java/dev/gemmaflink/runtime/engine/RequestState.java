@@ -1,8 +1,8 @@
 package dev.gemmaflink.runtime.engine;
 
 import dev.gemmaflink.runtime.generate.TokenListener;
-import dev.gemmaflink.runtime.kvcache.Sequence;
 import dev.gemmaflink.runtime.model.PromptImages;
+import dev.gemmaflink.runtime.sched.ScheduledRequest;
 import dev.gemmaflink.runtime.vision.PreparedImage;
 import dev.gemmaflink.runtime.vision.PromptTokens;
 import java.util.List;
@@ -29,7 +29,7 @@ final class RequestState {
     private final StringBuilder text = new StringBuilder();
     private int[] generated = new int[16];
     private int numGenerated;
-    Sequence sequence; // set by the engine thread when it takes the request
+    ScheduledRequest sequence; // the scheduler's entry, set by the engine thread when it takes the request
     boolean started; // scheduled at least once
     long firstScheduledNanos = -1;
     long firstTokenNanos = -1;
