@@ -7,8 +7,9 @@ import dev.gemmaflink.runtime.kvcache.ChunkSlots;
 import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
 import dev.gemmaflink.runtime.kvcache.KvCacheManager;
 import dev.gemmaflink.runtime.kvcache.Sequence;
-import dev.gemmaflink.runtime.kvcache.SequenceStatus;
+import dev.gemmaflink.runtime.sched.RequestStatus;
 import dev.gemmaflink.runtime.sched.ScheduledChunk;
+import dev.gemmaflink.runtime.sched.ScheduledRequest;
 import dev.gemmaflink.runtime.sched.StepPlan;
 import dev.gemmaflink.runtime.sched.StepPlanner;
 import dev.gemmaflink.runtime.model.CacheSlots;
@@ -185,7 +186,7 @@ final class EngineLoop implements Runnable {
         String salt = s.request.cacheSalt() != null ? s.request.cacheSalt() : s.request.tenant();
         CacheKeys keys = s.imagePrompt == null ? CacheKeys.of(modelId, salt)
                 : CacheKeys.of(modelId, salt, s.imagePrompt.kvImageSpans());
-        s.sequence = Sequence.builder(s.id(), s.promptIds).cacheKeys(keys)
+        s.sequence = ScheduledRequest.builder(new Sequence(s.id(), s.promptIds, keys))
                 .priority(s.request.priority()).deadlineNanos(s.deadlineNanos).build();
         boolean queued;
         try {
@@ -332,7 +333,7 @@ final class EngineLoop implements Runnable {
     private void step() {
         long t0 = System.nanoTime();
         StepPlan plan = planner.plan(t0);
-        for (Sequence expired : plan.expired()) {
+        for (ScheduledRequest expired : plan.expired()) {
             RequestState s = states.get(expired.requestId());
             if (s != null) {
                 if (!s.started) {
@@ -357,14 +358,14 @@ final class EngineLoop implements Runnable {
             // their chunk) fails this step's requests, never the engine thread.
             List<SequenceStep> steps = new ArrayList<>(chunks.size());
             for (ScheduledChunk c : chunks) {
-                RequestState s = states.get(c.sequence().requestId());
+                RequestState s = states.get(c.request().requestId());
                 if (!s.started) {
                     s.started = true;
                     s.firstScheduledNanos = t0;
                     s.cachedPromptTokens = Math.min(c.cachedTokens(), s.promptIds.length);
                     notStarted.decrementAndGet();
                 }
-                SequenceStep step = new SequenceStep(c.sequence().tokens(c.startPosition(), c.endPosition()),
+                SequenceStep step = new SequenceStep(c.request().sequence().tokens(c.startPosition(), c.endPosition()),
                         c.startPosition(), slots(c, slidingGroup), slots(c, fullGroup), false);
                 if (s.softTokens != null && c.startPosition() < s.promptIds.length) {
                     // Also on a recompute after preemption: the soft tokens stay with the request.
@@ -378,13 +379,13 @@ final class EngineLoop implements Runnable {
             // prefix cache (they were offered to it at allocation).
             LOG.warn("forward step over {} sequences failed: {}", chunks.size(), e.toString());
             for (ScheduledChunk c : chunks) {
-                RequestState s = states.get(c.sequence().requestId());
+                RequestState s = states.get(c.request().requestId());
                 if (!s.started) { // the failure came before its step was built
                     s.started = true;
                     notStarted.decrementAndGet();
                 }
-                kvCache.discard(c.sequence());
-                planner.finish(c.sequence(), SequenceStatus.CANCELLED);
+                kvCache.discard(c.request().sequence());
+                planner.finish(c.request(), RequestStatus.CANCELLED);
                 complete(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.ENGINE_FAILURE,
                         "request " + s.id() + ": forward step failed: " + e));
             }
@@ -401,7 +402,7 @@ final class EngineLoop implements Runnable {
                 metrics.prefillTokens.add(c.numTokens());
             }
             if (c.samples()) {
-                sample(states.get(c.sequence().requestId()), out.lastLogits(i), now);
+                sample(states.get(c.request().requestId()), out.lastLogits(i), now);
             }
         }
         metrics.recordStep(chunks.size(), System.nanoTime() - t0);
@@ -413,14 +414,14 @@ final class EngineLoop implements Runnable {
             s.firstTokenNanos = now;
         }
         if (s.request.params().isStop(token)) {
-            planner.finish(s.sequence, SequenceStatus.FINISHED);
+            planner.finish(s.sequence, RequestStatus.FINISHED);
             complete(s, EngineFinishReason.STOP, null);
             return;
         }
         String delta = s.accept(token);
         completions.add(() -> s.notifyListener(token, delta));
         if (s.numGenerated() >= s.request.params().maxNewTokens()) {
-            planner.finish(s.sequence, SequenceStatus.FINISHED);
+            planner.finish(s.sequence, RequestStatus.FINISHED);
             complete(s, EngineFinishReason.LENGTH, null);
         } else {
             s.sequence.appendToken(token);

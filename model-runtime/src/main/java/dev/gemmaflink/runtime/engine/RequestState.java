@@ -1,8 +1,8 @@
 package dev.gemmaflink.runtime.engine;
 
 import dev.gemmaflink.runtime.generate.TokenListener;
-import dev.gemmaflink.runtime.kvcache.Sequence;
 import dev.gemmaflink.runtime.model.PromptImages;
+import dev.gemmaflink.runtime.sched.ScheduledRequest;
 import dev.gemmaflink.runtime.tokenizer.StreamingDetokenizer;
 import dev.gemmaflink.runtime.vision.PreparedImage;
 import dev.gemmaflink.runtime.vision.PromptTokens;
@@ -42,7 +42,7 @@ final class RequestState {
     List<PreparedImage> preparedImages;
     /** Soft tokens at their positions, set by the engine thread once the images are encoded. */
     PromptImages softTokens;
-    Sequence sequence; // set by the engine thread when it takes the request
+    ScheduledRequest sequence; // the scheduler's entry, set by the engine thread when it takes the request
     boolean started; // scheduled at least once
     long firstScheduledNanos = -1;
     long firstTokenNanos = -1;

@@ -7,8 +7,9 @@ import java.util.Map;
 
 /**
  * The scheduler's only entry to KV memory: one {@link BlockPool} and one per-type manager per layer group (Gemma 3:
- * full attention and sliding window) behind a facade that speaks in sequences and token counts. The scheduler never
- * sees blocks; the forward pass sees block ids through {@link #blockTables(Sequence)}.
+ * full attention and sliding window) behind a facade that speaks in {@link Sequence}s (tokens, computed count, cache
+ * keys) and token counts. The scheduler never sees blocks; the forward pass sees block ids through
+ * {@link #blockTables(Sequence)}.
  *
  * <p>Per step, for each sequence it schedules, the scheduler calls (in this order):
  * <ol>

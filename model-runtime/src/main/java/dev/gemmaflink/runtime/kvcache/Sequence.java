@@ -4,58 +4,58 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One request as the KV cache and the scheduler see it: its token ids (prompt, then sampled tokens), how many of them
- * have keys and values in the cache ({@link #numComputedTokens()}), its cache keys and its scheduling attributes.
+ * One request as the KV cache sees it: its token ids (prompt, then sampled tokens), how many of them have keys and
+ * values in the cache ({@link #numComputedTokens()}), and what its blocks are cached under (its {@link CacheKeys} and
+ * the chained hashes of its full blocks). Priority, deadline and life cycle belong to the scheduler, which wraps a
+ * sequence in its own request type.
  *
  * <p>Invariant: {@code 0 <= numComputedTokens <= numTokens}. A step computes tokens
  * {@code [numComputedTokens, numComputedTokens + n)}; when it computes the last known token, the model's logits for
- * it yield the next token, which the engine {@link #appendToken appends}. Mutable and not thread-safe: the engine's
+ * it yield the next token, which is {@link #appendToken appended}. Mutable and not thread-safe: the engine's
  * scheduling thread owns it.
  *
  * <pre>{@code
- * Sequence seq = Sequence.builder("req-1", promptIds)
- *         .cacheKeys(CacheKeys.of("gemma-3-4b-it", tenantId))
- *         .priority(0)
- *         .deadlineNanos(System.nanoTime() + timeoutNanos)
- *         .build();
+ * Sequence seq = new Sequence("req-1", promptIds, CacheKeys.of("gemma-3-4b-it", tenantId));
  * }</pre>
  */
 public final class Sequence {
 
-    private static final AtomicLong ARRIVALS = new AtomicLong();
-
     private final String requestId;
     private final CacheKeys cacheKeys;
-    private final int priority;
-    private final long deadlineNanos;
-    private final long arrivalOrder;
-    private final int numPromptTokens;
     private int[] tokens;
     private int numTokens;
     private int numComputedTokens;
     private int numCachedTokens;
-    private int numPreemptions;
-    private SequenceStatus status = SequenceStatus.WAITING;
     /** Chained hashes of the full blocks of the known tokens; maintained by {@link BlockHasher#extend}. */
     private final List<BlockHash> blockHashes = new ArrayList<>();
 
-    private Sequence(Builder b) {
-        this.requestId = b.requestId;
-        this.cacheKeys = b.cacheKeys;
-        this.priority = b.priority;
-        this.deadlineNanos = b.deadlineNanos;
-        this.arrivalOrder = ARRIVALS.incrementAndGet();
-        this.numPromptTokens = b.prompt.length;
-        this.tokens = Arrays.copyOf(b.prompt, Math.max(16, b.prompt.length * 2));
-        this.numTokens = b.prompt.length;
-    }
-
-    /** Starts a builder; the prompt must hold at least one token. */
-    public static Builder builder(String requestId, int[] promptTokenIds) {
-        return new Builder(requestId, promptTokenIds);
+    /**
+     * @param requestId non-empty id, unique among the sequences of one {@link KvCacheManager}
+     * @param promptTokenIds the prompt, at least one token (copied)
+     * @param cacheKeys model id, salt and images; every image must lie within the prompt
+     */
+    public Sequence(String requestId, int[] promptTokenIds, CacheKeys cacheKeys) {
+        if (requestId == null || requestId.isEmpty()) {
+            throw new IllegalArgumentException("requestId must not be empty");
+        }
+        if (promptTokenIds == null || promptTokenIds.length == 0) {
+            throw new IllegalArgumentException("request " + requestId + ": prompt must hold at least one token");
+        }
+        if (cacheKeys == null) {
+            throw new IllegalArgumentException("request " + requestId + ": cacheKeys is required");
+        }
+        for (ImageSpan image : cacheKeys.images()) {
+            if (image.endPosition() > promptTokenIds.length) {
+                throw new IllegalArgumentException("request " + requestId + ": image " + image
+                        + " ends after the prompt (" + promptTokenIds.length + " tokens)");
+            }
+        }
+        this.requestId = requestId;
+        this.cacheKeys = cacheKeys;
+        this.tokens = Arrays.copyOf(promptTokenIds, Math.max(16, promptTokenIds.length * 2));
+        this.numTokens = promptTokenIds.length;
     }
 
     public String requestId() {
@@ -66,33 +66,9 @@ public final class Sequence {
         return cacheKeys;
     }
 
-    /** Higher runs first. */
-    public int priority() {
-        return priority;
-    }
-
-    /** {@link System#nanoTime()}-based deadline; {@link Long#MAX_VALUE} when none. */
-    public long deadlineNanos() {
-        return deadlineNanos;
-    }
-
-    /** Creation order over all sequences of this JVM: smaller is older. */
-    public long arrivalOrder() {
-        return arrivalOrder;
-    }
-
     /** Tokens known: prompt plus sampled. */
     public int numTokens() {
         return numTokens;
-    }
-
-    public int numPromptTokens() {
-        return numPromptTokens;
-    }
-
-    /** Tokens sampled so far. */
-    public int numOutputTokens() {
-        return numTokens - numPromptTokens;
     }
 
     /** Tokens whose keys and values are in the cache (computed or taken from the prefix cache). */
@@ -100,17 +76,9 @@ public final class Sequence {
         return numComputedTokens;
     }
 
-    /** Tokens of the last admission that came from the prefix cache (skipped prefill). */
+    /** Tokens of the last admission that came from the prefix cache (skipped prefill); 0 after a reset. */
     public int numCachedTokens() {
         return numCachedTokens;
-    }
-
-    public int numPreemptions() {
-        return numPreemptions;
-    }
-
-    public SequenceStatus status() {
-        return status;
     }
 
     /** Token id at a position. */
@@ -136,9 +104,6 @@ public final class Sequence {
 
     /** Appends a sampled token. */
     public void appendToken(int tokenId) {
-        if (status.isFinal()) {
-            throw new IllegalStateException("sequence " + requestId + " is " + status + "; cannot append tokens");
-        }
         if (numTokens == tokens.length) {
             tokens = Arrays.copyOf(tokens, tokens.length * 2);
         }
@@ -154,20 +119,14 @@ public final class Sequence {
         numComputedTokens += n;
     }
 
-    /** After preemption: every computed token is lost (its blocks were freed); the prefix cache may restore some. */
-    public void resetForRecompute() {
+    /**
+     * Forgets every computed token, for a sequence whose blocks were {@link KvCacheManager#free freed} while it still
+     * needs them (preemption): it recomputes from the start, and its next prefix lookup may restore a prefix. The
+     * tokens and block hashes stay.
+     */
+    public void resetComputed() {
         numComputedTokens = 0;
         numCachedTokens = 0;
-        numPreemptions++;
-        status = SequenceStatus.PREEMPTED;
-    }
-
-    /** Sets the life-cycle state; a final state cannot be left. */
-    public void setStatus(SequenceStatus newStatus) {
-        if (status.isFinal() && newStatus != status) {
-            throw new IllegalStateException("sequence " + requestId + " is " + status + "; cannot become " + newStatus);
-        }
-        status = newStatus;
     }
 
     /** Applied by {@link KvCacheManager} when it adopts a prefix-cache hit at admission. */
@@ -191,58 +150,6 @@ public final class Sequence {
 
     @Override
     public String toString() {
-        return "Sequence{" + requestId + ", tokens=" + numTokens + ", computed=" + numComputedTokens + ", priority="
-                + priority + ", " + status + "}";
-    }
-
-    /** Builder for {@link Sequence}. */
-    public static final class Builder {
-        private final String requestId;
-        private final int[] prompt;
-        private CacheKeys cacheKeys;
-        private int priority;
-        private long deadlineNanos = Long.MAX_VALUE;
-
-        private Builder(String requestId, int[] prompt) {
-            if (requestId == null || requestId.isEmpty()) {
-                throw new IllegalArgumentException("requestId must not be empty");
-            }
-            if (prompt == null || prompt.length == 0) {
-                throw new IllegalArgumentException("request " + requestId + ": prompt must hold at least one token");
-            }
-            this.requestId = requestId;
-            this.prompt = prompt.clone();
-        }
-
-        /** Required: model id, salt and images. */
-        public Builder cacheKeys(CacheKeys keys) {
-            this.cacheKeys = keys;
-            return this;
-        }
-
-        /** Optional, default 0; higher is scheduled first. */
-        public Builder priority(int value) {
-            this.priority = value;
-            return this;
-        }
-
-        /** Optional, {@link System#nanoTime()}-based; default none. */
-        public Builder deadlineNanos(long value) {
-            this.deadlineNanos = value;
-            return this;
-        }
-
-        public Sequence build() {
-            if (cacheKeys == null) {
-                throw new IllegalStateException("request " + requestId + ": cacheKeys is required");
-            }
-            for (ImageSpan image : cacheKeys.images()) {
-                if (image.endPosition() > prompt.length) {
-                    throw new IllegalArgumentException("request " + requestId + ": image " + image
-                            + " ends after the prompt (" + prompt.length + " tokens)");
-                }
-            }
-            return new Sequence(this);
-        }
+        return "Sequence{" + requestId + ", tokens=" + numTokens + ", computed=" + numComputedTokens + "}";
     }
 }

@@ -1,7 +1,5 @@
 package dev.gemmaflink.runtime.sched;
 
-import dev.gemmaflink.runtime.kvcache.Sequence;
-import dev.gemmaflink.runtime.kvcache.SequenceStatus;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -14,16 +12,16 @@ import java.util.TreeSet;
  * per-request deadlines.
  *
  * <p>The bound applies to new submissions only ({@link #offer} returns false when full, which the caller turns into
- * back-pressure); preempted sequences always come back ({@link #requeue}) and, keeping their arrival order, go ahead
+ * back-pressure); preempted requests always come back ({@link #requeue}) and, keeping their arrival order, go ahead
  * of newer ones of the same priority. Not thread-safe: the scheduling thread owns it.
  */
 public final class RequestQueue {
 
     private final int capacity;
-    private final TreeSet<Sequence> ordered = new TreeSet<>(SchedulingOrder.MOST_IMPORTANT_FIRST);
-    private final Map<String, Sequence> byId = new HashMap<>();
+    private final TreeSet<ScheduledRequest> ordered = new TreeSet<>(SchedulingOrder.MOST_IMPORTANT_FIRST);
+    private final Map<String, ScheduledRequest> byId = new HashMap<>();
 
-    /** @param capacity most new sequences waiting at once (>= 1) */
+    /** @param capacity most new requests waiting at once (>= 1) */
     public RequestQueue(int capacity) {
         if (capacity < 1) {
             throw new IllegalArgumentException("queue capacity must be >= 1, got " + capacity);
@@ -36,60 +34,60 @@ public final class RequestQueue {
     }
 
     /**
-     * Enqueues a new sequence.
+     * Enqueues a new request.
      *
      * @return false when the queue is full (nothing changed)
-     * @throws IllegalArgumentException when a sequence with the same request id is already queued
+     * @throws IllegalArgumentException when a request with the same id is already queued
      */
-    public boolean offer(Sequence sequence) {
+    public boolean offer(ScheduledRequest request) {
         if (byId.size() >= capacity) {
             return false;
         }
-        add(sequence);
+        add(request);
         return true;
     }
 
-    /** Puts a preempted sequence back, ignoring the bound (it was admitted once already). */
-    public void requeue(Sequence sequence) {
-        add(sequence);
+    /** Puts a preempted request back, ignoring the bound (it was admitted once already). */
+    public void requeue(ScheduledRequest request) {
+        add(request);
     }
 
-    /** The most important waiting sequence, or null when empty. */
-    public Sequence peek() {
+    /** The most important waiting request, or null when empty. */
+    public ScheduledRequest peek() {
         return ordered.isEmpty() ? null : ordered.first();
     }
 
-    /** Removes and returns the most important waiting sequence, or null when empty. */
-    public Sequence poll() {
-        Sequence head = ordered.pollFirst();
+    /** Removes and returns the most important waiting request, or null when empty. */
+    public ScheduledRequest poll() {
+        ScheduledRequest head = ordered.pollFirst();
         if (head != null) {
             byId.remove(head.requestId());
         }
         return head;
     }
 
-    /** Removes a waiting sequence by id (cancellation); null when it is not queued. */
-    public Sequence remove(String requestId) {
-        Sequence sequence = byId.remove(requestId);
-        if (sequence != null) {
-            ordered.remove(sequence);
+    /** Removes a waiting request by id (cancellation); null when it is not queued. */
+    public ScheduledRequest remove(String requestId) {
+        ScheduledRequest request = byId.remove(requestId);
+        if (request != null) {
+            ordered.remove(request);
         }
-        return sequence;
+        return request;
     }
 
     /**
-     * Removes every sequence whose deadline is at or before {@code nowNanos} and marks it
-     * {@link SequenceStatus#DEADLINE_EXCEEDED}; returns them, most important first.
+     * Removes every request whose deadline is at or before {@code nowNanos} and marks it
+     * {@link RequestStatus#DEADLINE_EXCEEDED}; returns them, most important first.
      */
-    public List<Sequence> removeExpired(long nowNanos) {
-        List<Sequence> expired = new ArrayList<>();
-        for (Iterator<Sequence> it = ordered.iterator(); it.hasNext(); ) {
-            Sequence sequence = it.next();
-            if (sequence.deadlineNanos() <= nowNanos) {
+    public List<ScheduledRequest> removeExpired(long nowNanos) {
+        List<ScheduledRequest> expired = new ArrayList<>();
+        for (Iterator<ScheduledRequest> it = ordered.iterator(); it.hasNext(); ) {
+            ScheduledRequest request = it.next();
+            if (request.deadlineNanos() <= nowNanos) {
                 it.remove();
-                byId.remove(sequence.requestId());
-                sequence.setStatus(SequenceStatus.DEADLINE_EXCEEDED);
-                expired.add(sequence);
+                byId.remove(request.requestId());
+                request.setStatus(RequestStatus.DEADLINE_EXCEEDED);
+                expired.add(request);
             }
         }
         return expired;
@@ -107,15 +105,15 @@ public final class RequestQueue {
         return byId.isEmpty();
     }
 
-    private void add(Sequence sequence) {
-        if (byId.putIfAbsent(sequence.requestId(), sequence) != null) {
-            throw new IllegalArgumentException("request " + sequence.requestId() + " is already queued");
+    private void add(ScheduledRequest request) {
+        if (byId.putIfAbsent(request.requestId(), request) != null) {
+            throw new IllegalArgumentException("request " + request.requestId() + " is already queued");
         }
-        if (sequence.status().isFinal()) {
-            byId.remove(sequence.requestId());
-            throw new IllegalArgumentException("request " + sequence.requestId() + " is " + sequence.status()
+        if (request.status().isFinal()) {
+            byId.remove(request.requestId());
+            throw new IllegalArgumentException("request " + request.requestId() + " is " + request.status()
                     + " and cannot be queued");
         }
-        ordered.add(sequence);
+        ordered.add(request);
     }
 }

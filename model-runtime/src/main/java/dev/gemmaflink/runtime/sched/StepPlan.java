@@ -1,17 +1,17 @@
 package dev.gemmaflink.runtime.sched;
 
-import dev.gemmaflink.runtime.kvcache.Sequence;
 import java.util.List;
 
 /**
- * What one engine step does, decided by {@link StepPlanner#plan(long)}: the chunks to compute (running sequences
- * first, then newly admitted ones), and the sequences that left the running set while planning.
+ * What one engine step does, decided by {@link StepPlanner#plan(long)}: the chunks to compute (running requests
+ * first, then newly admitted ones), and the requests that left the running set while planning.
  *
- * @param chunks sequences to compute, in scheduling order
- * @param preempted sequences that lost their blocks this step (back in the waiting queue)
- * @param expired sequences whose deadline passed (queued or running), now {@code DEADLINE_EXCEEDED}
+ * @param chunks requests' chunks to compute, in scheduling order
+ * @param preempted requests that lost their blocks this step (back in the waiting queue)
+ * @param expired requests whose deadline passed (queued or running), now {@link RequestStatus#DEADLINE_EXCEEDED}
  */
-public record StepPlan(List<ScheduledChunk> chunks, List<Sequence> preempted, List<Sequence> expired) {
+public record StepPlan(List<ScheduledChunk> chunks, List<ScheduledRequest> preempted,
+        List<ScheduledRequest> expired) {
 
     /** Copies the lists. */
     public StepPlan {

@@ -4,27 +4,27 @@ import dev.gemmaflink.runtime.kvcache.CachedPrefix;
 import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import dev.gemmaflink.runtime.kvcache.KvCacheManager;
 import dev.gemmaflink.runtime.kvcache.Sequence;
-import dev.gemmaflink.runtime.kvcache.SequenceStatus;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
 /**
  * Token-budget step planning with chunked prefill, in the manner of vLLM v1: there are no prefill and decode phases;
- * each step lets every sequence's computed tokens catch up with its known tokens, within a budget of
- * {@code maxTokensPerStep} tokens and {@code maxBatchSize} running sequences.
+ * each step lets every request's computed tokens catch up with its known tokens, within a budget of
+ * {@code maxTokensPerStep} tokens and {@code maxBatchSize} running requests.
  *
  * <ol>
- *   <li>Expired sequences (queued or running) leave with {@link SequenceStatus#DEADLINE_EXCEEDED}.</li>
- *   <li>Running sequences, most important first: a decode takes 1 token, an unfinished prefill the next chunk. When
- *       the KV cache has no room the least important running sequence is preempted ({@link PreemptionPolicy}) and the
- *       allocation retried; a sequence that is itself the least important is preempted instead.</li>
- *   <li>Only if nobody was preempted: waiting sequences in queue order are admitted with their prefix-cache hit and a
+ *   <li>Expired requests (queued or running) leave with {@link RequestStatus#DEADLINE_EXCEEDED}.</li>
+ *   <li>Running requests, most important first: a decode takes 1 token, an unfinished prefill the next chunk. When
+ *       the KV cache has no room the least important running request is preempted ({@link PreemptionPolicy}) and the
+ *       allocation retried; a request that is itself the least important is preempted instead.</li>
+ *   <li>Only if nobody was preempted: waiting requests in queue order are admitted with their prefix-cache hit and a
  *       first prefill chunk, until the budget, the batch size or the KV cache runs out (head-of-line: no skipping).</li>
  * </ol>
- * The plan holds no tensors. The engine computes it, then calls {@link #commit(StepPlan)}, appends the sampled token
- * of each chunk with {@link ScheduledChunk#samples()}, and calls {@link #finish} for sequences that stopped. Not
- * thread-safe: one scheduling thread per device.
+ * The planner owns each request's life cycle; the KV cache sees only its {@link Sequence}. The plan holds no tensors.
+ * The engine computes it, then calls {@link #commit(StepPlan)}, appends the sampled token of each chunk with
+ * {@link ScheduledChunk#samples()}, and calls {@link #finish} for requests that stopped. Not thread-safe: one
+ * scheduling thread per device.
  */
 public final class StepPlanner {
 
@@ -32,14 +32,14 @@ public final class StepPlanner {
     private final RequestQueue waiting;
     private final int maxTokensPerStep;
     private final int maxBatchSize;
-    /** Running sequences; sorted most important first at the start of every plan. */
-    private final List<Sequence> running = new ArrayList<>();
+    /** Running requests; sorted most important first at the start of every plan. */
+    private final List<ScheduledRequest> running = new ArrayList<>();
 
     /**
      * @param kvCache the device's KV cache
-     * @param waiting the waiting queue (the planner admits from it and requeues preempted sequences into it)
+     * @param waiting the waiting queue (the planner admits from it and requeues preempted requests into it)
      * @param maxTokensPerStep token budget of one step (>= 1)
-     * @param maxBatchSize most sequences running at once (>= 1)
+     * @param maxBatchSize most requests running at once (>= 1)
      */
     public StepPlanner(KvCacheManager kvCache, RequestQueue waiting, int maxTokensPerStep, int maxBatchSize) {
         if (kvCache == null || waiting == null) {
@@ -58,53 +58,56 @@ public final class StepPlanner {
     }
 
     /**
-     * Queues a new sequence.
+     * Queues a new request.
      *
      * @return false when the waiting queue is full (back-pressure)
      * @throws IllegalArgumentException when the prompt alone exceeds {@link KvCacheManager#maxSequenceTokens()}
      */
-    public boolean submit(Sequence sequence) {
-        if (sequence.numTokens() >= kvCache.maxSequenceTokens()) {
-            throw new IllegalArgumentException("request " + sequence.requestId() + ": " + sequence.numTokens()
+    public boolean submit(ScheduledRequest request) {
+        int numTokens = request.sequence().numTokens();
+        if (numTokens >= kvCache.maxSequenceTokens()) {
+            throw new IllegalArgumentException("request " + request.requestId() + ": " + numTokens
                     + " prompt tokens leave no room in a KV cache of " + kvCache.maxSequenceTokens() + " tokens");
         }
-        return waiting.offer(sequence);
+        return waiting.offer(request);
     }
 
     /** Plans the next step; {@code nowNanos} is on the {@link System#nanoTime()} scale of the deadlines. */
     public StepPlan plan(long nowNanos) {
-        List<Sequence> expired = new ArrayList<>(waiting.removeExpired(nowNanos));
-        for (Sequence sequence : List.copyOf(running)) {
-            if (sequence.deadlineNanos() <= nowNanos) {
-                finish(sequence, SequenceStatus.DEADLINE_EXCEEDED);
-                expired.add(sequence);
+        List<ScheduledRequest> expired = new ArrayList<>(waiting.removeExpired(nowNanos));
+        for (ScheduledRequest request : List.copyOf(running)) {
+            if (request.deadlineNanos() <= nowNanos) {
+                finish(request, RequestStatus.DEADLINE_EXCEEDED);
+                expired.add(request);
             }
         }
         running.sort(SchedulingOrder.MOST_IMPORTANT_FIRST);
         List<ScheduledChunk> chunks = new ArrayList<>();
-        List<Sequence> preempted = new ArrayList<>();
+        List<ScheduledRequest> preempted = new ArrayList<>();
         int budget = maxTokensPerStep;
 
         int index = 0;
         while (index < running.size() && budget > 0) {
-            Sequence sequence = running.get(index);
+            ScheduledRequest request = running.get(index);
+            Sequence sequence = request.sequence();
             int wanted = Math.min(sequence.numTokens() - sequence.numComputedTokens(), budget);
             wanted = imageSafeChunk(sequence, sequence.numComputedTokens(), wanted, true);
             if (wanted == 0) {
                 index++; // the engine has not appended its sampled token: nothing to compute
                 continue;
             }
-            int granted = allocateRunning(sequence, wanted, index, preempted);
+            int granted = allocateRunning(request, wanted, index, preempted);
             if (granted == 0) {
-                break; // the sequence preempted itself; it was the last one
+                break; // the request preempted itself; it was the last one
             }
-            chunks.add(chunk(sequence, granted, 0));
+            chunks.add(chunk(request, granted, 0));
             budget -= granted;
             index++;
         }
 
         while (preempted.isEmpty() && budget > 0 && running.size() < maxBatchSize && !waiting.isEmpty()) {
-            Sequence sequence = waiting.peek();
+            ScheduledRequest request = waiting.peek();
+            Sequence sequence = request.sequence();
             CachedPrefix prefix = kvCache.findLongestCachedPrefix(sequence);
             int wanted = imageSafeChunk(sequence, prefix.numTokens(),
                     Math.min(sequence.numTokens() - prefix.numTokens(), budget), true);
@@ -113,9 +116,9 @@ public final class StepPlanner {
                 break;
             }
             waiting.poll();
-            sequence.setStatus(SequenceStatus.RUNNING);
-            running.add(sequence);
-            chunks.add(chunk(sequence, granted, sequence.numCachedTokens()));
+            request.setStatus(RequestStatus.RUNNING);
+            running.add(request);
+            chunks.add(chunk(request, granted, sequence.numCachedTokens()));
             budget -= granted;
         }
         return new StepPlan(chunks, preempted, expired);
@@ -124,52 +127,53 @@ public final class StepPlanner {
     /** Records that the engine computed every chunk of {@code plan}. */
     public void commit(StepPlan plan) {
         for (ScheduledChunk chunk : plan.chunks()) {
-            Sequence sequence = chunk.sequence();
-            if (sequence.status() != SequenceStatus.RUNNING) {
+            ScheduledRequest request = chunk.request();
+            if (request.status() != RequestStatus.RUNNING) {
                 continue; // cancelled or finished while the step ran
             }
+            Sequence sequence = request.sequence();
             if (sequence.numComputedTokens() != chunk.startPosition()) {
-                throw new IllegalStateException("request " + sequence.requestId() + " moved from position "
+                throw new IllegalStateException("request " + request.requestId() + " moved from position "
                         + chunk.startPosition() + " to " + sequence.numComputedTokens() + " while its step ran");
             }
             sequence.advanceComputed(chunk.numTokens());
         }
     }
 
-    /** Ends a running sequence (stop token, length limit, deadline) and frees its blocks. */
-    public void finish(Sequence sequence, SequenceStatus outcome) {
+    /** Ends a running request (stop token, length limit, deadline) and frees its blocks. */
+    public void finish(ScheduledRequest request, RequestStatus outcome) {
         if (!outcome.isFinal()) {
             throw new IllegalArgumentException("finish needs a final status, got " + outcome);
         }
-        if (!running.remove(sequence)) {
-            throw new IllegalArgumentException("request " + sequence.requestId() + " is not running");
+        if (!running.remove(request)) {
+            throw new IllegalArgumentException("request " + request.requestId() + " is not running");
         }
-        kvCache.free(sequence);
-        sequence.setStatus(outcome);
+        kvCache.free(request.sequence());
+        request.setStatus(outcome);
     }
 
     /**
-     * Cancels a queued or running sequence; its blocks are freed (their cached prefix stays reusable).
+     * Cancels a queued or running request; its blocks are freed (their cached prefix stays reusable).
      *
-     * @return the cancelled sequence, or null when no such sequence is queued or running
+     * @return the cancelled request, or null when no such request is queued or running
      */
-    public Sequence cancel(String requestId) {
-        Sequence queued = waiting.remove(requestId);
+    public ScheduledRequest cancel(String requestId) {
+        ScheduledRequest queued = waiting.remove(requestId);
         if (queued != null) {
-            queued.setStatus(SequenceStatus.CANCELLED);
+            queued.setStatus(RequestStatus.CANCELLED);
             return queued;
         }
-        for (Sequence sequence : running) {
-            if (sequence.requestId().equals(requestId)) {
-                finish(sequence, SequenceStatus.CANCELLED);
-                return sequence;
+        for (ScheduledRequest request : running) {
+            if (request.requestId().equals(requestId)) {
+                finish(request, RequestStatus.CANCELLED);
+                return request;
             }
         }
         return null;
     }
 
-    /** Running sequences (read-only view), most important first as of the last plan. */
-    public List<Sequence> running() {
+    /** Running requests (read-only view), most important first as of the last plan. */
+    public List<ScheduledRequest> running() {
         return Collections.unmodifiableList(running);
     }
 
@@ -178,15 +182,16 @@ public final class StepPlanner {
     }
 
     /**
-     * Allocates for a running sequence, preempting less important ones until it fits. A sequence that is alone and
+     * Allocates for a running request, preempting less important ones until it fits. A request that is alone and
      * still does not fit (a prefill chunk larger than the free window) gets a smaller chunk instead.
      *
-     * @return tokens granted, or 0 when the sequence itself was preempted
+     * @return tokens granted, or 0 when the request itself was preempted
      */
-    private int allocateRunning(Sequence sequence, int wanted, int index, List<Sequence> preempted) {
+    private int allocateRunning(ScheduledRequest request, int wanted, int index, List<ScheduledRequest> preempted) {
+        Sequence sequence = request.sequence();
         int tokens = wanted;
         while (!kvCache.allocateSlots(sequence, tokens)) {
-            List<Sequence> candidates = running.subList(index, running.size());
+            List<ScheduledRequest> candidates = running.subList(index, running.size());
             if (candidates.size() == 1 && index == 0) {
                 // Nobody left to preempt: shrink the chunk to what fits rather than stall.
                 int fits = imageSafeChunk(sequence, sequence.numComputedTokens(),
@@ -196,10 +201,10 @@ public final class StepPlanner {
                     continue;
                 }
             }
-            Sequence victim = PreemptionPolicy.selectVictim(candidates);
+            ScheduledRequest victim = PreemptionPolicy.selectVictim(candidates);
             preempt(victim);
             preempted.add(victim);
-            if (victim == sequence) {
+            if (victim == request) {
                 return 0;
             }
         }
@@ -212,7 +217,7 @@ public final class StepPlanner {
             return wanted;
         }
         if (!running.isEmpty()) {
-            return 0; // running sequences will free blocks; keep the head of the queue waiting
+            return 0; // running requests will free blocks; keep the head of the queue waiting
         }
         int fits = imageSafeChunk(sequence, prefix.numTokens(), kvCache.maxAllocatableTokens(sequence, wanted, prefix),
                 false);
@@ -238,16 +243,17 @@ public final class StepPlanner {
         return tokens;
     }
 
-    private void preempt(Sequence victim) {
+    private void preempt(ScheduledRequest victim) {
         running.remove(victim);
-        kvCache.free(victim);
-        victim.resetForRecompute();
+        kvCache.free(victim.sequence());
+        victim.markPreempted();
         waiting.requeue(victim);
     }
 
-    private ScheduledChunk chunk(Sequence sequence, int numTokens, int cachedTokens) {
+    private ScheduledChunk chunk(ScheduledRequest request, int numTokens, int cachedTokens) {
+        Sequence sequence = request.sequence();
         int start = sequence.numComputedTokens();
-        return new ScheduledChunk(sequence, start, numTokens, kvCache.blockTables(sequence),
+        return new ScheduledChunk(request, start, numTokens, kvCache.blockTables(sequence),
                 start + numTokens == sequence.numTokens(), cachedTokens);
     }
 }

@@ -12,7 +12,7 @@ class BlockHasherTest {
     private final KvCacheManager kv = KvCacheManager.builder(KvTestSupport.fullOnly(4)).numBlocks(8).build();
 
     private List<BlockHash> hashes(String model, String salt, List<ImageSpan> images, int[] tokens) {
-        Sequence seq = Sequence.builder("r", tokens).cacheKeys(CacheKeys.of(model, salt, images)).build();
+        Sequence seq = new Sequence("r", tokens, CacheKeys.of(model, salt, images));
         return kv.blockHashes(seq);
     }
 
@@ -65,9 +65,10 @@ class BlockHasherTest {
         assertThatThrownBy(() -> CacheKeys.of("", null)).hasMessageContaining("modelId");
         assertThatThrownBy(() -> CacheKeys.of("m", null, List.of(new ImageSpan(0, 4, "a"), new ImageSpan(3, 4, "b"))))
                 .hasMessageContaining("image spans overlap");
-        assertThatThrownBy(() -> Sequence.builder("r", range(0, 4))
-                .cacheKeys(CacheKeys.of("m", null, List.of(new ImageSpan(2, 4, "a")))).build())
+        assertThatThrownBy(() -> new Sequence("r", range(0, 4),
+                CacheKeys.of("m", null, List.of(new ImageSpan(2, 4, "a")))))
                 .hasMessageContaining("ends after the prompt");
-        assertThatThrownBy(() -> Sequence.builder("r", new int[0])).hasMessageContaining("at least one token");
+        assertThatThrownBy(() -> new Sequence("r", new int[0], CacheKeys.of("m", null)))
+                .hasMessageContaining("at least one token");
     }
 }

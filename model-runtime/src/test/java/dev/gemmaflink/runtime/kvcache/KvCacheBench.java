@@ -2,7 +2,9 @@ package dev.gemmaflink.runtime.kvcache;
 
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.sched.RequestQueue;
+import dev.gemmaflink.runtime.sched.RequestStatus;
 import dev.gemmaflink.runtime.sched.ScheduledChunk;
+import dev.gemmaflink.runtime.sched.ScheduledRequest;
 import dev.gemmaflink.runtime.sched.StepPlan;
 import dev.gemmaflink.runtime.sched.StepPlanner;
 import java.util.Random;
@@ -37,7 +39,8 @@ public final class KvCacheBench {
             for (int i = 1000; i < 2000; i++) {
                 prompt[i] = 3 + random.nextInt(262_000);
             }
-            planner.submit(Sequence.builder("r" + r, prompt).cacheKeys(CacheKeys.of("gemma-3-4b", "t")).build());
+            planner.submit(ScheduledRequest.builder(new Sequence("r" + r, prompt, CacheKeys.of("gemma-3-4b", "t")))
+                    .build());
         }
         long planNanos = 0;
         long planOnlyNanos = 0;
@@ -59,9 +62,9 @@ public final class KvCacheBench {
             planner.commit(plan);
             for (ScheduledChunk chunk : plan.chunks()) {
                 if (chunk.samples()) {
-                    chunk.sequence().appendToken(3 + random.nextInt(1000));
-                    if (chunk.sequence().numOutputTokens() >= 200) {
-                        planner.finish(chunk.sequence(), SequenceStatus.FINISHED);
+                    chunk.request().appendToken(3 + random.nextInt(1000));
+                    if (chunk.request().numOutputTokens() >= 200) {
+                        planner.finish(chunk.request(), RequestStatus.FINISHED);
                     }
                 }
             }

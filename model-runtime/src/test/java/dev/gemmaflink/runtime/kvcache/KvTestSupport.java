@@ -40,7 +40,7 @@ final class KvTestSupport {
     }
 
     static Sequence seq(String id, int[] tokens, String salt) {
-        return Sequence.builder(id, tokens).cacheKeys(CacheKeys.of(MODEL, salt)).build();
+        return new Sequence(id, tokens, CacheKeys.of(MODEL, salt));
     }
 
     /** Looks up the prefix, allocates the rest of the known tokens and marks them computed. */

@@ -140,14 +140,14 @@ class PrefixCachingTest {
     void differentImagesWithTheSameTokensDoNotShare() {
         KvCacheManager kv = manager(20);
         int[] tokens = concat(range(0, 2), 9, 9, 9, 9, 9, 9, 30, 31, 32); // image soft tokens at 2..7
-        Sequence a = Sequence.builder("a", tokens)
-                .cacheKeys(CacheKeys.of("m", null, java.util.List.of(new ImageSpan(2, 6, "img-1")))).build();
+        Sequence a = new Sequence("a", tokens,
+                CacheKeys.of("m", null, java.util.List.of(new ImageSpan(2, 6, "img-1"))));
         prefill(kv, a);
-        Sequence other = Sequence.builder("b", tokens)
-                .cacheKeys(CacheKeys.of("m", null, java.util.List.of(new ImageSpan(2, 6, "img-2")))).build();
+        Sequence other = new Sequence("b", tokens,
+                CacheKeys.of("m", null, java.util.List.of(new ImageSpan(2, 6, "img-2"))));
         assertThat(kv.findLongestCachedPrefix(other).numTokens()).isZero();
-        Sequence same = Sequence.builder("c", tokens)
-                .cacheKeys(CacheKeys.of("m", null, java.util.List.of(new ImageSpan(2, 6, "img-1")))).build();
+        Sequence same = new Sequence("c", tokens,
+                CacheKeys.of("m", null, java.util.List.of(new ImageSpan(2, 6, "img-1"))));
         assertThat(kv.findLongestCachedPrefix(same).numTokens()).isEqualTo(8);
     }
 

@@ -3,7 +3,9 @@ package dev.gemmaflink.runtime.kvcache;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gemmaflink.runtime.sched.RequestQueue;
+import dev.gemmaflink.runtime.sched.RequestStatus;
 import dev.gemmaflink.runtime.sched.ScheduledChunk;
+import dev.gemmaflink.runtime.sched.ScheduledRequest;
 import dev.gemmaflink.runtime.sched.StepPlan;
 import dev.gemmaflink.runtime.sched.StepPlanner;
 import java.util.ArrayList;
@@ -37,8 +39,8 @@ class SchedulerStressTest {
         for (int p = 0; p < sharedPrefixes.length; p++) {
             sharedPrefixes[p] = random.ints(24, 1, 50).toArray();
         }
-        List<Sequence> all = new ArrayList<>();
-        Map<Sequence, Integer> maxNewTokens = new IdentityHashMap<>();
+        List<ScheduledRequest> all = new ArrayList<>();
+        Map<ScheduledRequest, Integer> maxNewTokens = new IdentityHashMap<>();
         int preemptions = 0;
         int chunksChecked = 0;
 
@@ -49,16 +51,16 @@ class SchedulerStressTest {
                 break;
             }
             if (arrivalsOpen && random.nextDouble() < 0.35) {
-                Sequence s = newSequence(random, sharedPrefixes, "r" + all.size(), step);
+                ScheduledRequest s = newRequest(random, sharedPrefixes, "r" + all.size(), step);
                 if (planner.submit(s)) {
                     all.add(s);
                     maxNewTokens.put(s, 1 + random.nextInt(20));
                 }
             }
             if (random.nextDouble() < 0.03) {
-                List<Sequence> live = all.stream().filter(s -> !s.status().isFinal()).toList();
+                List<ScheduledRequest> live = all.stream().filter(s -> !s.status().isFinal()).toList();
                 if (!live.isEmpty()) {
-                    Sequence target = live.get(random.nextInt(live.size()));
+                    ScheduledRequest target = live.get(random.nextInt(live.size()));
                     assertThat(planner.cancel(target.requestId())).isSameAs(target);
                 }
             }
@@ -77,22 +79,22 @@ class SchedulerStressTest {
 
             planner.commit(plan);
             for (ScheduledChunk chunk : plan.chunks()) {
-                Sequence s = chunk.sequence();
+                ScheduledRequest s = chunk.request();
                 if (!chunk.samples() || s.status().isFinal()) {
                     continue;
                 }
                 int token = random.nextDouble() < 0.05 ? EOS : 1 + random.nextInt(49);
                 s.appendToken(token);
                 if (token == EOS || s.numOutputTokens() >= maxNewTokens.get(s)) {
-                    planner.finish(s, SequenceStatus.FINISHED);
+                    planner.finish(s, RequestStatus.FINISHED);
                 }
             }
         }
 
         assertThat(step).as("drained before the step limit").isLessThan(6_000);
         assertThat(all).hasSizeGreaterThan(300).allSatisfy(s -> assertThat(s.status().isFinal()).isTrue());
-        assertThat(all).anySatisfy(s -> assertThat(s.status()).isEqualTo(SequenceStatus.CANCELLED));
-        assertThat(all).anySatisfy(s -> assertThat(s.status()).isEqualTo(SequenceStatus.DEADLINE_EXCEEDED));
+        assertThat(all).anySatisfy(s -> assertThat(s.status()).isEqualTo(RequestStatus.CANCELLED));
+        assertThat(all).anySatisfy(s -> assertThat(s.status()).isEqualTo(RequestStatus.DEADLINE_EXCEEDED));
         assertThat(preemptions).as("the pool is small enough to force preemption").isPositive();
         assertThat(kv.usage().prefixHitTokens()).as("shared prefixes hit the cache").isPositive();
         assertThat(chunksChecked).isPositive();
@@ -100,9 +102,9 @@ class SchedulerStressTest {
         System.out.printf("{\"seed\":%d,\"steps\":%d,\"sequences\":%d,\"preemptions\":%d,\"chunks\":%d,"
                 + "\"prefix_hit_rate\":%.3f,\"finished\":%d,\"cancelled\":%d,\"expired\":%d,\"evictions\":%d}%n",
                 seed, step, all.size(), preemptions, chunksChecked, usage.prefixHitRate(),
-                all.stream().filter(s -> s.status() == SequenceStatus.FINISHED).count(),
-                all.stream().filter(s -> s.status() == SequenceStatus.CANCELLED).count(),
-                all.stream().filter(s -> s.status() == SequenceStatus.DEADLINE_EXCEEDED).count(),
+                all.stream().filter(s -> s.status() == RequestStatus.FINISHED).count(),
+                all.stream().filter(s -> s.status() == RequestStatus.CANCELLED).count(),
+                all.stream().filter(s -> s.status() == RequestStatus.DEADLINE_EXCEEDED).count(),
                 usage.groups().stream().mapToLong(KvCacheUsage.GroupUsage::evictions).sum());
         assertThat(usage.runningSequences()).isZero();
         assertThat(usage.groups()).allSatisfy(g -> {
@@ -116,7 +118,7 @@ class SchedulerStressTest {
         }
     }
 
-    private static Sequence newSequence(Random random, int[][] sharedPrefixes, String id, int now) {
+    private static ScheduledRequest newRequest(Random random, int[][] sharedPrefixes, String id, int now) {
         int[] prefix = sharedPrefixes[random.nextInt(sharedPrefixes.length)];
         int prefixLength = random.nextInt(prefix.length + 1);
         int suffixLength = 1 + random.nextInt(12);
@@ -126,8 +128,8 @@ class SchedulerStressTest {
             prompt[i] = 1 + random.nextInt(49);
         }
         long deadline = random.nextDouble() < 0.2 ? now + 5 + random.nextInt(150) : Long.MAX_VALUE;
-        return Sequence.builder(id, prompt)
-                .cacheKeys(CacheKeys.of(KvTestSupport.MODEL, "tenant-" + random.nextInt(2)))
+        return ScheduledRequest.builder(
+                        new Sequence(id, prompt, CacheKeys.of(KvTestSupport.MODEL, "tenant-" + random.nextInt(2))))
                 .priority(random.nextInt(3))
                 .deadlineNanos(deadline)
                 .build();
@@ -138,17 +140,17 @@ class SchedulerStressTest {
      * block in two tables is a cached prefix block; a cached block in a table carries that table's hash at its index
      * (so shared blocks hold the same tokens); the used count matches the held set.
      */
-    private static void checkInvariants(KvCacheManager kv, List<Sequence> all) {
-        Map<String, Sequence> byId = new HashMap<>();
-        for (Sequence s : all) {
+    private static void checkInvariants(KvCacheManager kv, List<ScheduledRequest> all) {
+        Map<String, ScheduledRequest> byId = new HashMap<>();
+        for (ScheduledRequest s : all) {
             byId.put(s.requestId(), s);
         }
         for (int g = 0; g < kv.layout().numGroups(); g++) {
             Map<KvBlock, Integer> holders = new IdentityHashMap<>();
             for (Map.Entry<String, List<KvBlock>> table : kv.blockTablesOfGroup(g).entrySet()) {
-                Sequence s = byId.get(table.getKey());
-                assertThat(s.status()).isEqualTo(SequenceStatus.RUNNING);
-                List<BlockHash> hashes = kv.blockHashes(s);
+                ScheduledRequest s = byId.get(table.getKey());
+                assertThat(s.status()).isEqualTo(RequestStatus.RUNNING);
+                List<BlockHash> hashes = kv.blockHashes(s.sequence());
                 List<KvBlock> blocks = table.getValue();
                 for (int i = 0; i < blocks.size(); i++) {
                     KvBlock block = blocks.get(i);

@@ -8,7 +8,6 @@ import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
 import dev.gemmaflink.runtime.kvcache.KvCacheManager;
 import dev.gemmaflink.runtime.kvcache.Sequence;
-import dev.gemmaflink.runtime.kvcache.SequenceStatus;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -20,13 +19,13 @@ class ImageChunkingTest {
     private static final KvCacheLayout FULL_BS4 =
             KvCacheLayout.fromLayerTypes(List.of(LayerType.FULL_ATTENTION), 0, 1, 1, 1, 4);
 
-    private static Sequence seq(String id, int length, ImageSpan image) {
-        return Sequence.builder(id, IntStream.range(0, length).toArray())
-                .cacheKeys(CacheKeys.of("m", null, List.of(image))).build();
+    private static ScheduledRequest seq(String id, int length, ImageSpan image) {
+        return ScheduledRequest.builder(new Sequence(id, IntStream.range(0, length).toArray(),
+                CacheKeys.of("m", null, List.of(image)))).build();
     }
 
-    /** Plans and commits until the sequence sampled once; returns the chunks as "start+length". */
-    private static List<String> prefill(StepPlanner planner, Sequence s) {
+    /** Plans and commits until the request sampled once; returns the chunks as "start+length". */
+    private static List<String> prefill(StepPlanner planner, ScheduledRequest s) {
         List<String> chunks = new ArrayList<>();
         while (true) {
             StepPlan plan = planner.plan(0);
@@ -54,13 +53,13 @@ class ImageChunkingTest {
         KvCacheManager kv = KvCacheManager.builder(FULL_BS4).numBlocks(40).build();
         StepPlanner planner = new StepPlanner(kv, new RequestQueue(4), 64, 4);
         ImageSpan image = new ImageSpan(6, 12, "img"); // positions [6, 18); whole blocks reach 16, inside it
-        Sequence a = seq("a", 20, image);
+        ScheduledRequest a = seq("a", 20, image);
         planner.submit(a);
         prefill(planner, a);
-        planner.finish(a, SequenceStatus.FINISHED);
+        planner.finish(a, RequestStatus.FINISHED);
 
-        Sequence b = seq("b", 20, image);
-        assertThat(kv.findLongestCachedPrefix(b).numTokens()).isEqualTo(4);
+        ScheduledRequest b = seq("b", 20, image);
+        assertThat(kv.findLongestCachedPrefix(b.sequence()).numTokens()).isEqualTo(4);
         planner.submit(b);
         assertThat(prefill(planner, b)).containsExactly("4+16");
     }

@@ -5,25 +5,24 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gemmaflink.runtime.kvcache.CacheKeys;
 import dev.gemmaflink.runtime.kvcache.Sequence;
-import dev.gemmaflink.runtime.kvcache.SequenceStatus;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class RequestQueueTest {
 
-    private static Sequence seq(String id, int priority, long deadline) {
-        return Sequence.builder(id, new int[] {1, 2, 3}).cacheKeys(CacheKeys.of("m", null)).priority(priority)
-                .deadlineNanos(deadline).build();
+    private static ScheduledRequest seq(String id, int priority, long deadline) {
+        return ScheduledRequest.builder(new Sequence(id, new int[] {1, 2, 3}, CacheKeys.of("m", null)))
+                .priority(priority).deadlineNanos(deadline).build();
     }
 
-    private static Sequence seq(String id, int priority) {
+    private static ScheduledRequest seq(String id, int priority) {
         return seq(id, priority, Long.MAX_VALUE);
     }
 
     @Test
     void higherPriorityFirstThenFifo() {
         RequestQueue queue = new RequestQueue(10);
-        for (Sequence s : List.of(seq("low-1", 0), seq("high-1", 5), seq("low-2", 0), seq("high-2", 5),
+        for (ScheduledRequest s : List.of(seq("low-1", 0), seq("high-1", 5), seq("low-2", 0), seq("high-2", 5),
                 seq("mid", 2))) {
             assertThat(queue.offer(s)).isTrue();
         }
@@ -38,13 +37,13 @@ class RequestQueueTest {
     @Test
     void boundAppliesToNewSequencesButNotToRequeuedOnes() {
         RequestQueue queue = new RequestQueue(2);
-        Sequence old = seq("old", 0);
+        ScheduledRequest old = seq("old", 0);
         assertThat(queue.offer(old)).isTrue();
         assertThat(queue.offer(seq("b", 0))).isTrue();
         assertThat(queue.offer(seq("c", 0))).isFalse();
         assertThat(queue.size()).isEqualTo(2);
 
-        Sequence preempted = queue.poll();
+        ScheduledRequest preempted = queue.poll();
         assertThat(preempted).isSameAs(old);
         assertThat(queue.offer(seq("d", 0))).isTrue();
         queue.requeue(preempted); // over the bound, and ahead of newer arrivals of its priority
@@ -55,15 +54,15 @@ class RequestQueueTest {
     @Test
     void expiredSequencesLeaveWithDeadlineExceeded() {
         RequestQueue queue = new RequestQueue(10);
-        Sequence early = seq("early", 0, 100);
-        Sequence late = seq("late", 0, 300);
-        Sequence none = seq("none", 0);
+        ScheduledRequest early = seq("early", 0, 100);
+        ScheduledRequest late = seq("late", 0, 300);
+        ScheduledRequest none = seq("none", 0);
         queue.offer(early);
         queue.offer(late);
         queue.offer(none);
         assertThat(queue.removeExpired(99)).isEmpty();
         assertThat(queue.removeExpired(100)).containsExactly(early);
-        assertThat(early.status()).isEqualTo(SequenceStatus.DEADLINE_EXCEEDED);
+        assertThat(early.status()).isEqualTo(RequestStatus.DEADLINE_EXCEEDED);
         assertThat(queue.contains("early")).isFalse();
         assertThat(queue.removeExpired(Long.MAX_VALUE - 1)).containsExactly(late);
         assertThat(queue.size()).isEqualTo(1);
@@ -72,7 +71,7 @@ class RequestQueueTest {
     @Test
     void removeByIdAndDuplicates() {
         RequestQueue queue = new RequestQueue(10);
-        Sequence a = seq("a", 0);
+        ScheduledRequest a = seq("a", 0);
         queue.offer(a);
         assertThatThrownBy(() -> queue.offer(seq("a", 0))).hasMessageContaining("request a is already queued");
         assertThat(queue.remove("a")).isSameAs(a);
@@ -83,9 +82,9 @@ class RequestQueueTest {
 
     @Test
     void preemptionPicksTheLeastImportantNewestSequence() {
-        Sequence oldLow = seq("old-low", 0);
-        Sequence newHigh = seq("new-high", 3);
-        Sequence newLow = seq("new-low", 0);
+        ScheduledRequest oldLow = seq("old-low", 0);
+        ScheduledRequest newHigh = seq("new-high", 3);
+        ScheduledRequest newLow = seq("new-low", 0);
         assertThat(PreemptionPolicy.selectVictim(List.of(oldLow, newHigh, newLow))).isSameAs(newLow);
         assertThat(PreemptionPolicy.selectVictim(List.of(newHigh, oldLow))).isSameAs(oldLow);
         assertThat(PreemptionPolicy.selectVictim(List.of())).isNull();

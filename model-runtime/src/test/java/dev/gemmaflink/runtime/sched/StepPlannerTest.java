@@ -9,7 +9,6 @@ import dev.gemmaflink.runtime.kvcache.ChunkSlots;
 import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
 import dev.gemmaflink.runtime.kvcache.KvCacheManager;
 import dev.gemmaflink.runtime.kvcache.Sequence;
-import dev.gemmaflink.runtime.kvcache.SequenceStatus;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -19,12 +18,12 @@ class StepPlannerTest {
     private static final KvCacheLayout FULL_BS4 =
             KvCacheLayout.fromLayerTypes(List.of(LayerType.FULL_ATTENTION), 0, 1, 1, 1, 4);
 
-    private static Sequence seq(String id, int from, int to) {
+    private static ScheduledRequest seq(String id, int from, int to) {
         return seq(id, from, to, 0, Long.MAX_VALUE);
     }
 
-    private static Sequence seq(String id, int from, int to, int priority, long deadline) {
-        return Sequence.builder(id, IntStream.range(from, to).toArray()).cacheKeys(CacheKeys.of("m", null))
+    private static ScheduledRequest seq(String id, int from, int to, int priority, long deadline) {
+        return ScheduledRequest.builder(new Sequence(id, IntStream.range(from, to).toArray(), CacheKeys.of("m", null)))
                 .priority(priority).deadlineNanos(deadline).build();
     }
 
@@ -33,12 +32,12 @@ class StepPlannerTest {
         return new StepPlanner(kv, new RequestQueue(16), budget, batch);
     }
 
-    /** Commits a plan and appends token 7 to every sequence that sampled. */
+    /** Commits a plan and appends token 7 to every request that sampled. */
     private static void execute(StepPlanner planner, StepPlan plan) {
         planner.commit(plan);
         for (ScheduledChunk chunk : plan.chunks()) {
             if (chunk.samples()) {
-                chunk.sequence().appendToken(7);
+                chunk.request().appendToken(7);
             }
         }
     }
@@ -46,7 +45,7 @@ class StepPlannerTest {
     private static String describe(StepPlan plan) {
         StringBuilder sb = new StringBuilder();
         for (ScheduledChunk c : plan.chunks()) {
-            sb.append(c.sequence().requestId()).append('[').append(c.startPosition()).append('+')
+            sb.append(c.request().requestId()).append('[').append(c.startPosition()).append('+')
                     .append(c.numTokens()).append(c.samples() ? "*" : "").append("] ");
         }
         return sb.toString().trim();
@@ -84,8 +83,8 @@ class StepPlannerTest {
     @Test
     void allocationFailurePreemptsTheNewestAndItsRecomputeHitsThePrefixCache() {
         StepPlanner planner = planner(7, 64, 4); // 6 usable blocks of 4 tokens
-        Sequence a = seq("a", 0, 8);
-        Sequence b = seq("b", 100, 108);
+        ScheduledRequest a = seq("a", 0, 8);
+        ScheduledRequest b = seq("b", 100, 108);
         planner.submit(a);
         planner.submit(b);
         StepPlan plan = planner.plan(0);
@@ -97,21 +96,21 @@ class StepPlannerTest {
             assertThat(plan.preempted()).isEmpty();
             execute(planner, plan);
         }
-        assertThat(b.numTokens()).isEqualTo(13);
+        assertThat(b.sequence().numTokens()).isEqualTo(13);
 
         plan = planner.plan(5); // a needs a 4th block: none free
         assertThat(plan.preempted()).containsExactly(b);
         assertThat(describe(plan)).isEqualTo("a[12+1*]");
         assertThat(plan.chunks().get(0).blockTables()[0]).containsExactly(1, 2, 5, 6);
-        assertThat(b.status()).isEqualTo(SequenceStatus.PREEMPTED);
-        assertThat(b.numComputedTokens()).isZero();
+        assertThat(b.status()).isEqualTo(RequestStatus.PREEMPTED);
+        assertThat(b.sequence().numComputedTokens()).isZero();
         assertThat(b.numPreemptions()).isEqualTo(1);
         execute(planner, plan);
 
         plan = planner.plan(6); // b's first two blocks are cached but two more are needed: still no room
         assertThat(describe(plan)).isEqualTo("a[13+1*]");
         execute(planner, plan);
-        planner.finish(a, SequenceStatus.FINISHED);
+        planner.finish(a, RequestStatus.FINISHED);
 
         plan = planner.plan(7);
         assertThat(describe(plan)).isEqualTo("b[8+5*]");
@@ -121,15 +120,15 @@ class StepPlannerTest {
         ChunkSlots slots = recompute.slots(0, FULL_BS4);
         assertThat(slots.writeSlots()).containsExactly(6 * 4, 6 * 4 + 1, 6 * 4 + 2, 6 * 4 + 3, 5 * 4);
         assertThat(slots.contextPositions()).hasSize(13);
-        assertThat(b.status()).isEqualTo(SequenceStatus.RUNNING);
+        assertThat(b.status()).isEqualTo(RequestStatus.RUNNING);
     }
 
     @Test
     void deadlinesExpireQueuedAndRunningSequencesAndFreeTheirBlocks() {
         KvCacheManager kv = KvCacheManager.builder(FULL_BS4).numBlocks(20).build();
         StepPlanner planner = new StepPlanner(kv, new RequestQueue(8), 64, 1);
-        Sequence running = seq("running", 0, 6, 0, 50);
-        Sequence queued = seq("queued", 10, 16, 0, 40);
+        ScheduledRequest running = seq("running", 0, 6, 0, 50);
+        ScheduledRequest queued = seq("queued", 10, 16, 0, 40);
         planner.submit(running);
         planner.submit(queued);
         StepPlan plan = planner.plan(0);
@@ -143,7 +142,7 @@ class StepPlannerTest {
         execute(planner, plan);
         plan = planner.plan(50);
         assertThat(plan.expired()).containsExactly(running);
-        assertThat(running.status()).isEqualTo(SequenceStatus.DEADLINE_EXCEEDED);
+        assertThat(running.status()).isEqualTo(RequestStatus.DEADLINE_EXCEEDED);
         assertThat(plan.chunks()).isEmpty();
         assertThat(kv.usage().groups().get(0).usedBlocks()).isZero();
     }
@@ -155,8 +154,8 @@ class StepPlannerTest {
         planner.submit(seq("r", 0, 6));
         planner.submit(seq("q", 10, 16));
         execute(planner, planner.plan(0));
-        assertThat(planner.cancel("q").status()).isEqualTo(SequenceStatus.CANCELLED);
-        assertThat(planner.cancel("r").status()).isEqualTo(SequenceStatus.CANCELLED);
+        assertThat(planner.cancel("q").status()).isEqualTo(RequestStatus.CANCELLED);
+        assertThat(planner.cancel("r").status()).isEqualTo(RequestStatus.CANCELLED);
         assertThat(planner.cancel("nobody")).isNull();
         assertThat(planner.running()).isEmpty();
         assertThat(kv.usage().groups().get(0).usedBlocks()).isZero();

@@ -1,7 +1,7 @@
-package dev.gemmaflink.runtime.kvcache;
+package dev.gemmaflink.runtime.sched;
 
-/** Life cycle of a {@link Sequence} in the engine. */
-public enum SequenceStatus {
+/** Life cycle of a {@link ScheduledRequest}. */
+public enum RequestStatus {
     /** Queued, holds no KV blocks. */
     WAITING,
     /** Scheduled at least once and holding KV blocks. */
