@@ -11,7 +11,6 @@ import dev.gemmaflink.runtime.kvcache.SequenceStatus;
 import dev.gemmaflink.runtime.sched.ScheduledChunk;
 import dev.gemmaflink.runtime.sched.StepPlan;
 import dev.gemmaflink.runtime.sched.StepPlanner;
-import dev.gemmaflink.runtime.model.CacheSlots;
 import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.ForwardResult;
 import dev.gemmaflink.runtime.model.GemmaModel;
@@ -405,13 +404,12 @@ final class EngineLoop implements Runnable {
     }
 
     /** Slots of a chunk for one layer type; a type the model lacks gets slot 0 (never read: no layer uses it). */
-    private CacheSlots slots(ScheduledChunk c, int group) {
+    private ChunkSlots slots(ScheduledChunk c, int group) {
         if (group < 0) {
             int[] zeros = new int[c.numTokens()];
-            return new CacheSlots(zeros, new int[] {0}, new int[] {0});
+            return new ChunkSlots(zeros, new int[] {0}, new int[] {0});
         }
-        ChunkSlots s = c.slots(group, layout);
-        return new CacheSlots(s.writeSlots(), s.contextSlots(), s.contextPositions());
+        return c.slots(group, layout);
     }
 
     private void complete(RequestState s, EngineFinishReason reason, String error) {

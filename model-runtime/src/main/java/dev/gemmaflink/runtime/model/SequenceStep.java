@@ -1,6 +1,7 @@
 package dev.gemmaflink.runtime.model;
 
 import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.kvcache.ChunkSlots;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -15,11 +16,11 @@ import java.util.Objects;
  * @param allLogits     true: logits for every new token (tests); false: only for the last one
  * @param images        soft-token embeddings and image spans of a multimodal prefill step; null for text
  */
-public record SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, CacheSlots full, boolean allLogits,
+public record SequenceStep(int[] tokens, int firstPosition, ChunkSlots sliding, ChunkSlots full, boolean allLogits,
         StepImages images) {
 
     /** A text-only step. */
-    public SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, CacheSlots full, boolean allLogits) {
+    public SequenceStep(int[] tokens, int firstPosition, ChunkSlots sliding, ChunkSlots full, boolean allLogits) {
         this(tokens, firstPosition, sliding, full, allLogits, null);
     }
 
@@ -32,10 +33,10 @@ public record SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, 
         }
         Objects.requireNonNull(sliding, "sliding");
         Objects.requireNonNull(full, "full");
-        for (CacheSlots c : new CacheSlots[] {sliding, full}) {
-            if (c.writeSlots().length != tokens.length) {
+        for (ChunkSlots c : new ChunkSlots[] {sliding, full}) {
+            if (c.numTokens() != tokens.length) {
                 throw new IllegalArgumentException("sequence step: " + tokens.length + " tokens but "
-                        + c.writeSlots().length + " write slots");
+                        + c.numTokens() + " write slots");
             }
         }
         if (images != null) {
@@ -75,7 +76,7 @@ public record SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, 
     }
 
     /** Slots of one layer type. */
-    public CacheSlots slots(LayerType type) {
+    public ChunkSlots slots(LayerType type) {
         return type == LayerType.SLIDING_ATTENTION ? sliding : full;
     }
 

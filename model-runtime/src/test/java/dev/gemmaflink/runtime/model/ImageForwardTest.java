@@ -3,6 +3,7 @@ package dev.gemmaflink.runtime.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gemmaflink.runtime.kvcache.ChunkSlots;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpoint;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
@@ -149,7 +150,7 @@ class ImageForwardTest {
 
     @Test
     void aChunkMustNotCutAnImage() {
-        CacheSlots slots = new CacheSlots(new int[] {0, 1, 2, 3}, new int[] {0, 1, 2, 3}, new int[] {0, 1, 2, 3});
+        ChunkSlots slots = new ChunkSlots(new int[] {0, 1, 2, 3}, new int[] {0, 1, 2, 3}, new int[] {0, 1, 2, 3});
         SequenceStep step = new SequenceStep(new int[] {1, 2, 3, 4}, 0, slots, slots, false);
         assertThatThrownBy(() -> step.withImages(new StepImages(new int[] {2, 3}, new float[8], new int[] {2},
                 new int[] {3}))).hasMessageContaining("must not cut an image");
