@@ -4,6 +4,7 @@ import dev.gemmaflink.runtime.config.LayerType;
 import dev.gemmaflink.runtime.generate.Sampler;
 import dev.gemmaflink.runtime.kvcache.CacheKeys;
 import dev.gemmaflink.runtime.kvcache.ChunkSlots;
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
 import dev.gemmaflink.runtime.kvcache.KvCacheManager;
 import dev.gemmaflink.runtime.kvcache.Sequence;
@@ -19,7 +20,6 @@ import dev.gemmaflink.runtime.model.PromptImages;
 import dev.gemmaflink.runtime.model.SequenceStep;
 import dev.gemmaflink.runtime.vision.ImageEmbeddings;
 import dev.gemmaflink.runtime.vision.ImageEncoder;
-import dev.gemmaflink.runtime.vision.ImageTokenSpan;
 import dev.gemmaflink.runtime.vision.PreprocessedImage;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -161,7 +161,7 @@ final class EngineLoop implements Runnable {
         // A request's tenant is its cache salt unless it names one: tenants never share cached blocks.
         String salt = s.request.cacheSalt() != null ? s.request.cacheSalt() : s.request.tenant();
         CacheKeys keys = s.imagePrompt == null ? CacheKeys.of(modelId, salt)
-                : CacheKeys.of(modelId, salt, s.imagePrompt.kvImageSpans());
+                : CacheKeys.of(modelId, salt, s.imagePrompt.spans());
         s.sequence = Sequence.builder(s.id(), s.promptIds).cacheKeys(keys)
                 .priority(s.request.priority()).deadlineNanos(s.deadlineNanos).build();
         boolean queued;
@@ -221,8 +221,9 @@ final class EngineLoop implements Runnable {
     private void encodeMissing(List<RequestState> batch, Map<String, float[]> rows) {
         Map<String, PreprocessedImage> missing = new LinkedHashMap<>();
         for (RequestState s : batch) {
-            for (ImageTokenSpan span : s.imagePrompt.spans()) {
-                String key = span.cacheKey();
+            List<ImageSpan> spans = s.imagePrompt.spans();
+            for (int i = 0; i < spans.size(); i++) {
+                String key = spans.get(i).contentKey();
                 if (rows.containsKey(key) || missing.containsKey(key)) {
                     continue;
                 }
@@ -231,7 +232,7 @@ final class EngineLoop implements Runnable {
                     metrics.imageCacheHits.increment();
                     rows.put(key, cached);
                 } else {
-                    missing.put(key, s.preparedImages.get(span.imageIndex()).views().get(span.view()));
+                    missing.put(key, s.imagePrompt.inputs().get(i));
                 }
             }
         }
@@ -257,32 +258,24 @@ final class EngineLoop implements Runnable {
 
     /** The soft tokens of a request at their absolute positions (as {@code MultimodalPrompt.place}). */
     private static PromptImages place(RequestState s, Map<String, float[]> rows) {
-        List<ImageTokenSpan> spans = s.imagePrompt.spans();
+        List<ImageSpan> spans = s.imagePrompt.spans();
         int total = 0;
-        for (ImageTokenSpan span : spans) {
+        for (ImageSpan span : spans) {
             total += span.length();
         }
-        int hidden = rows.get(spans.get(0).cacheKey()).length / spans.get(0).length();
-        int[] positions = new int[total];
+        int hidden = rows.get(spans.get(0).contentKey()).length / spans.get(0).length();
         float[] emb = new float[total * hidden];
-        int[] starts = new int[spans.size()];
-        int[] lengths = new int[spans.size()];
         int k = 0;
-        for (int i = 0; i < spans.size(); i++) {
-            ImageTokenSpan span = spans.get(i);
-            float[] r = rows.get(span.cacheKey());
+        for (ImageSpan span : spans) {
+            float[] r = rows.get(span.contentKey());
             if (r.length != span.length() * hidden) {
                 throw new IllegalStateException("image " + span + ": " + r.length + " embedding values for "
                         + span.length() + " soft tokens of width " + hidden);
             }
-            starts[i] = span.start();
-            lengths[i] = span.length();
             System.arraycopy(r, 0, emb, k * hidden, r.length);
-            for (int t = 0; t < span.length(); t++) {
-                positions[k++] = span.start() + t;
-            }
+            k += span.length();
         }
-        return new PromptImages(positions, emb, starts, lengths);
+        return new PromptImages(spans, emb);
     }
 
     private void cancel(String requestId) {

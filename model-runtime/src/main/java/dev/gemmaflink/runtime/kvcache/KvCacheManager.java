@@ -110,8 +110,8 @@ public final class KvCacheManager {
      */
     private int imageSafePrefix(Sequence sequence, int length) {
         for (ImageSpan image : sequence.cacheKeys().images()) {
-            if (image.startPosition() < length && length < image.endPosition()) {
-                return image.startPosition() / layout.blockSize() * layout.blockSize();
+            if (image.start() < length && length < image.end()) {
+                return image.start() / layout.blockSize() * layout.blockSize();
             }
         }
         return length;

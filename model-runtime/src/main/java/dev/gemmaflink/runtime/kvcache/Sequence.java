@@ -237,7 +237,7 @@ public final class Sequence {
                 throw new IllegalStateException("request " + requestId + ": cacheKeys is required");
             }
             for (ImageSpan image : cacheKeys.images()) {
-                if (image.endPosition() > prompt.length) {
+                if (image.end() > prompt.length) {
                     throw new IllegalArgumentException("request " + requestId + ": image " + image
                             + " ends after the prompt (" + prompt.length + " tokens)");
                 }

@@ -2,6 +2,7 @@ package dev.gemmaflink.runtime.model;
 
 import dev.gemmaflink.runtime.config.LayerType;
 import dev.gemmaflink.runtime.kvcache.ChunkSlots;
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -47,11 +48,9 @@ public record SequenceStep(int[] tokens, int firstPosition, ChunkSlots sliding, 
                 }
             }
             long end = (long) firstPosition + tokens.length;
-            for (int i = 0; i < images.spanStarts().length; i++) {
-                long s0 = images.spanStart(i);
-                long s1 = s0 + images.spanLength(i);
-                if (s0 < firstPosition || s1 > end) {
-                    throw new IllegalArgumentException("sequence step: image span [" + s0 + ", " + s1
+            for (ImageSpan span : images.spans()) {
+                if (span.start() < firstPosition || span.end() > end) {
+                    throw new IllegalArgumentException("sequence step: image span [" + span.start() + ", " + span.end()
                             + ") is not inside the step's positions [" + firstPosition + ", " + end
                             + "): prefill chunks must not cut an image");
                 }

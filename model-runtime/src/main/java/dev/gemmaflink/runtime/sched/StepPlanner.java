@@ -228,11 +228,11 @@ public final class StepPlanner {
     static int imageSafeChunk(Sequence sequence, int start, int tokens, boolean mayGrow) {
         int end = start + tokens;
         for (ImageSpan image : sequence.cacheKeys().images()) {
-            if (image.startPosition() < end && end < image.endPosition()) {
-                if (image.startPosition() > start) {
-                    return image.startPosition() - start;
+            if (image.start() < end && end < image.end()) {
+                if (image.start() > start) {
+                    return image.start() - start;
                 }
-                return mayGrow ? image.endPosition() - start : 0;
+                return mayGrow ? image.end() - start : 0;
             }
         }
         return tokens;

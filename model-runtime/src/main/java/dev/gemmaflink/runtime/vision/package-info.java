@@ -16,8 +16,8 @@
  * }
  * }</pre>
  * {@link dev.gemmaflink.runtime.vision.ImageCaptioner} does all of it for a text prompt and image bytes.
- * Cache keys: {@link dev.gemmaflink.runtime.vision.ImageTokenSpan#cacheKey()} (SHA-256 of the bytes, plus the crop
- * window for crops) identifies the soft embeddings; {@link dev.gemmaflink.runtime.vision.PromptTokens#kvImageSpans()}
- * gives the spans for {@code kvcache.CacheKeys}.
+ * Cache keys: {@link dev.gemmaflink.runtime.kvcache.ImageSpan#contentKey()} (SHA-256 of the bytes, plus the crop
+ * window for crops) identifies the soft embeddings; {@link dev.gemmaflink.runtime.vision.PromptTokens#spans()} are
+ * the spans for {@code kvcache.CacheKeys} as well.
  */
 package dev.gemmaflink.runtime.vision;
