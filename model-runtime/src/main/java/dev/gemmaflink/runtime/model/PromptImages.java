@@ -7,7 +7,8 @@ import java.util.Objects;
 
 /**
  * Image inputs of a whole prompt: the image spans (soft tokens, bidirectional attention) and the soft-token
- * embeddings of every position of every span. Cut into per-chunk {@link StepImages} by {@link #slice}.
+ * embeddings of every position of every span. Cut into per-chunk {@link StepImages} by {@link #slice}, at chunk
+ * boundaries that cut no span ({@link dev.gemmaflink.runtime.kvcache.ImageSpans#chunkEnd}).
  *
  * @param spans      image spans in position order, not overlapping, at least one
  * @param embeddings float32 rows, one per soft token: the positions of {@code spans.get(0)} in order, then those of
@@ -85,21 +86,6 @@ public record PromptImages(List<ImageSpan> spans, float[] embeddings) {
         }
         List<ImageSpan> starting = spans.stream().filter(s -> s.start() >= from && s.start() < to).toList();
         return new StepImages(idx, emb, starting);
-    }
-
-    /**
-     * @param from     first position of the chunk
-     * @param proposed exclusive end the caller would like
-     * @return an end that does not fall inside an image span: the span's start when the span begins after
-     *     {@code from}, else the span's end (the chunk then holds the whole image)
-     */
-    public int chunkEnd(int from, int proposed) {
-        for (ImageSpan s : spans) {
-            if (s.start() < proposed && proposed < s.end()) {
-                return s.start() > from ? s.start() : s.end();
-            }
-        }
-        return proposed;
     }
 
     private static int softTokens(List<ImageSpan> spans) {

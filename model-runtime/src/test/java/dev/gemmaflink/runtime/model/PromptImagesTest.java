@@ -20,17 +20,6 @@ class PromptImagesTest {
     }
 
     @Test
-    void chunkBoundariesNeverFallInsideAnImage() {
-        PromptImages p = images();
-        assertThat(p.chunkEnd(0, 4)).isEqualTo(4);   // ends right before the first image
-        assertThat(p.chunkEnd(0, 5)).isEqualTo(4);   // would cut it: stop before it
-        assertThat(p.chunkEnd(4, 5)).isEqualTo(7);   // the chunk starts at the image: grow to hold it
-        assertThat(p.chunkEnd(7, 11)).isEqualTo(10);
-        assertThat(p.chunkEnd(10, 12)).isEqualTo(13);
-        assertThat(p.chunkEnd(13, 20)).isEqualTo(20);
-    }
-
-    @Test
     void slicesAreRelativeToTheChunk() {
         StepImages s = images().slice(7, 13);
         assertThat(s.tokenIndices()).containsExactly(3, 4, 5);

@@ -20,9 +20,9 @@ class ImageChunkingTest {
     private static final KvCacheLayout FULL_BS4 =
             KvCacheLayout.fromLayerTypes(List.of(LayerType.FULL_ATTENTION), 0, 1, 1, 1, 4);
 
-    private static Sequence seq(String id, int length, ImageSpan image) {
+    private static Sequence seq(String id, int length, ImageSpan... images) {
         return Sequence.builder(id, IntStream.range(0, length).toArray())
-                .cacheKeys(CacheKeys.of("m", null, List.of(image))).build();
+                .cacheKeys(CacheKeys.of("m", null, List.of(images))).build();
     }
 
     /** Plans and commits until the sequence sampled once; returns the chunks as "start+length". */
@@ -63,5 +63,23 @@ class ImageChunkingTest {
         assertThat(kv.findLongestCachedPrefix(b).numTokens()).isEqualTo(4);
         planner.submit(b);
         assertThat(prefill(planner, b)).containsExactly("4+16");
+    }
+
+    @Test
+    void aPrefixHitCutBackIntoAnEarlierImageIsCutBackAgain() {
+        KvCacheManager kv = KvCacheManager.builder(FULL_BS4).numBlocks(40).build();
+        StepPlanner planner = new StepPlanner(kv, new RequestQueue(4), 64, 4);
+        ImageSpan first = new ImageSpan(2, 4, "img-1"); // positions [2, 6)
+        ImageSpan second = new ImageSpan(7, 11, "img-2"); // positions [7, 18)
+        Sequence a = seq("a", 20, first, second);
+        planner.submit(a);
+        prefill(planner, a);
+        planner.finish(a, SequenceStatus.FINISHED);
+
+        // whole blocks reach 16, inside the second image; its block boundary 4 is inside the first: no hit at all
+        Sequence b = seq("b", 20, first, second);
+        assertThat(kv.findLongestCachedPrefix(b).numTokens()).isZero();
+        planner.submit(b);
+        assertThat(prefill(planner, b)).containsExactly("0+20");
     }
 }
