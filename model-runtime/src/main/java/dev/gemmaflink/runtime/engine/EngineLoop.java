@@ -212,7 +212,8 @@ final class EngineLoop implements Runnable {
             batch = ok;
         }
         for (RequestState s : batch) {
-            s.softTokens = place(s, rows);
+            List<ImageSpan> spans = s.imagePrompt.spans();
+            s.softTokens = PromptImages.place(spans, spans.stream().map(span -> rows.get(span.contentKey())).toList());
             admit(s);
         }
     }
@@ -254,28 +255,6 @@ final class EngineLoop implements Runnable {
             imageCache.put(key, r);
             i++;
         }
-    }
-
-    /** The soft tokens of a request at their absolute positions (as {@code MultimodalPrompt.place}). */
-    private static PromptImages place(RequestState s, Map<String, float[]> rows) {
-        List<ImageSpan> spans = s.imagePrompt.spans();
-        int total = 0;
-        for (ImageSpan span : spans) {
-            total += span.length();
-        }
-        int hidden = rows.get(spans.get(0).contentKey()).length / spans.get(0).length();
-        float[] emb = new float[total * hidden];
-        int k = 0;
-        for (ImageSpan span : spans) {
-            float[] r = rows.get(span.contentKey());
-            if (r.length != span.length() * hidden) {
-                throw new IllegalStateException("image " + span + ": " + r.length + " embedding values for "
-                        + span.length() + " soft tokens of width " + hidden);
-            }
-            System.arraycopy(r, 0, emb, k * hidden, r.length);
-            k += span.length();
-        }
-        return new PromptImages(spans, emb);
     }
 
     private void cancel(String requestId) {

@@ -8,8 +8,8 @@ import java.util.Objects;
  *
  * <p>The KV cache mixes the content key into the hash of every block the span overlaps
  * (every soft token has the same token id, so without it two prompts with different images at the same place would
- * share blocks) and never ends a prefix hit inside a span; the scheduler never ends a prefill chunk inside one; the
- * model attends bidirectionally within a span; the engine keys its image-embedding cache by
+ * share blocks) and never ends a prefix hit inside a span; the scheduler never ends a prefill chunk inside one (both
+ * by {@link ImageSpans}); the model attends bidirectionally within a span; the engine keys its image-embedding cache by
  * {@link #contentKey()}.
  *
  * @param start      position of the first soft token

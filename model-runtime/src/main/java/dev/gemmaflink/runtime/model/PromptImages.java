@@ -37,6 +37,37 @@ public record PromptImages(List<ImageSpan> spans, float[] embeddings) {
         embeddings = embeddings.clone();
     }
 
+    /**
+     * Lays soft-token embedding rows at their spans' positions. The rows come straight from the encoder
+     * ({@code vision.ImageCaptioner}) or from the engine's cache keyed by {@link ImageSpan#contentKey()}.
+     *
+     * @param spans image spans in position order, not overlapping, at least one
+     * @param rows  {@code rows.get(i)}: the embeddings of the soft tokens of {@code spans.get(i)}, row-major
+     *              {@code (length, hidden)} with the same {@code hidden} for every span
+     * @throws IllegalArgumentException when spans and rows differ in number, or a span's rows are not
+     *     {@code length * hidden} values
+     */
+    public static PromptImages place(List<ImageSpan> spans, List<float[]> rows) {
+        if (spans.isEmpty() || spans.size() != rows.size()) {
+            throw new IllegalArgumentException("prompt images: " + spans.size() + " image spans but " + rows.size()
+                    + " sets of embedding rows");
+        }
+        int hidden = rows.get(0).length / spans.get(0).length();
+        float[] emb = new float[softTokens(spans) * hidden];
+        int k = 0; // soft tokens placed so far
+        for (int i = 0; i < spans.size(); i++) {
+            ImageSpan span = spans.get(i);
+            float[] r = Objects.requireNonNull(rows.get(i), "rows");
+            if (r.length != span.length() * hidden) {
+                throw new IllegalArgumentException("prompt images: image " + span + " has " + r.length
+                        + " embedding values for " + span.length() + " soft tokens of width " + hidden);
+            }
+            System.arraycopy(r, 0, emb, k * hidden, r.length);
+            k += span.length();
+        }
+        return new PromptImages(spans, emb);
+    }
+
     /** @return width of an embedding row */
     public int hidden() {
         return embeddings.length / softTokens(spans);

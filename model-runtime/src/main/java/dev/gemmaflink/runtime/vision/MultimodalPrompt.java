@@ -1,6 +1,5 @@
 package dev.gemmaflink.runtime.vision;
 
-import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import dev.gemmaflink.runtime.model.PromptImages;
 import java.util.List;
 import java.util.Objects;
@@ -24,27 +23,5 @@ public record MultimodalPrompt(PromptTokens tokens, PromptImages images, List<Pr
     /** @return the prompt ids (BOS included) */
     public int[] ids() {
         return tokens.ids();
-    }
-
-    /**
-     * Places encoder output rows at the spans' positions.
-     *
-     * @param tokens     the assembled prompt
-     * @param embeddings encoder output for {@link PromptTokens#inputs()}, in that order
-     * @throws IllegalArgumentException when the encoder output does not fit the spans
-     */
-    public static PromptImages place(PromptTokens tokens, ImageEmbeddings embeddings) {
-        List<ImageSpan> spans = tokens.spans();
-        int m = embeddings.tokensPerImage();
-        int e = embeddings.hidden();
-        float[] all = embeddings.toFloatArray();
-        for (int i = 0; i < spans.size(); i++) {
-            ImageSpan s = spans.get(i);
-            if (s.length() != m || i >= embeddings.count()) {
-                throw new IllegalArgumentException("span " + s + " does not fit " + embeddings.count() + " encoded inputs of "
-                        + m + " soft tokens");
-            }
-        }
-        return new PromptImages(spans, java.util.Arrays.copyOf(all, spans.size() * m * e));
     }
 }

@@ -10,8 +10,8 @@
  * <pre>{@code
  * PreparedImage img = ImagePreprocessor.forVision(vcfg).prepare(bytes, decoder, panAndScan); // hash + views
  * PromptTokens p = new ImagePrompt(cfg, s -> tok.encode(s, false)).build(text, List.of(img), true);
- * try (ImageEmbeddings e = encoder.encode(img.views())) {              // (views, mm_tokens, hidden) float32
- *     PromptImages soft = MultimodalPrompt.place(p, e);                 // soft rows at their positions
+ * try (ImageEmbeddings e = encoder.encode(p.inputs())) {               // (views, mm_tokens, hidden) float32
+ *     PromptImages soft = PromptImages.place(p.spans(), e.toFloatArrays()); // soft rows at their positions
  *     generator.generate(p.ids(), soft, params, listener);
  * }
  * }</pre>

@@ -43,6 +43,21 @@ class PromptImagesTest {
     }
 
     @Test
+    void placeLaysEachSpansRowsAtItsPositions() {
+        List<ImageSpan> spans = List.of(new ImageSpan(4, 3, "a"), new ImageSpan(10, 3, "b"));
+        float[] a = {4, -4, 5, -5, 6, -6};
+        float[] b = {10, -10, 11, -11, 12, -12};
+        PromptImages placed = PromptImages.place(spans, List.of(a, b));
+        assertThat(placed).isEqualTo(images());
+        assertThat(placed.positions()).containsExactly(4, 5, 6, 10, 11, 12);
+        assertThat(placed.embeddings()).containsExactly(4, -4, 5, -5, 6, -6, 10, -10, 11, -11, 12, -12);
+        assertThatThrownBy(() -> PromptImages.place(spans, List.of(a)))
+                .hasMessageContaining("2 image spans but 1 sets of embedding rows");
+        assertThatThrownBy(() -> PromptImages.place(spans, List.of(a, new float[4])))
+                .hasMessageContaining("has 4 embedding values for 3 soft tokens of width 2");
+    }
+
+    @Test
     void invalidInputIsRefused() {
         assertThatThrownBy(() -> new PromptImages(List.of(new ImageSpan(3, 1, "a"), new ImageSpan(2, 1, "b")),
                 new float[2])).hasMessageContaining("ascending");
