@@ -4,6 +4,7 @@ import dev.gemmaflink.runtime.config.LayerType;
 import dev.gemmaflink.runtime.generate.Sampler;
 import dev.gemmaflink.runtime.kvcache.CacheKeys;
 import dev.gemmaflink.runtime.kvcache.ChunkSlots;
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
 import dev.gemmaflink.runtime.kvcache.KvCacheManager;
 import dev.gemmaflink.runtime.kvcache.Sequence;
@@ -12,7 +13,6 @@ import dev.gemmaflink.runtime.sched.ScheduledChunk;
 import dev.gemmaflink.runtime.sched.ScheduledRequest;
 import dev.gemmaflink.runtime.sched.StepPlan;
 import dev.gemmaflink.runtime.sched.StepPlanner;
-import dev.gemmaflink.runtime.model.CacheSlots;
 import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.ForwardResult;
 import dev.gemmaflink.runtime.model.GemmaModel;
@@ -21,7 +21,6 @@ import dev.gemmaflink.runtime.model.PromptImages;
 import dev.gemmaflink.runtime.model.SequenceStep;
 import dev.gemmaflink.runtime.vision.ImageEmbeddings;
 import dev.gemmaflink.runtime.vision.ImageEncoder;
-import dev.gemmaflink.runtime.vision.ImageTokenSpan;
 import dev.gemmaflink.runtime.vision.PreprocessedImage;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -185,7 +184,7 @@ final class EngineLoop implements Runnable {
         // A request's tenant is its cache salt unless it names one: tenants never share cached blocks.
         String salt = s.request.cacheSalt() != null ? s.request.cacheSalt() : s.request.tenant();
         CacheKeys keys = s.imagePrompt == null ? CacheKeys.of(modelId, salt)
-                : CacheKeys.of(modelId, salt, s.imagePrompt.kvImageSpans());
+                : CacheKeys.of(modelId, salt, s.imagePrompt.spans());
         s.sequence = ScheduledRequest.builder(new Sequence(s.id(), s.promptIds, keys))
                 .priority(s.request.priority()).deadlineNanos(s.deadlineNanos).build();
         boolean queued;
@@ -235,7 +234,8 @@ final class EngineLoop implements Runnable {
             batch = ok;
         }
         for (RequestState s : batch) {
-            s.softTokens = place(s, rows);
+            List<ImageSpan> spans = s.imagePrompt.spans();
+            s.softTokens = PromptImages.place(spans, spans.stream().map(span -> rows.get(span.contentKey())).toList());
             admit(s);
         }
     }
@@ -244,8 +244,9 @@ final class EngineLoop implements Runnable {
     private void encodeMissing(List<RequestState> batch, Map<String, float[]> rows) {
         Map<String, PreprocessedImage> missing = new LinkedHashMap<>();
         for (RequestState s : batch) {
-            for (ImageTokenSpan span : s.imagePrompt.spans()) {
-                String key = span.cacheKey();
+            List<ImageSpan> spans = s.imagePrompt.spans();
+            for (int i = 0; i < spans.size(); i++) {
+                String key = spans.get(i).contentKey();
                 if (rows.containsKey(key) || missing.containsKey(key)) {
                     continue;
                 }
@@ -254,7 +255,7 @@ final class EngineLoop implements Runnable {
                     metrics.imageCacheHits.increment();
                     rows.put(key, cached);
                 } else {
-                    missing.put(key, s.preparedImages.get(span.imageIndex()).views().get(span.view()));
+                    missing.put(key, s.imagePrompt.inputs().get(i));
                 }
             }
         }
@@ -276,36 +277,6 @@ final class EngineLoop implements Runnable {
             imageCache.put(key, r);
             i++;
         }
-    }
-
-    /** The soft tokens of a request at their absolute positions (as {@code MultimodalPrompt.place}). */
-    private static PromptImages place(RequestState s, Map<String, float[]> rows) {
-        List<ImageTokenSpan> spans = s.imagePrompt.spans();
-        int total = 0;
-        for (ImageTokenSpan span : spans) {
-            total += span.length();
-        }
-        int hidden = rows.get(spans.get(0).cacheKey()).length / spans.get(0).length();
-        int[] positions = new int[total];
-        float[] emb = new float[total * hidden];
-        int[] starts = new int[spans.size()];
-        int[] lengths = new int[spans.size()];
-        int k = 0;
-        for (int i = 0; i < spans.size(); i++) {
-            ImageTokenSpan span = spans.get(i);
-            float[] r = rows.get(span.cacheKey());
-            if (r.length != span.length() * hidden) {
-                throw new IllegalStateException("image " + span + ": " + r.length + " embedding values for "
-                        + span.length() + " soft tokens of width " + hidden);
-            }
-            starts[i] = span.start();
-            lengths[i] = span.length();
-            System.arraycopy(r, 0, emb, k * hidden, r.length);
-            for (int t = 0; t < span.length(); t++) {
-                positions[k++] = span.start() + t;
-            }
-        }
-        return new PromptImages(positions, emb, starts, lengths);
     }
 
     private void cancel(String requestId) {
@@ -429,13 +400,12 @@ final class EngineLoop implements Runnable {
     }
 
     /** Slots of a chunk for one layer type; a type the model lacks gets slot 0 (never read: no layer uses it). */
-    private CacheSlots slots(ScheduledChunk c, int group) {
+    private ChunkSlots slots(ScheduledChunk c, int group) {
         if (group < 0) {
             int[] zeros = new int[c.numTokens()];
-            return new CacheSlots(zeros, new int[] {0}, new int[] {0});
+            return new ChunkSlots(zeros, new int[] {0}, new int[] {0});
         }
-        ChunkSlots s = c.slots(group, layout);
-        return new CacheSlots(s.writeSlots(), s.contextSlots(), s.contextPositions());
+        return c.slots(group, layout);
     }
 
     /**

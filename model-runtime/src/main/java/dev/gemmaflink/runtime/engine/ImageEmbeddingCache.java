@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Soft-token embeddings of encoded images, keyed by {@code ImageTokenSpan.cacheKey()} (the content hash, plus the
+ * Soft-token embeddings of encoded images, keyed by {@code ImageSpan.contentKey()} (the content hash, plus the
  * crop window for a Pan &amp; Scan crop), least recently used first out, bounded by bytes. Engine thread only.
  *
  * <p>Rows are kept as Java arrays ({@code mm_tokens_per_image * hidden} floats per view): the text model takes the

@@ -1,5 +1,6 @@
 package dev.gemmaflink.runtime.generate;
 
+import dev.gemmaflink.runtime.kvcache.ImageSpans;
 import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.ForwardResult;
 import dev.gemmaflink.runtime.model.GemmaModel;
@@ -138,7 +139,7 @@ public final class Generator implements AutoCloseable {
         for (int from = 0; from < promptIds.length; ) {
             int to = Math.min(promptIds.length, from + prefillChunk);
             if (images != null) {
-                to = images.chunkEnd(from, to);
+                to = ImageSpans.chunkEnd(images.spans(), from, to);
             }
             SequenceStep step = cache.append(Arrays.copyOfRange(promptIds, from, to), false);
             if (images != null) {

@@ -84,9 +84,9 @@ public final class BlockHasher {
         digest.update(scratch.array(), 0, scratch.position());
         for (ImageSpan image : images) {
             if (image.overlaps(start, start + blockSize)) {
-                putInt(image.startPosition());
-                putInt(image.numTokens());
-                putString(image.contentHash());
+                putInt(image.start());
+                putInt(image.length());
+                putString(image.contentKey());
             }
         }
         return finish();

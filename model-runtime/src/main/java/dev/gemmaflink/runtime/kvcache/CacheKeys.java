@@ -13,10 +13,11 @@ import java.util.Objects;
  *   <li>{@code cacheSalt}: isolation domain. Tenants never share blocks: give each tenant its own salt (the tenant id
  *       by default); tenants that should share a prefix cache are configured with the same salt. {@code null} means
  *       "no salt", a domain of its own, distinct from every non-null salt.</li>
- *   <li>{@code images}: content hashes of the images whose soft tokens lie in the sequence.</li>
+ *   <li>{@code images}: the {@link ImageSpan}s of the sequence (where each image's soft tokens lie, and its content
+ *       key).</li>
  * </ul>
  *
- * The model id and salt go into the root of the hash chain (so every block depends on them); an image's content hash
+ * The model id and salt go into the root of the hash chain (so every block depends on them); an image's content key
  * goes into every block its soft tokens overlap (and, through the chain, every later block).
  */
 public final class CacheKeys {
@@ -47,9 +48,9 @@ public final class CacheKeys {
         }
         Objects.requireNonNull(images, "images");
         List<ImageSpan> sorted = new ArrayList<>(images);
-        sorted.sort(Comparator.comparingInt(ImageSpan::startPosition));
+        sorted.sort(Comparator.comparingInt(ImageSpan::start));
         for (int i = 1; i < sorted.size(); i++) {
-            if (sorted.get(i).startPosition() < sorted.get(i - 1).endPosition()) {
+            if (sorted.get(i).start() < sorted.get(i - 1).end()) {
                 throw new IllegalArgumentException("image spans overlap: " + sorted.get(i - 1) + " and " + sorted.get(i));
             }
         }

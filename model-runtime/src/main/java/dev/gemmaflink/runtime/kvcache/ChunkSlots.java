@@ -3,9 +3,18 @@ package dev.gemmaflink.runtime.kvcache;
 import java.util.Arrays;
 
 /**
- * Token slots of one step of one sequence in one KV group, ready for the forward pass (the same three arrays as
- * {@code dev.gemmaflink.runtime.model.CacheSlots}). A slot is a row of a layer's K/V tensor:
- * {@code slot = blockId * blockSize + position % blockSize}.
+ * Where one chunk of one sequence reads and writes K/V in one attention group (layer type): the hand-off from the KV
+ * cache and the scheduler to the forward pass.
+ *
+ * <p>A slot addresses one token's K/V row in a layer tensor of the group. Under a block table the slot of position
+ * {@code p} is {@code blockId * blockSize + p % blockSize} ({@link #of}); a single sequence that owns a contiguous
+ * run of rows uses {@code base + p}. {@code writeSlots[i]} receives the i-th new token; {@code contextSlots[j]} holds
+ * the token at absolute position {@code contextPositions[j]}. The context must contain the new tokens themselves (a
+ * token attends to itself) and may omit positions the group can no longer see (a sliding window W: positions at or
+ * before {@code start - W}).
+ *
+ * <p>The arrays are copied on construction and the accessors return copies; the forward pass reads single entries
+ * through {@link #writeSlot}, {@link #contextSlot} and {@link #contextPosition} without copying.
  *
  * @param writeSlots (n) slot of each new token, positions [start, start + n)
  * @param contextSlots (C) slots the new tokens attend to, ascending position, the new tokens included
@@ -13,6 +22,35 @@ import java.util.Arrays;
  *     [max(0, start - W + 1), start + n) for a sliding window W (older positions are invisible to every new query)
  */
 public record ChunkSlots(int[] writeSlots, int[] contextSlots, int[] contextPositions) {
+
+    /**
+     * Validates and copies.
+     *
+     * @throws IllegalArgumentException when an array is null, the context is empty, context slots and positions
+     *     differ in number, or a slot or position is negative
+     */
+    public ChunkSlots {
+        if (writeSlots == null || contextSlots == null || contextPositions == null) {
+            throw new IllegalArgumentException("chunk slots: arrays must not be null");
+        }
+        if (contextSlots.length != contextPositions.length) {
+            throw new IllegalArgumentException("chunk slots: " + contextSlots.length + " context slots but "
+                    + contextPositions.length + " context positions");
+        }
+        if (contextSlots.length == 0) {
+            throw new IllegalArgumentException("chunk slots: empty context (it must include the new tokens)");
+        }
+        writeSlots = writeSlots.clone();
+        contextSlots = contextSlots.clone();
+        contextPositions = contextPositions.clone();
+        for (int[] a : new int[][] {writeSlots, contextSlots, contextPositions}) {
+            for (int v : a) {
+                if (v < 0) {
+                    throw new IllegalArgumentException("chunk slots: negative slot or position " + v);
+                }
+            }
+        }
+    }
 
     /**
      * Maps positions through a block table.
@@ -51,6 +89,58 @@ public record ChunkSlots(int[] writeSlots, int[] contextSlots, int[] contextPosi
         }
         int[] write = Arrays.copyOfRange(context, start - first, end - first);
         return new ChunkSlots(write, context, positions);
+    }
+
+    @Override
+    public int[] writeSlots() {
+        return writeSlots.clone();
+    }
+
+    @Override
+    public int[] contextSlots() {
+        return contextSlots.clone();
+    }
+
+    @Override
+    public int[] contextPositions() {
+        return contextPositions.clone();
+    }
+
+    /** Number of new tokens n (write slots). */
+    public int numTokens() {
+        return writeSlots.length;
+    }
+
+    /** Number of context entries C. */
+    public int contextLength() {
+        return contextSlots.length;
+    }
+
+    /** Slot of the i-th new token. */
+    public int writeSlot(int i) {
+        return writeSlots[i];
+    }
+
+    /** Slot of the j-th context entry. */
+    public int contextSlot(int j) {
+        return contextSlots[j];
+    }
+
+    /** Absolute position of the j-th context entry. */
+    public int contextPosition(int j) {
+        return contextPositions[j];
+    }
+
+    /** Largest slot read or written (the K/V tensor must have more rows than this). */
+    public int maxSlot() {
+        int m = 0;
+        for (int s : writeSlots) {
+            m = Math.max(m, s);
+        }
+        for (int s : contextSlots) {
+            m = Math.max(m, s);
+        }
+        return m;
     }
 
     @Override

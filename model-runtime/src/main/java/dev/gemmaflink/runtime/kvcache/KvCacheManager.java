@@ -68,9 +68,10 @@ public final class KvCacheManager {
 
     /**
      * The longest prefix of {@code sequence} whose keys and values are cached in every group, in whole blocks and at
-     * most {@code numTokens - 1} tokens, so the last token is always computed and yields logits. For a full-attention
-     * group the prefix must be cached from the start; for a sliding group only its last window. Empty when prefix
-     * caching is off or the sequence already holds blocks. Changes no state.
+     * most {@code numTokens - 1} tokens, so the last token is always computed and yields logits, and never ending
+     * inside an image span ({@link ImageSpans#roundDown}). For a full-attention group the prefix must be cached from
+     * the start; for a sliding group only its last window. Empty when prefix caching is off or the sequence already
+     * holds blocks. Changes no state.
      */
     public CachedPrefix findLongestCachedPrefix(Sequence sequence) {
         if (!prefixCaching || sequence.numComputedTokens() != 0 || managers.stream()
@@ -80,7 +81,10 @@ public final class KvCacheManager {
         hasher.extend(sequence);
         List<BlockHash> hashes = sequence.blockHashes();
         int blockSize = layout.blockSize();
-        int length = imageSafePrefix(sequence, (sequence.numTokens() - 1) / blockSize * blockSize);
+        // A hit must not end inside an image: the soft tokens after the cut would be computed without seeing the ones
+        // before it bidirectionally.
+        List<ImageSpan> images = sequence.cacheKeys().images();
+        int length = ImageSpans.roundDown(images, (sequence.numTokens() - 1) / blockSize * blockSize, blockSize);
         List<List<KvBlock>> hits = new ArrayList<>();
         // Fixed point: each group may only shorten the hit. A full-attention hit shortens by truncation, a sliding one
         // is looked up again for the shorter length (it needs the window before the new end). Terminates because the
@@ -96,26 +100,12 @@ public final class KvCacheManager {
             if (shortest == length) {
                 break;
             }
-            length = imageSafePrefix(sequence, shortest);
+            length = ImageSpans.roundDown(images, shortest, blockSize);
         }
         if (length == 0) {
             return CachedPrefix.none();
         }
         return new CachedPrefix(List.copyOf(hits), length);
-    }
-
-    /**
-     * A cached prefix must not end inside an image: the soft tokens after the cut would be computed without seeing
-     * the ones before it bidirectionally (the model needs a whole image in one step). Rounds such a length down to
-     * the block boundary at or before the image start.
-     */
-    private int imageSafePrefix(Sequence sequence, int length) {
-        for (ImageSpan image : sequence.cacheKeys().images()) {
-            if (image.startPosition() < length && length < image.endPosition()) {
-                return image.startPosition() / layout.blockSize() * layout.blockSize();
-            }
-        }
-        return length;
     }
 
     /** {@link #allocateSlots(Sequence, int, CachedPrefix)} without a prefix hit. */

@@ -47,7 +47,7 @@ public final class Sequence {
             throw new IllegalArgumentException("request " + requestId + ": cacheKeys is required");
         }
         for (ImageSpan image : cacheKeys.images()) {
-            if (image.endPosition() > promptTokenIds.length) {
+            if (image.end() > promptTokenIds.length) {
                 throw new IllegalArgumentException("request " + requestId + ": image " + image
                         + " ends after the prompt (" + promptTokenIds.length + " tokens)");
             }

@@ -2,6 +2,7 @@ package dev.gemmaflink.runtime.model;
 
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.kvcache.ChunkSlots;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -78,7 +79,7 @@ final class BatchTensors {
         }
         for (LayerType type : LayerType.values()) {
             for (int b = 0; b < nb; b++) {
-                CacheSlots c = steps.get(b).slots(type);
+                ChunkSlots c = steps.get(b).slots(type);
                 if (c.maxSlot() >= kv.slots(type)) {
                     throw new IllegalArgumentException("sequence " + b + " uses slot " + c.maxSlot() + " but the "
                             + type + " KV storage has " + kv.slots(type) + " slots");
@@ -129,7 +130,7 @@ final class BatchTensors {
             kgrps.add(kgrp);
             long[] write = new long[t];
             for (int b = 0; b < nb; b++) {
-                CacheSlots c = steps.get(b).slots(type);
+                ChunkSlots c = steps.get(b).slots(type);
                 for (int i = 0; i < steps.get(b).length(); i++) {
                     write[flatStart[b] + i] = c.writeSlot(i);
                 }
@@ -144,7 +145,7 @@ final class BatchTensors {
                 long[] kg = new long[g.length * gl];
                 Arrays.fill(kg, -1);
                 for (int j = 0; j < g.length; j++) {
-                    CacheSlots c = steps.get(g[j]).slots(type);
+                    ChunkSlots c = steps.get(g[j]).slots(type);
                     for (int i = 0; i < c.contextLength(); i++) {
                         cs[j * gl + i] = c.contextSlot(i);
                         kp[j * gl + i] = c.contextPosition(i);

@@ -1,109 +1,144 @@
 package dev.gemmaflink.runtime.model;
 
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 /**
- * Image inputs of a whole prompt: soft-token embeddings at absolute positions and the image spans (bidirectional
- * attention). Cut into per-chunk {@link StepImages} by {@link #slice}; {@link #chunkEnd} moves a prefill chunk
- * boundary so that no image is split.
+ * Image inputs of a whole prompt: the image spans (soft tokens, bidirectional attention) and the soft-token
+ * embeddings of every position of every span. Cut into per-chunk {@link StepImages} by {@link #slice}, at chunk
+ * boundaries that cut no span ({@link dev.gemmaflink.runtime.kvcache.ImageSpans#chunkEnd}).
  *
- * @param positions   (S) absolute positions of the soft tokens, ascending
- * @param embeddings  (S * hidden) float32 rows in the order of {@code positions}
- * @param spanStarts  absolute start of each image span
- * @param spanLengths length of each image span
+ * @param spans      image spans in position order, not overlapping, at least one
+ * @param embeddings float32 rows, one per soft token: the positions of {@code spans.get(0)} in order, then those of
+ *                   {@code spans.get(1)}, and so on ({@code totalSoftTokens * hidden} values)
  */
-public record PromptImages(int[] positions, float[] embeddings, int[] spanStarts, int[] spanLengths) {
+public record PromptImages(List<ImageSpan> spans, float[] embeddings) {
 
     /** Validates and copies. */
     public PromptImages {
-        Objects.requireNonNull(positions, "positions");
         Objects.requireNonNull(embeddings, "embeddings");
-        if (positions.length == 0 || embeddings.length % positions.length != 0) {
-            throw new IllegalArgumentException("prompt images: " + embeddings.length + " values for " + positions.length
-                    + " soft tokens");
+        spans = List.copyOf(spans);
+        if (spans.isEmpty()) {
+            throw new IllegalArgumentException("prompt images: no image spans");
         }
-        if (spanStarts.length != spanLengths.length) {
-            throw new IllegalArgumentException("prompt images: span starts and lengths differ in number");
-        }
-        for (int i = 1; i < positions.length; i++) {
-            if (positions[i] <= positions[i - 1]) {
-                throw new IllegalArgumentException("prompt images: positions must be ascending");
+        for (int i = 1; i < spans.size(); i++) {
+            if (spans.get(i).start() < spans.get(i - 1).end()) {
+                throw new IllegalArgumentException("prompt images: spans must be ascending and must not overlap, got "
+                        + spans.get(i - 1) + " then " + spans.get(i));
             }
         }
-        positions = positions.clone();
+        int soft = softTokens(spans);
+        if (embeddings.length % soft != 0) {
+            throw new IllegalArgumentException("prompt images: " + embeddings.length + " values for " + soft
+                    + " soft tokens");
+        }
         embeddings = embeddings.clone();
-        spanStarts = spanStarts.clone();
-        spanLengths = spanLengths.clone();
+    }
+
+    /**
+     * Lays soft-token embedding rows at their spans' positions. The rows come straight from the encoder
+     * ({@code vision.ImageCaptioner}) or from the engine's cache keyed by {@link ImageSpan#contentKey()}.
+     *
+     * @param spans image spans in position order, not overlapping, at least one
+     * @param rows  {@code rows.get(i)}: the embeddings of the soft tokens of {@code spans.get(i)}, row-major
+     *              {@code (length, hidden)} with the same {@code hidden} for every span
+     * @throws IllegalArgumentException when spans and rows differ in number, or a span's rows are not
+     *     {@code length * hidden} values
+     */
+    public static PromptImages place(List<ImageSpan> spans, List<float[]> rows) {
+        if (spans.isEmpty() || spans.size() != rows.size()) {
+            throw new IllegalArgumentException("prompt images: " + spans.size() + " image spans but " + rows.size()
+                    + " sets of embedding rows");
+        }
+        int hidden = rows.get(0).length / spans.get(0).length();
+        float[] emb = new float[softTokens(spans) * hidden];
+        int k = 0; // soft tokens placed so far
+        for (int i = 0; i < spans.size(); i++) {
+            ImageSpan span = spans.get(i);
+            float[] r = Objects.requireNonNull(rows.get(i), "rows");
+            if (r.length != span.length() * hidden) {
+                throw new IllegalArgumentException("prompt images: image " + span + " has " + r.length
+                        + " embedding values for " + span.length() + " soft tokens of width " + hidden);
+            }
+            System.arraycopy(r, 0, emb, k * hidden, r.length);
+            k += span.length();
+        }
+        return new PromptImages(spans, emb);
     }
 
     /** @return width of an embedding row */
     public int hidden() {
-        return embeddings.length / positions.length;
+        return embeddings.length / softTokens(spans);
+    }
+
+    /** @return the absolute position of every soft token, ascending (the row order of {@link #embeddings()}) */
+    public int[] positions() {
+        int[] out = new int[softTokens(spans)];
+        int k = 0;
+        for (ImageSpan s : spans) {
+            for (int p = s.start(); p < s.end(); p++) {
+                out[k++] = p;
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public float[] embeddings() {
+        return embeddings.clone();
     }
 
     /**
-     * @param from     first position of the chunk
-     * @param proposed exclusive end the caller would like
-     * @return an end that does not fall inside an image span: the span's start when the span begins after
-     *     {@code from}, else the span's end (the chunk then holds the whole image)
+     * @return the soft tokens within positions [from, to), indices relative to {@code from}, and the spans that start
+     *     there
      */
-    public int chunkEnd(int from, int proposed) {
-        for (int i = 0; i < spanStarts.length; i++) {
-            int s = spanStarts[i];
-            int e = s + spanLengths[i];
-            if (s < proposed && proposed < e) {
-                return s > from ? s : e;
-            }
-        }
-        return proposed;
-    }
-
-    /** @return the soft tokens and spans within positions [from, to), indices relative to {@code from} */
     public StepImages slice(int from, int to) {
-        int a = lowerBound(positions, from);
-        int b = lowerBound(positions, to);
         int h = hidden();
-        int[] idx = new int[b - a];
-        for (int i = a; i < b; i++) {
-            idx[i - a] = positions[i] - from;
+        int count = 0;
+        for (ImageSpan s : spans) {
+            count += Math.max(0, Math.min(s.end(), to) - Math.max(s.start(), from));
         }
-        float[] emb = Arrays.copyOfRange(embeddings, a * h, b * h);
-        int n = 0;
-        for (int s : spanStarts) {
-            n += s >= from && s < to ? 1 : 0;
-        }
-        int[] st = new int[n];
-        int[] ln = new int[n];
+        int[] idx = new int[count];
+        float[] emb = new float[count * h];
         int k = 0;
-        for (int i = 0; i < spanStarts.length; i++) {
-            if (spanStarts[i] >= from && spanStarts[i] < to) {
-                st[k] = spanStarts[i];
-                ln[k++] = spanLengths[i];
+        int row = 0; // embedding row of the span's first soft token
+        for (ImageSpan s : spans) {
+            int a = Math.max(s.start(), from);
+            int b = Math.min(s.end(), to);
+            if (a < b) {
+                System.arraycopy(embeddings, (row + a - s.start()) * h, emb, k * h, (b - a) * h);
+                for (int p = a; p < b; p++) {
+                    idx[k++] = p - from;
+                }
             }
+            row += s.length();
         }
-        return new StepImages(idx, emb, st, ln);
+        List<ImageSpan> starting = spans.stream().filter(s -> s.start() >= from && s.start() < to).toList();
+        return new StepImages(idx, emb, starting);
     }
 
-    private static int lowerBound(int[] a, int v) {
-        int i = Arrays.binarySearch(a, v);
-        return i >= 0 ? i : -i - 1;
+    private static int softTokens(List<ImageSpan> spans) {
+        int n = 0;
+        for (ImageSpan s : spans) {
+            n += s.length();
+        }
+        return n;
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof PromptImages p && Arrays.equals(positions, p.positions) && Arrays.equals(embeddings, p.embeddings)
-                && Arrays.equals(spanStarts, p.spanStarts) && Arrays.equals(spanLengths, p.spanLengths);
+        return o instanceof PromptImages p && spans.equals(p.spans) && Arrays.equals(embeddings, p.embeddings);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(Arrays.hashCode(positions), Arrays.hashCode(embeddings), Arrays.hashCode(spanStarts),
-                Arrays.hashCode(spanLengths));
+        return 31 * spans.hashCode() + Arrays.hashCode(embeddings);
     }
 
     @Override
     public String toString() {
-        return "PromptImages[softTokens=" + positions.length + ", spans=" + spanStarts.length + "]";
+        return "PromptImages[softTokens=" + softTokens(spans) + ", spans=" + spans.size() + "]";
     }
 }

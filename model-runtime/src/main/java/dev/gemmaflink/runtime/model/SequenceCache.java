@@ -1,6 +1,7 @@
 package dev.gemmaflink.runtime.model;
 
 import dev.gemmaflink.runtime.config.GemmaConfig;
+import dev.gemmaflink.runtime.kvcache.ChunkSlots;
 
 /**
  * One sequence's cache bookkeeping for step 2: a contiguous run of {@code capacity} slots starting at
@@ -68,15 +69,15 @@ public final class SequenceCache {
         for (int i = 0; i < tokens.length; i++) {
             write[i] = baseSlot + first + i;
         }
-        CacheSlots full = contiguous(write, 0, last);
+        ChunkSlots full = contiguous(write, 0, last);
         // Keys at positions <= first - window are invisible to every new query of a sliding layer.
         int from = Math.max(0, first - window + 1);
-        CacheSlots sliding = contiguous(write, from, last);
+        ChunkSlots sliding = contiguous(write, from, last);
         length += tokens.length;
         return new SequenceStep(tokens, first, sliding, full, allLogits);
     }
 
-    private CacheSlots contiguous(int[] write, int fromPos, int toPos) {
+    private ChunkSlots contiguous(int[] write, int fromPos, int toPos) {
         int n = toPos - fromPos + 1;
         int[] slots = new int[n];
         int[] pos = new int[n];
@@ -84,7 +85,7 @@ public final class SequenceCache {
             pos[j] = fromPos + j;
             slots[j] = baseSlot + fromPos + j;
         }
-        return new CacheSlots(write, slots, pos);
+        return new ChunkSlots(write, slots, pos);
     }
 
     /** Forgets all tokens (the slots are reused by the next sequence). */

@@ -1,6 +1,8 @@
 package dev.gemmaflink.runtime.model;
 
 import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.kvcache.ChunkSlots;
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -15,11 +17,11 @@ import java.util.Objects;
  * @param allLogits     true: logits for every new token (tests); false: only for the last one
  * @param images        soft-token embeddings and image spans of a multimodal prefill step; null for text
  */
-public record SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, CacheSlots full, boolean allLogits,
+public record SequenceStep(int[] tokens, int firstPosition, ChunkSlots sliding, ChunkSlots full, boolean allLogits,
         StepImages images) {
 
     /** A text-only step. */
-    public SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, CacheSlots full, boolean allLogits) {
+    public SequenceStep(int[] tokens, int firstPosition, ChunkSlots sliding, ChunkSlots full, boolean allLogits) {
         this(tokens, firstPosition, sliding, full, allLogits, null);
     }
 
@@ -32,10 +34,10 @@ public record SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, 
         }
         Objects.requireNonNull(sliding, "sliding");
         Objects.requireNonNull(full, "full");
-        for (CacheSlots c : new CacheSlots[] {sliding, full}) {
-            if (c.writeSlots().length != tokens.length) {
+        for (ChunkSlots c : new ChunkSlots[] {sliding, full}) {
+            if (c.numTokens() != tokens.length) {
                 throw new IllegalArgumentException("sequence step: " + tokens.length + " tokens but "
-                        + c.writeSlots().length + " write slots");
+                        + c.numTokens() + " write slots");
             }
         }
         if (images != null) {
@@ -46,11 +48,9 @@ public record SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, 
                 }
             }
             long end = (long) firstPosition + tokens.length;
-            for (int i = 0; i < images.spanStarts().length; i++) {
-                long s0 = images.spanStart(i);
-                long s1 = s0 + images.spanLength(i);
-                if (s0 < firstPosition || s1 > end) {
-                    throw new IllegalArgumentException("sequence step: image span [" + s0 + ", " + s1
+            for (ImageSpan span : images.spans()) {
+                if (span.start() < firstPosition || span.end() > end) {
+                    throw new IllegalArgumentException("sequence step: image span [" + span.start() + ", " + span.end()
                             + ") is not inside the step's positions [" + firstPosition + ", " + end
                             + "): prefill chunks must not cut an image");
                 }
@@ -75,7 +75,7 @@ public record SequenceStep(int[] tokens, int firstPosition, CacheSlots sliding, 
     }
 
     /** Slots of one layer type. */
-    public CacheSlots slots(LayerType type) {
+    public ChunkSlots slots(LayerType type) {
         return type == LayerType.SLIDING_ATTENTION ? sliding : full;
     }
 

@@ -1,6 +1,8 @@
 package dev.gemmaflink.runtime.model;
 
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -14,21 +16,14 @@ import java.util.Objects;
  *
  * @param tokenIndices (S) indices into the step's tokens whose embeddings are replaced, ascending
  * @param embeddings   (S * hidden) float32 rows, in the order of {@code tokenIndices}
- * @param spanStarts   absolute position of the first token of each image span
- * @param spanLengths  length of each image span
+ * @param spans        the image spans of the step, at absolute positions
  */
-public record StepImages(int[] tokenIndices, float[] embeddings, int[] spanStarts, int[] spanLengths) {
+public record StepImages(int[] tokenIndices, float[] embeddings, List<ImageSpan> spans) {
 
-    /** Validates lengths and order; copies the arrays. */
+    /** Validates lengths and order; copies the arrays and the span list. */
     public StepImages {
         Objects.requireNonNull(tokenIndices, "tokenIndices");
         Objects.requireNonNull(embeddings, "embeddings");
-        Objects.requireNonNull(spanStarts, "spanStarts");
-        Objects.requireNonNull(spanLengths, "spanLengths");
-        if (spanStarts.length != spanLengths.length) {
-            throw new IllegalArgumentException("step images: " + spanStarts.length + " span starts but "
-                    + spanLengths.length + " span lengths");
-        }
         if (tokenIndices.length == 0 ? embeddings.length != 0 : embeddings.length % tokenIndices.length != 0) {
             throw new IllegalArgumentException("step images: " + embeddings.length + " embedding values do not divide into "
                     + tokenIndices.length + " rows");
@@ -38,15 +33,9 @@ public record StepImages(int[] tokenIndices, float[] embeddings, int[] spanStart
                 throw new IllegalArgumentException("step images: token indices must be ascending and >= 0");
             }
         }
-        for (int l : spanLengths) {
-            if (l < 1) {
-                throw new IllegalArgumentException("step images: span length must be >= 1, got " + l);
-            }
-        }
         tokenIndices = tokenIndices.clone();
         embeddings = embeddings.clone();
-        spanStarts = spanStarts.clone();
-        spanLengths = spanLengths.clone();
+        spans = List.copyOf(spans);
     }
 
     /** Number of replaced tokens S. */
@@ -61,8 +50,8 @@ public record StepImages(int[] tokenIndices, float[] embeddings, int[] spanStart
 
     /** @return the index of the span holding absolute position {@code pos}, or -1 */
     int spanOf(long pos) {
-        for (int i = 0; i < spanStarts.length; i++) {
-            if (pos >= spanStarts[i] && pos < (long) spanStarts[i] + spanLengths[i]) {
+        for (int i = 0; i < spans.size(); i++) {
+            if (spans.get(i).contains(pos)) {
                 return i;
             }
         }
@@ -77,29 +66,19 @@ public record StepImages(int[] tokenIndices, float[] embeddings, int[] spanStart
         return embeddings;
     }
 
-    int spanStart(int i) {
-        return spanStarts[i];
-    }
-
-    int spanLength(int i) {
-        return spanLengths[i];
-    }
-
     @Override
     public boolean equals(Object o) {
         return o instanceof StepImages s && Arrays.equals(tokenIndices, s.tokenIndices)
-                && Arrays.equals(embeddings, s.embeddings) && Arrays.equals(spanStarts, s.spanStarts)
-                && Arrays.equals(spanLengths, s.spanLengths);
+                && Arrays.equals(embeddings, s.embeddings) && spans.equals(s.spans);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(Arrays.hashCode(tokenIndices), Arrays.hashCode(embeddings), Arrays.hashCode(spanStarts),
-                Arrays.hashCode(spanLengths));
+        return Objects.hash(Arrays.hashCode(tokenIndices), Arrays.hashCode(embeddings), spans);
     }
 
     @Override
     public String toString() {
-        return "StepImages[tokens=" + tokenIndices.length + ", spans=" + spanStarts.length + "]";
+        return "StepImages[tokens=" + tokenIndices.length + ", spans=" + spans.size() + "]";
     }
 }

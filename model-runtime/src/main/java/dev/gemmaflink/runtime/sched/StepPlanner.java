@@ -2,6 +2,7 @@ package dev.gemmaflink.runtime.sched;
 
 import dev.gemmaflink.runtime.kvcache.CachedPrefix;
 import dev.gemmaflink.runtime.kvcache.ImageSpan;
+import dev.gemmaflink.runtime.kvcache.ImageSpans;
 import dev.gemmaflink.runtime.kvcache.KvCacheManager;
 import dev.gemmaflink.runtime.kvcache.Sequence;
 import java.util.ArrayList;
@@ -225,22 +226,16 @@ public final class StepPlanner {
     }
 
     /**
-     * Moves the end of a chunk of {@code tokens} tokens from {@code start} out of any image span (Gemma 3 attends
-     * bidirectionally within an image, so its soft tokens must be computed in one step): to the span's start when
-     * the span begins after {@code start}; otherwise, when {@code mayGrow}, to the span's end (the chunk grows past
-     * the budget to hold the whole image, as the single-sequence generator does), else to nothing.
+     * Tokens of a chunk from {@code start} that would like {@code tokens} tokens, its end moved out of any image span
+     * ({@link ImageSpans}): to the span's start when the span begins after {@code start}; otherwise, when
+     * {@code mayGrow}, to the span's end (the chunk grows past the budget to hold the whole image, as the
+     * single-sequence generator does), else to nothing.
      */
     static int imageSafeChunk(Sequence sequence, int start, int tokens, boolean mayGrow) {
-        int end = start + tokens;
-        for (ImageSpan image : sequence.cacheKeys().images()) {
-            if (image.startPosition() < end && end < image.endPosition()) {
-                if (image.startPosition() > start) {
-                    return image.startPosition() - start;
-                }
-                return mayGrow ? image.endPosition() - start : 0;
-            }
-        }
-        return tokens;
+        List<ImageSpan> images = sequence.cacheKeys().images();
+        int end = mayGrow ? ImageSpans.chunkEnd(images, start, start + tokens)
+                : Math.max(start, ImageSpans.roundDown(images, start + tokens, 1));
+        return end - start;
     }
 
     private void preempt(ScheduledRequest victim) {

@@ -1,5 +1,6 @@
 package dev.gemmaflink.runtime.vision;
 
+import dev.gemmaflink.runtime.model.PromptImages;
 import dev.gemmaflink.runtime.tokenizer.ChatFormat;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import java.util.ArrayList;
@@ -57,7 +58,6 @@ public final class ImageCaptioner {
             text = ChatFormat.prompt(text);
         }
         List<PreparedImage> prepared = new ArrayList<>();
-        List<PreprocessedImage> views = new ArrayList<>();
         for (int i = 0; i < images.size(); i++) {
             PreparedImage p;
             try {
@@ -67,11 +67,10 @@ public final class ImageCaptioner {
                         e.reason().name().length() + 2), e);
             }
             prepared.add(p);
-            views.addAll(p.views());
         }
         PromptTokens tokens = prompts.build(text, prepared, true);
-        try (ImageEmbeddings emb = encoder.encode(views)) {
-            return new MultimodalPrompt(tokens, MultimodalPrompt.place(tokens, emb), prepared);
+        try (ImageEmbeddings emb = encoder.encode(tokens.inputs())) {
+            return new MultimodalPrompt(tokens, PromptImages.place(tokens.spans(), emb.toFloatArrays()), prepared);
         }
     }
 }

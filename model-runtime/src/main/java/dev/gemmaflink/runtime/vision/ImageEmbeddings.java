@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -73,6 +75,17 @@ public final class ImageEmbeddings implements AutoCloseable {
             PtNDArray a = tensor.toTensor((PtNDManager) sub);
             return a.toFloatArray();
         }
+    }
+
+    /** @return a Java copy of each input's embeddings, row-major {@code (M, E)}, in input order */
+    public List<float[]> toFloatArrays() {
+        float[] all = toFloatArray();
+        int per = tokensPerImage * hidden;
+        List<float[]> out = new ArrayList<>(count());
+        for (int i = 0; i < count(); i++) {
+            out.add(Arrays.copyOfRange(all, i * per, (i + 1) * per));
+        }
+        return out;
     }
 
     private void checkOpen() {

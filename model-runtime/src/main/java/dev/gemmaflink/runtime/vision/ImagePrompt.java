@@ -1,6 +1,7 @@
 package dev.gemmaflink.runtime.vision;
 
 import dev.gemmaflink.runtime.config.GemmaConfig;
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -39,7 +40,7 @@ public final class ImagePrompt {
      * @param prompt prompt text with one {@value #IMAGE_MARKER} per image
      * @param images the images in marker order
      * @param addBos whether to start with {@code <bos>}
-     * @return ids and soft-token spans
+     * @return ids, soft-token spans and the encoder input of each span
      * @throws IllegalArgumentException when the number of markers and images differ
      */
     public PromptTokens build(String prompt, List<PreparedImage> images, boolean addBos) {
@@ -54,32 +55,36 @@ public final class ImagePrompt {
         if (addBos) {
             ids.add(config.bosTokenId());
         }
-        List<ImageTokenSpan> spans = new ArrayList<>();
-        int input = 0;
+        List<ImageSpan> spans = new ArrayList<>();
+        List<PreprocessedImage> inputs = new ArrayList<>();
         for (int i = 0; i < pieces.size(); i++) {
             ids.addAll(encode(pieces.get(i)));
             if (i == images.size()) {
                 break;
             }
             PreparedImage img = images.get(i);
+            if (img.numCrops() > 0) {
+                ids.addAll(encode(ORIGINAL_PREFIX));
+            }
+            spans.add(appendImage(ids, img, 0));
+            inputs.add(img.views().get(0));
             if (img.numCrops() == 0) {
-                spans.add(appendImage(ids, img, 0, input++, i));
                 continue;
             }
-            ids.addAll(encode(ORIGINAL_PREFIX));
-            spans.add(appendImage(ids, img, 0, input++, i));
             ids.addAll(encode(CROPS_PREFIX));
             for (int c = 1; c <= img.numCrops(); c++) {
                 if (c > 1) {
                     ids.addAll(encode(" "));
                 }
-                spans.add(appendImage(ids, img, c, input++, i));
+                spans.add(appendImage(ids, img, c));
+                inputs.add(img.views().get(c));
             }
         }
-        return new PromptTokens(ids.toArray(), spans);
+        return new PromptTokens(ids.toArray(), spans, inputs);
     }
 
-    private ImageTokenSpan appendImage(IntList ids, PreparedImage img, int view, int input, int imageIndex) {
+    /** Appends view {@code view} of {@code img} (0: the whole image, k: crop k) and returns its span. */
+    private ImageSpan appendImage(IntList ids, PreparedImage img, int view) {
         int[] nn = encode("\n\n");
         ids.addAll(nn);
         ids.add(config.boiTokenId());
@@ -95,7 +100,7 @@ public final class ImagePrompt {
             CropBox b = img.crops().get(view - 1);
             key = key + "#crop:" + b.x() + "," + b.y() + "," + b.width() + "x" + b.height();
         }
-        return new ImageTokenSpan(start, mm, input, imageIndex, view, img.contentHash(), key);
+        return new ImageSpan(start, mm, key);
     }
 
     private int[] encode(String text) {

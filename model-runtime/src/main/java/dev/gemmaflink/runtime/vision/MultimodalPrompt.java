@@ -24,41 +24,4 @@ public record MultimodalPrompt(PromptTokens tokens, PromptImages images, List<Pr
     public int[] ids() {
         return tokens.ids();
     }
-
-    /**
-     * Places encoder output rows at the spans' positions.
-     *
-     * @param tokens     the assembled prompt
-     * @param embeddings encoder output for the inputs in span order ({@link ImageTokenSpan#inputIndex()})
-     * @throws IllegalArgumentException when the encoder output does not fit the spans
-     */
-    public static PromptImages place(PromptTokens tokens, ImageEmbeddings embeddings) {
-        List<ImageTokenSpan> spans = tokens.spans();
-        int m = embeddings.tokensPerImage();
-        int e = embeddings.hidden();
-        float[] all = embeddings.toFloatArray();
-        int total = 0;
-        for (ImageTokenSpan s : spans) {
-            if (s.length() != m || s.inputIndex() >= embeddings.count()) {
-                throw new IllegalArgumentException("span " + s + " does not fit " + embeddings.count() + " encoded inputs of "
-                        + m + " soft tokens");
-            }
-            total += m;
-        }
-        int[] positions = new int[total];
-        float[] rows = new float[total * e];
-        int[] starts = new int[spans.size()];
-        int[] lengths = new int[spans.size()];
-        int k = 0;
-        for (int i = 0; i < spans.size(); i++) {
-            ImageTokenSpan s = spans.get(i);
-            starts[i] = s.start();
-            lengths[i] = m;
-            System.arraycopy(all, s.inputIndex() * m * e, rows, k * e, m * e);
-            for (int t = 0; t < m; t++) {
-                positions[k++] = s.start() + t;
-            }
-        }
-        return new PromptImages(positions, rows, starts, lengths);
-    }
 }

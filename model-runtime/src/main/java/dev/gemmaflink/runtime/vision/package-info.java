@@ -10,14 +10,14 @@
  * <pre>{@code
  * PreparedImage img = ImagePreprocessor.forVision(vcfg).prepare(bytes, decoder, panAndScan); // hash + views
  * PromptTokens p = new ImagePrompt(cfg, s -> tok.encode(s, false)).build(text, List.of(img), true);
- * try (ImageEmbeddings e = encoder.encode(img.views())) {              // (views, mm_tokens, hidden) float32
- *     PromptImages soft = MultimodalPrompt.place(p, e);                 // soft rows at their positions
+ * try (ImageEmbeddings e = encoder.encode(p.inputs())) {               // (views, mm_tokens, hidden) float32
+ *     PromptImages soft = PromptImages.place(p.spans(), e.toFloatArrays()); // soft rows at their positions
  *     generator.generate(p.ids(), soft, params, listener);
  * }
  * }</pre>
  * {@link dev.gemmaflink.runtime.vision.ImageCaptioner} does all of it for a text prompt and image bytes.
- * Cache keys: {@link dev.gemmaflink.runtime.vision.ImageTokenSpan#cacheKey()} (SHA-256 of the bytes, plus the crop
- * window for crops) identifies the soft embeddings; {@link dev.gemmaflink.runtime.vision.PromptTokens#kvImageSpans()}
- * gives the spans for {@code kvcache.CacheKeys}.
+ * Cache keys: {@link dev.gemmaflink.runtime.kvcache.ImageSpan#contentKey()} (SHA-256 of the bytes, plus the crop
+ * window for crops) identifies the soft embeddings; {@link dev.gemmaflink.runtime.vision.PromptTokens#spans()} are
+ * the spans for {@code kvcache.CacheKeys} as well.
  */
 package dev.gemmaflink.runtime.vision;

@@ -9,6 +9,7 @@ import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.config.VisionConfig;
 import dev.gemmaflink.runtime.generate.GenerationParams;
 import dev.gemmaflink.runtime.generate.Generator;
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.LoadProgress;
 import dev.gemmaflink.runtime.model.ModelOptions;
@@ -18,7 +19,6 @@ import dev.gemmaflink.runtime.vision.ImageCaptioner;
 import dev.gemmaflink.runtime.vision.ImageDecodeException;
 import dev.gemmaflink.runtime.vision.ImageDecoder;
 import dev.gemmaflink.runtime.vision.ImageEncoder;
-import dev.gemmaflink.runtime.vision.ImageTokenSpan;
 import dev.gemmaflink.runtime.vision.MultimodalPrompt;
 import dev.gemmaflink.runtime.vision.PanAndScanOptions;
 import dev.gemmaflink.runtime.weights.DType;
@@ -209,7 +209,7 @@ class EngineImageTest {
         byte[] a = image(70, 40, "png", 0);
         byte[] b = image(70, 40, "png", 77); // same size, same token ids, other pixels
         MultimodalPrompt pa = cap.prepare(PROMPT, false, List.of(a), PanAndScanOptions.DISABLED);
-        ImageTokenSpan span = pa.tokens().spans().get(0);
+        ImageSpan span = pa.tokens().spans().get(0);
         try (GemmaEngine engine = engine().build(); Generator gen = new Generator(model, tokenizer, 0, 8)) {
             EngineResult first = get(engine.submit(request(a, 4)));
             EngineResult second = get(engine.submit(request(a, 4)));

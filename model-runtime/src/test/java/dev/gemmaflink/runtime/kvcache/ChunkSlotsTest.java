@@ -31,4 +31,29 @@ class ChunkSlotsTest {
         assertThatThrownBy(() -> ChunkSlots.of(new int[] {1}, 4, 0, 3, 2))
                 .hasMessageContaining("does not cover position 4");
     }
+
+    @Test
+    void isAnImmutableValue() {
+        int[] write = {4, 5};
+        ChunkSlots slots = new ChunkSlots(write, new int[] {2, 4, 5}, new int[] {0, 1, 2});
+        write[0] = 99;
+        slots.writeSlots()[1] = 99;
+        assertThat(slots.writeSlots()).containsExactly(4, 5);
+        assertThat(slots).isEqualTo(new ChunkSlots(new int[] {4, 5}, new int[] {2, 4, 5}, new int[] {0, 1, 2}));
+        assertThat(slots.numTokens()).isEqualTo(2);
+        assertThat(slots.contextLength()).isEqualTo(3);
+        assertThat(slots.contextSlot(0)).isEqualTo(2);
+        assertThat(slots.contextPosition(2)).isEqualTo(2);
+        assertThat(slots.maxSlot()).isEqualTo(5);
+    }
+
+    @Test
+    void refusesInconsistentArrays() {
+        assertThatThrownBy(() -> new ChunkSlots(new int[] {1}, new int[] {1, 2}, new int[] {0}))
+                .hasMessageContaining("2 context slots but 1 context positions");
+        assertThatThrownBy(() -> new ChunkSlots(new int[] {1}, new int[0], new int[0]))
+                .hasMessageContaining("empty context");
+        assertThatThrownBy(() -> new ChunkSlots(new int[] {-1}, new int[] {1}, new int[] {0}))
+                .hasMessageContaining("negative slot or position -1");
+    }
 }

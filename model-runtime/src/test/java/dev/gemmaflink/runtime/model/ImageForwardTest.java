@@ -3,12 +3,15 @@ package dev.gemmaflink.runtime.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gemmaflink.runtime.kvcache.ChunkSlots;
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpoint;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.weights.DType;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -71,18 +74,10 @@ class ImageForwardTest {
                 k++;
             }
         }
-        int spans = (int) Arrays.stream(SPANS).filter(s -> s[0] >= from && s[0] < to).count();
-        int[] starts = new int[spans];
-        int[] lengths = new int[spans];
-        int m = 0;
-        for (int[] s : SPANS) {
-            if (s[0] >= from && s[0] < to) {
-                starts[m] = s[0];
-                lengths[m++] = s[1];
-            }
-        }
+        List<ImageSpan> spans = Arrays.stream(SPANS).filter(s -> s[0] >= from && s[0] < to)
+                .map(s -> new ImageSpan(s[0], s[1], "image@" + s[0])).toList();
         assertThat(span).isNotNull();
-        return new StepImages(idx, emb, starts, lengths);
+        return new StepImages(idx, emb, spans);
     }
 
     private static int[] prompt(int n, int vocab) {
@@ -149,11 +144,11 @@ class ImageForwardTest {
 
     @Test
     void aChunkMustNotCutAnImage() {
-        CacheSlots slots = new CacheSlots(new int[] {0, 1, 2, 3}, new int[] {0, 1, 2, 3}, new int[] {0, 1, 2, 3});
+        ChunkSlots slots = new ChunkSlots(new int[] {0, 1, 2, 3}, new int[] {0, 1, 2, 3}, new int[] {0, 1, 2, 3});
         SequenceStep step = new SequenceStep(new int[] {1, 2, 3, 4}, 0, slots, slots, false);
-        assertThatThrownBy(() -> step.withImages(new StepImages(new int[] {2, 3}, new float[8], new int[] {2},
-                new int[] {3}))).hasMessageContaining("must not cut an image");
-        assertThatThrownBy(() -> new StepImages(new int[] {1, 1}, new float[4], new int[0], new int[0]))
+        assertThatThrownBy(() -> step.withImages(new StepImages(new int[] {2, 3}, new float[8],
+                List.of(new ImageSpan(2, 3, "img"))))).hasMessageContaining("must not cut an image");
+        assertThatThrownBy(() -> new StepImages(new int[] {1, 1}, new float[4], List.of()))
                 .hasMessageContaining("ascending");
     }
 }

@@ -10,12 +10,12 @@ import dev.gemmaflink.runtime.config.VisionConfig;
 import dev.gemmaflink.runtime.generate.GenerationParams;
 import dev.gemmaflink.runtime.generate.GenerationResult;
 import dev.gemmaflink.runtime.generate.Generator;
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import dev.gemmaflink.runtime.vision.ImageCaptioner;
 import dev.gemmaflink.runtime.vision.ImageDecodeException;
 import dev.gemmaflink.runtime.vision.ImageDecoder;
 import dev.gemmaflink.runtime.vision.ImageEncoder;
-import dev.gemmaflink.runtime.vision.ImageTokenSpan;
 import dev.gemmaflink.runtime.vision.MultimodalPrompt;
 import dev.gemmaflink.runtime.vision.PanAndScanOptions;
 import dev.gemmaflink.runtime.vision.ReferenceSiglip;
@@ -99,10 +99,10 @@ class MultimodalGenerationTest {
         int[] span = new int[total];
         Arrays.fill(span, -1);
         int[] ids = Arrays.copyOf(prompt, total);
-        List<ImageTokenSpan> spans = mp.tokens().spans();
+        List<ImageSpan> spans = mp.tokens().spans();
         for (int s = 0; s < spans.size(); s++) {
-            ImageTokenSpan sp = spans.get(s);
-            double[][] rows = vision.forward(mp.prepared().get(sp.imageIndex()).views().get(sp.view()).pixels());
+            ImageSpan sp = spans.get(s);
+            double[][] rows = vision.forward(mp.tokens().inputs().get(s).pixels());
             for (int t = 0; t < sp.length(); t++) {
                 soft[sp.start() + t] = rows[t];
                 span[sp.start() + t] = s;

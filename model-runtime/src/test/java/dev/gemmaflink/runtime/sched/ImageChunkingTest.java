@@ -19,9 +19,9 @@ class ImageChunkingTest {
     private static final KvCacheLayout FULL_BS4 =
             KvCacheLayout.fromLayerTypes(List.of(LayerType.FULL_ATTENTION), 0, 1, 1, 1, 4);
 
-    private static ScheduledRequest seq(String id, int length, ImageSpan image) {
+    private static ScheduledRequest seq(String id, int length, ImageSpan... images) {
         return ScheduledRequest.builder(new Sequence(id, IntStream.range(0, length).toArray(),
-                CacheKeys.of("m", null, List.of(image)))).build();
+                CacheKeys.of("m", null, List.of(images)))).build();
     }
 
     /** Plans and commits until the request sampled once; returns the chunks as "start+length". */
@@ -62,5 +62,23 @@ class ImageChunkingTest {
         assertThat(kv.findLongestCachedPrefix(b.sequence()).numTokens()).isEqualTo(4);
         planner.submit(b);
         assertThat(prefill(planner, b)).containsExactly("4+16");
+    }
+
+    @Test
+    void aPrefixHitCutBackIntoAnEarlierImageIsCutBackAgain() {
+        KvCacheManager kv = KvCacheManager.builder(FULL_BS4).numBlocks(40).build();
+        StepPlanner planner = new StepPlanner(kv, new RequestQueue(4), 64, 4);
+        ImageSpan first = new ImageSpan(2, 4, "img-1"); // positions [2, 6)
+        ImageSpan second = new ImageSpan(7, 11, "img-2"); // positions [7, 18)
+        ScheduledRequest a = seq("a", 20, first, second);
+        planner.submit(a);
+        prefill(planner, a);
+        planner.finish(a, RequestStatus.FINISHED);
+
+        // whole blocks reach 16, inside the second image; its block boundary 4 is inside the first: no hit at all
+        ScheduledRequest b = seq("b", 20, first, second);
+        assertThat(kv.findLongestCachedPrefix(b.sequence()).numTokens()).isZero();
+        planner.submit(b);
+        assertThat(prefill(planner, b)).containsExactly("0+20");
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.gemmaflink.runtime.config.GemmaConfig;
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -61,26 +62,24 @@ class ImagePromptTest {
 
     @Test
     void aSingleImageExpandsToSoftTokensBetweenBoiAndEoi() {
-        PromptTokens p = new ImagePrompt(CFG, ENC).build("Describe: <start_of_image> Thanks.", List.of(image("h0", 0)), true);
+        PreparedImage img = image("h0", 0);
+        PromptTokens p = new ImagePrompt(CFG, ENC).build("Describe: <start_of_image> Thanks.", List.of(img), true);
         List<Integer> expected = list(2, 10, 11);
         expected.addAll(expanded());
         expected.add(12);
         assertThat(p.ids()).containsExactly(expected.stream().mapToInt(Integer::intValue).toArray());
-        assertThat(p.spans()).containsExactly(new ImageTokenSpan(5, 3, 0, 0, 0, "h0", "h0"));
+        assertThat(p.spans()).containsExactly(new ImageSpan(5, 3, "h0"));
+        assertThat(p.inputs()).containsExactly(img.views().get(0));
         assertThat(p.spanAt(5)).isEqualTo(0);
         assertThat(p.spanAt(7)).isEqualTo(0);
         assertThat(p.spanAt(8)).isEqualTo(-1); // <end_of_image> is a text position
         assertThat(p.spanAt(4)).isEqualTo(-1); // so is <start_of_image>
-        assertThat(p.kvImageSpans()).singleElement().satisfies(s -> {
-            assertThat(s.startPosition()).isEqualTo(5);
-            assertThat(s.numTokens()).isEqualTo(3);
-            assertThat(s.contentHash()).isEqualTo("h0");
-        });
     }
 
     @Test
     void panAndScanUsesTheReferenceLayout() {
-        PromptTokens p = new ImagePrompt(CFG, ENC).build("<start_of_image>", List.of(image("h", 2)), false);
+        PreparedImage img = image("h", 2);
+        PromptTokens p = new ImagePrompt(CFG, ENC).build("<start_of_image>", List.of(img), false);
         List<Integer> expected = list(20, 21);
         expected.addAll(expanded());
         expected.addAll(list(22, 23));
@@ -88,21 +87,23 @@ class ImagePromptTest {
         expected.add(24);
         expected.addAll(expanded());
         assertThat(p.ids()).containsExactly(expected.stream().mapToInt(Integer::intValue).toArray());
-        assertThat(p.spans()).extracting(ImageTokenSpan::start).containsExactly(4, 13, 21);
-        assertThat(p.spans()).extracting(ImageTokenSpan::inputIndex).containsExactly(0, 1, 2);
-        assertThat(p.spans()).extracting(ImageTokenSpan::view).containsExactly(0, 1, 2);
-        assertThat(p.spans()).extracting(ImageTokenSpan::cacheKey)
+        assertThat(p.spans()).extracting(ImageSpan::start).containsExactly(4, 13, 21);
+        assertThat(p.inputs()).containsExactly(img.views().get(0), img.views().get(1), img.views().get(2));
+        assertThat(p.inputs()).extracting(PreprocessedImage::view).containsExactly(0, 1, 2);
+        assertThat(p.spans()).extracting(ImageSpan::contentKey)
                 .containsExactly("h", "h#crop:0,0,10x5", "h#crop:10,0,10x5");
     }
 
     @Test
     void severalImagesAreNumberedInOrder() {
-        PromptTokens p = new ImagePrompt(CFG, ENC).build("<start_of_image> and <start_of_image>",
-                List.of(image("a", 1), image("b", 0)), true);
-        assertThat(p.spans()).extracting(ImageTokenSpan::imageIndex).containsExactly(0, 0, 1);
-        assertThat(p.spans()).extracting(ImageTokenSpan::inputIndex).containsExactly(0, 1, 2);
-        assertThat(p.spans()).extracting(ImageTokenSpan::contentHash).containsExactly("a", "a", "b");
-        for (ImageTokenSpan s : p.spans()) {
+        PreparedImage a = image("a", 1);
+        PreparedImage b = image("b", 0);
+        PromptTokens p = new ImagePrompt(CFG, ENC).build("<start_of_image> and <start_of_image>", List.of(a, b), true);
+        // encoder inputs in span order: image a, its crop, image b
+        assertThat(p.inputs()).containsExactly(a.views().get(0), a.views().get(1), b.views().get(0));
+        assertThat(p.inputs()).extracting(PreprocessedImage::contentHash).containsExactly("a", "a", "b");
+        assertThat(p.spans()).extracting(ImageSpan::contentKey).containsExactly("a", "a#crop:0,0,10x5", "b");
+        for (ImageSpan s : p.spans()) {
             for (int i = s.start(); i < s.end(); i++) {
                 assertThat(p.ids()[i]).isEqualTo(IMG);
             }

@@ -3,6 +3,7 @@ package dev.gemmaflink.runtime.tools.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.gemmaflink.runtime.config.GemmaConfig;
+import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.ForwardResult;
 import dev.gemmaflink.runtime.model.GemmaModel;
@@ -196,8 +197,8 @@ final class DumpLogitsCommand implements Callable<Integer> {
         manifest.put("images", copied);
         manifest.put("imageSize", size);
         manifest.put("softPositions", p.images.positions());
-        manifest.put("spanStarts", p.images.spanStarts());
-        manifest.put("spanLengths", p.images.spanLengths());
+        manifest.put("spanStarts", p.images.spans().stream().mapToInt(ImageSpan::start).toArray());
+        manifest.put("spanLengths", p.images.spans().stream().mapToInt(ImageSpan::length).toArray());
     }
 
     private String exportSiglip(GemmaConfig cfg, Precision precision) throws IOException {
