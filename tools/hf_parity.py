@@ -50,7 +50,7 @@ PIXEL_TOL = 1e-5  # absolute, on values in [-1, 1]
 FAILURES = []
 OUT = None
 
-LAYER_SLOTS = [  # the order of GemmaScript.LayerSlot, with the kind passed to the module's loaders (1: norm)
+LAYER_SLOTS = [  # TensorKind's TEXT_LAYER order, with the kind passed to the module's loaders (1: norm)
     ("input_layernorm.weight", 1), ("self_attn.q_proj.weight", 0), ("self_attn.k_proj.weight", 0),
     ("self_attn.v_proj.weight", 0), ("self_attn.o_proj.weight", 0), ("self_attn.q_norm.weight", 1),
     ("self_attn.k_norm.weight", 1), ("post_attention_layernorm.weight", 1),
@@ -349,7 +349,7 @@ def check_shape(d, device, prompt_len, decode_batches):
         guarded("shape:" + path, one)
 
 
-SIGLIP_BLOCK = [  # SiglipScript.BlockSlot order, with the loader kind (0: matrix, 2: float32 as is)
+SIGLIP_BLOCK = [  # TensorKind's VISION_LAYER order, with the loader kind (0: matrix, 2: float32 as is)
     ("layer_norm1.weight", 2), ("layer_norm1.bias", 2), ("self_attn.q_proj.weight", 0), ("self_attn.q_proj.bias", 2),
     ("self_attn.k_proj.weight", 0), ("self_attn.k_proj.bias", 2), ("self_attn.v_proj.weight", 0),
     ("self_attn.v_proj.bias", 2), ("self_attn.out_proj.weight", 0), ("self_attn.out_proj.bias", 2),

@@ -13,10 +13,10 @@ import ai.djl.pytorch.jni.IValueUtils;
 import dev.gemmaflink.runtime.ModelLoadException;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.LayerType;
-import dev.gemmaflink.runtime.model.GemmaScript.LayerSlot;
 import dev.gemmaflink.runtime.weights.GemmaWeights;
-import dev.gemmaflink.runtime.weights.LayerWeights;
 import dev.gemmaflink.runtime.weights.TensorData;
+import dev.gemmaflink.runtime.weights.TensorKind;
+import dev.gemmaflink.runtime.weights.TensorSlot;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -93,23 +93,20 @@ public final class GemmaModel implements AutoCloseable {
             PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
             PtNDManager mgr = (PtNDManager) model.getNDManager();
             IValue list = IValueUtils.runMethod(block, "new_list");
-            long total = totalBytes(weights);
+            List<TensorSlot> slots = weights.table().text();
+            long total = 0;
+            for (TensorSlot slot : slots) {
+                total += weights.tensor(slot).byteLength();
+            }
             long[] done = {0};
             long resident = 0;
-            for (LayerWeights lw : weights.layers()) {
-                for (LayerSlot slot : LayerSlot.values()) {
-                    TensorData t = layerTensor(lw, slot);
-                    boolean norm = slot == LayerSlot.INPUT_NORM || slot == LayerSlot.Q_NORM || slot == LayerSlot.K_NORM
-                            || slot == LayerSlot.POST_ATTN_NORM || slot == LayerSlot.PRE_FFN_NORM
-                            || slot == LayerSlot.POST_FFN_NORM;
-                    resident += addWeight(block, mgr, list, t, norm ? KIND_NORM : KIND_MATRIX,
-                            !norm && path == MatmulPath.BF16_ONEDNN_PACKED, precision, done, total, progress);
-                }
+            for (TensorSlot slot : slots) {
+                TensorKind kind = slot.kind();
+                boolean norm = kind.form() == TensorKind.Form.GEMMA_NORM;
+                boolean pack = path == MatmulPath.BF16_ONEDNN_PACKED && kind.isPerLayer() && !norm;
+                resident += addWeight(block, mgr, list, weights.tensor(slot), norm ? KIND_NORM : KIND_MATRIX, pack,
+                        precision, done, total, progress);
             }
-            resident += addWeight(block, mgr, list, weights.embedTokens(), KIND_MATRIX, false, precision, done, total,
-                    progress);
-            resident += addWeight(block, mgr, list, weights.finalNorm(), KIND_NORM, false, precision, done, total,
-                    progress);
             if (path == MatmulPath.BF16_ONEDNN_PACKED) {
                 // The lookup needs the plain embedding; the output head gets a packed copy.
                 resident += addWeight(block, mgr, list, weights.embedTokens(), KIND_MATRIX, true, precision,
@@ -122,35 +119,6 @@ public final class GemmaModel implements AutoCloseable {
             model.close();
             throw e;
         }
-    }
-
-    private static TensorData layerTensor(LayerWeights lw, LayerSlot slot) {
-        switch (slot) {
-            case INPUT_NORM: return lw.inputLayernorm();
-            case Q: return lw.qProj();
-            case K: return lw.kProj();
-            case V: return lw.vProj();
-            case O: return lw.oProj();
-            case Q_NORM: return lw.qNorm();
-            case K_NORM: return lw.kNorm();
-            case POST_ATTN_NORM: return lw.postAttentionLayernorm();
-            case PRE_FFN_NORM: return lw.preFeedforwardLayernorm();
-            case GATE: return lw.gateProj();
-            case UP: return lw.upProj();
-            case DOWN: return lw.downProj();
-            case POST_FFN_NORM: return lw.postFeedforwardLayernorm();
-            default: throw new IllegalStateException("unknown slot " + slot);
-        }
-    }
-
-    private static long totalBytes(GemmaWeights w) {
-        long total = w.embedTokens().byteLength() + w.finalNorm().byteLength();
-        for (LayerWeights lw : w.layers()) {
-            for (LayerSlot slot : LayerSlot.values()) {
-                total += layerTensor(lw, slot).byteLength();
-            }
-        }
-        return total;
     }
 
     /** Uploads one tensor, converts it in TorchScript, appends it to the weight list; returns its resident bytes. */

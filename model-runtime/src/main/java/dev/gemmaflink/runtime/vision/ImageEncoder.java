@@ -18,10 +18,10 @@ import dev.gemmaflink.runtime.model.ModelOptions;
 import dev.gemmaflink.runtime.model.Precision;
 import dev.gemmaflink.runtime.model.TorchScriptArchive;
 import dev.gemmaflink.runtime.model.TorchThreads;
-import dev.gemmaflink.runtime.vision.SiglipScript.BlockSlot;
 import dev.gemmaflink.runtime.weights.GemmaWeights;
 import dev.gemmaflink.runtime.weights.TensorData;
-import dev.gemmaflink.runtime.weights.TensorNaming;
+import dev.gemmaflink.runtime.weights.TensorKind;
+import dev.gemmaflink.runtime.weights.TensorSlot;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -99,25 +99,9 @@ public final class ImageEncoder implements AutoCloseable {
             PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
             PtNDManager mgr = (PtNDManager) model.getNDManager();
             IValue list = IValueUtils.runMethod(block, "new_list");
-            String emb = TensorNaming.VISION_TOWER + "vision_model.embeddings.";
-            add(block, mgr, list, weights.tensor(emb + "patch_embedding.weight"), SiglipScript.KIND_MATRIX);
-            add(block, mgr, list, weights.tensor(emb + "patch_embedding.bias"), SiglipScript.KIND_FLOAT);
-            add(block, mgr, list, weights.tensor(emb + "position_embedding.weight"), SiglipScript.KIND_FLOAT);
-            for (int i = 0; i < v.numHiddenLayers(); i++) {
-                String p = TensorNaming.VISION_TOWER + "vision_model.encoder.layers." + i + ".";
-                for (BlockSlot slot : BlockSlot.values()) {
-                    boolean matrix = slot.name().endsWith("_W") && !slot.name().startsWith("LN");
-                    add(block, mgr, list, weights.tensor(p + blockTensor(slot)),
-                            matrix ? SiglipScript.KIND_MATRIX : SiglipScript.KIND_FLOAT);
-                }
+            for (TensorSlot slot : weights.table().vision()) {
+                add(block, mgr, list, weights.tensor(slot), loadKind(slot.kind().form()));
             }
-            String post = TensorNaming.VISION_TOWER + "vision_model.post_layernorm.";
-            add(block, mgr, list, weights.tensor(post + "weight"), SiglipScript.KIND_FLOAT);
-            add(block, mgr, list, weights.tensor(post + "bias"), SiglipScript.KIND_FLOAT);
-            add(block, mgr, list, weights.tensor(TensorNaming.PROJECTOR + "mm_soft_emb_norm.weight"),
-                    SiglipScript.KIND_GEMMA_NORM);
-            add(block, mgr, list, weights.tensor(TensorNaming.PROJECTOR + "mm_input_projection_weight"),
-                    SiglipScript.KIND_MATRIX_T);
             LOG.info("Loaded SigLIP tower ({} layers, hidden {}, image {}) and projector on {} in {} ({})",
                     v.numHiddenLayers(), v.hiddenSize(), v.imageSize(), options.device(), options.precision(), path);
             return new ImageEncoder(cfg, options.precision(), path, model, list, options.threads());
@@ -159,25 +143,21 @@ public final class ImageEncoder implements AutoCloseable {
         return options.device().isGpu() ? SiglipScript.Path.BF16 : SiglipScript.Path.BF16_WIDEN;
     }
 
-    private static String blockTensor(BlockSlot slot) {
-        switch (slot) {
-            case LN1_W: return "layer_norm1.weight";
-            case LN1_B: return "layer_norm1.bias";
-            case Q_W: return "self_attn.q_proj.weight";
-            case Q_B: return "self_attn.q_proj.bias";
-            case K_W: return "self_attn.k_proj.weight";
-            case K_B: return "self_attn.k_proj.bias";
-            case V_W: return "self_attn.v_proj.weight";
-            case V_B: return "self_attn.v_proj.bias";
-            case O_W: return "self_attn.out_proj.weight";
-            case O_B: return "self_attn.out_proj.bias";
-            case LN2_W: return "layer_norm2.weight";
-            case LN2_B: return "layer_norm2.bias";
-            case FC1_W: return "mlp.fc1.weight";
-            case FC1_B: return "mlp.fc1.bias";
-            case FC2_W: return "mlp.fc2.weight";
-            case FC2_B: return "mlp.fc2.bias";
-            default: throw new IllegalStateException("unknown slot " + slot);
+    /** The {@code kind} argument of the module's {@code load} for a tensor used as {@code form}. */
+    private static int loadKind(TensorKind.Form form) {
+        switch (form) {
+            case MATRIX:
+                return SiglipScript.KIND_MATRIX;
+            case MATRIX_IN_OUT:
+                return SiglipScript.KIND_MATRIX_T;
+            case GEMMA_NORM:
+                return SiglipScript.KIND_GEMMA_NORM;
+            case LAYER_NORM:
+            case BIAS:
+            case POSITION_EMBEDDING:
+                return SiglipScript.KIND_FLOAT;
+            default:
+                throw new IllegalStateException("unknown form " + form);
         }
     }
 
