@@ -12,7 +12,7 @@ import java.util.Locale;
  * <p>The model's shape constants are written into the source, the weights are a {@code List[Tensor]} argument in
  * the order of {@link TensorTable#text()} (every layer's {@link TensorKind.Group#TEXT_LAYER} kinds, then the
  * embedding and the final norm) followed, for {@link MatmulPath#BF16_ONEDNN_PACKED}, by the packed embedding used as
- * the output head.
+ * the output head. The weight-loading methods come from {@link TorchScriptModule}.
  *
  * <p>{@code forward} takes one flat batch of new tokens from several sequences (shape letters: T new tokens,
  * B sequences, Q the longest query run, L the longest context of a layer type, N logit rows):
@@ -37,7 +37,16 @@ final class GemmaScript {
     /** Rows above which a bf16 product on a CPU without native bf16 widens the weight to float32. */
     static final int UPCAST_ROWS = 16;
 
+    /** Archive and TorchScript class name of the text model. */
+    static final String ARCHIVE = "gemma";
+    static final String CLASS_NAME = "Gemma";
+
     private GemmaScript() {
+    }
+
+    /** @return the text model's module for {@code cfg}: its own methods plus the weight-loading ones */
+    static TorchScriptModule.Source module(GemmaConfig cfg, Precision precision, MatmulPath path) {
+        return new TorchScriptModule.Source(ARCHIVE, CLASS_NAME, precision, source(cfg, precision, path));
     }
 
     /** Source of the probe archive: packs one weight for oneDNN and runs one product with it. */
@@ -60,7 +69,7 @@ final class GemmaScript {
         int kv = cfg.numKeyValueHeads();
         int d = cfg.headDim();
         int cdt = precision.torchScalarType();
-        String self = "self: __torch__.Gemma";
+        String self = "self: __torch__." + CLASS_NAME;
         // The embedding scale is cast to the weight dtype first (bf16: sqrt(1152) -> 34.0).
         float scale = (float) Math.sqrt(cfg.hiddenSize());
         if (precision == Precision.BF16) {
@@ -72,24 +81,7 @@ final class GemmaScript {
         // The packed output head, when there is one, follows the table's tensors.
         int head = path == MatmulPath.BF16_ONEDNN_PACKED ? table.text().size() : embedding;
         StringBuilder s = new StringBuilder();
-        // ---- weight preparation (once per tensor at load) ----
-        s.append("def load_bf16(").append(self).append(", raw: Tensor, shape: List[int], kind: int) -> Tensor:\n");
-        s.append("  return self.finish(torch.reshape(torch.view_copy(raw, 15), shape), kind)\n");
-        s.append("def load_f16(").append(self).append(", raw: Tensor, shape: List[int], kind: int) -> Tensor:\n");
-        s.append("  return self.finish(torch.reshape(raw, shape), kind)\n");
-        s.append("def load_f32(").append(self).append(", raw: Tensor, shape: List[int], kind: int) -> Tensor:\n");
-        s.append("  return self.finish(torch.reshape(raw, shape), kind)\n");
-        s.append("def finish(").append(self).append(", t: Tensor, kind: int) -> Tensor:\n");
-        s.append("  if kind == 1:\n");
-        s.append("    return torch.add(torch.to(t, 6), 1.0)\n"); // norms keep (1 + w) in float32
-        s.append("  return torch.contiguous(torch.to(t, ").append(cdt).append(", False, True))\n");
-        s.append("def new_list(").append(self).append(") -> List[Tensor]:\n");
-        s.append("  return annotate(List[Tensor], [])\n");
-        s.append("def append(").append(self).append(", l: List[Tensor], t: Tensor) -> List[Tensor]:\n");
-        s.append("  l.append(t)\n");
-        s.append("  return l\n");
-        s.append("def cat0(").append(self).append(", parts: List[Tensor]) -> Tensor:\n");
-        s.append("  return torch.cat(parts, 0)\n");
+        // ---- weight preparation (once per matrix at load, after TorchScriptModule's load) ----
         if (path == MatmulPath.BF16_ONEDNN_PACKED) {
             s.append("def pack(").append(self).append(", w: Tensor) -> Tensor:\n");
             s.append("  return ops.mkldnn._reorder_linear_weight(w)\n");

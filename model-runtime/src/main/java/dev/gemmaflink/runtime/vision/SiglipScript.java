@@ -3,6 +3,8 @@ package dev.gemmaflink.runtime.vision;
 import dev.gemmaflink.runtime.ModelLoadException;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.VisionConfig;
+import dev.gemmaflink.runtime.model.Precision;
+import dev.gemmaflink.runtime.model.TorchScriptModule;
 import dev.gemmaflink.runtime.weights.TensorKind;
 import dev.gemmaflink.runtime.weights.TensorKind.Group;
 import dev.gemmaflink.runtime.weights.TensorTable;
@@ -22,9 +24,14 @@ import java.util.Locale;
  * </pre>
  * Weight list order: {@link TensorTable#vision()} (patch weight, patch bias, position embedding, then every block's
  * {@link Group#VISION_LAYER} kinds, then post-LayerNorm weight and bias, the soft-embedding norm and the projection,
- * held transposed, (E, C), so every product is a {@code linear}).
+ * held transposed, (E, C), so every product is a {@code linear}). The weight-loading methods come from
+ * {@link TorchScriptModule}.
  */
 final class SiglipScript {
+
+    /** Archive and TorchScript class name of the image encoder. */
+    static final String ARCHIVE = "siglip";
+    static final String CLASS_NAME = "Siglip";
 
     /** How products run; chosen at load from precision and device. */
     enum Path {
@@ -36,16 +43,20 @@ final class SiglipScript {
          */
         BF16_WIDEN,
         /** bf16 weights and bf16 products (CUDA, or CPUs with native bf16). */
-        BF16
+        BF16;
+
+        /** @return the precision the weights are held in on this path */
+        Precision precision() {
+            return this == F32 ? Precision.FLOAT32 : Precision.BF16;
+        }
     }
 
-    /** Tensor kinds, converted once at load. */
-    static final int KIND_MATRIX = 0;
-    static final int KIND_GEMMA_NORM = 1;
-    static final int KIND_FLOAT = 2;
-    static final int KIND_MATRIX_T = 3;
-
     private SiglipScript() {
+    }
+
+    /** @return the encoder's module for {@code cfg}: its own methods plus the weight-loading ones */
+    static TorchScriptModule.Source module(GemmaConfig cfg, Path path) {
+        return new TorchScriptModule.Source(ARCHIVE, CLASS_NAME, path.precision(), source(cfg, path));
     }
 
     /** @return the pooling kernel (patches per side / soft tokens per side), validated */
@@ -71,26 +82,10 @@ final class SiglipScript {
         int g = v.patchesPerSide();
         int p = v.patchSize();
         int k = poolKernel(cfg);
-        int cdt = path == Path.F32 ? 6 : 15;
         String eps = lit(v.layerNormEps());
-        String self = "self: __torch__.Siglip";
+        String self = "self: __torch__." + CLASS_NAME;
         TensorTable table = TensorTable.of(cfg);
         StringBuilder s = new StringBuilder();
-        // ---- weight preparation (once per tensor at load): raw little-endian bytes viewed as their dtype ----
-        s.append("def load(").append(self).append(", raw: Tensor, dtype: int, shape: List[int], kind: int) -> Tensor:\n");
-        s.append("  t = torch.reshape(torch.view_copy(raw, dtype), shape)\n");
-        s.append("  if kind == ").append(KIND_GEMMA_NORM).append(":\n");
-        s.append("    return torch.add(torch.to(t, 6), 1.0)\n");
-        s.append("  if kind == ").append(KIND_FLOAT).append(":\n");
-        s.append("    return torch.contiguous(torch.to(t, 6))\n");
-        s.append("  if kind == ").append(KIND_MATRIX_T).append(":\n");
-        s.append("    return torch.contiguous(torch.transpose(torch.to(t, ").append(cdt).append("), 0, 1))\n");
-        s.append("  return torch.contiguous(torch.to(t, ").append(cdt).append("))\n");
-        s.append("def new_list(").append(self).append(") -> List[Tensor]:\n");
-        s.append("  return annotate(List[Tensor], [])\n");
-        s.append("def append(").append(self).append(", l: List[Tensor], t: Tensor) -> List[Tensor]:\n");
-        s.append("  l.append(t)\n");
-        s.append("  return l\n");
         // ---- building blocks ----
         s.append("def lin(").append(self).append(", x: Tensor, w: Tensor, b: Optional[Tensor]) -> Tensor:\n");
         switch (path) {
