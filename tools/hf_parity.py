@@ -50,7 +50,7 @@ PIXEL_TOL = 1e-5  # absolute, on values in [-1, 1]
 FAILURES = []
 OUT = None
 
-LAYER_SLOTS = [  # the order of GemmaScript.LayerSlot, with the kind passed to the module's loaders (1: norm)
+LAYER_SLOTS = [  # TensorKind's TEXT_LAYER order, with the held form passed to the module's load (0 matrix, 1 norm)
     ("input_layernorm.weight", 1), ("self_attn.q_proj.weight", 0), ("self_attn.k_proj.weight", 0),
     ("self_attn.v_proj.weight", 0), ("self_attn.o_proj.weight", 0), ("self_attn.q_norm.weight", 1),
     ("self_attn.k_norm.weight", 1), ("post_attention_layernorm.weight", 1),
@@ -180,19 +180,15 @@ def text_prefix(state_dict):
 
 
 def upload_weights(module, tensors, layers, device):
-    """Builds the module's weight list as GemmaModel.load does: raw file bytes through load_bf16/load_f32."""
+    """Builds the module's weight list as GemmaModel.load does: raw file bytes through the module's load method."""
     prefix = text_prefix(tensors)
 
-    def add(lst, t, kind):
+    def add(lst, t, held):
         t = t.contiguous()
-        shape = list(t.shape)
-        if t.dtype == torch.bfloat16:
-            w = module.load_bf16(t.view(torch.uint8).reshape(-1).to(device), shape, kind)
-        elif t.dtype == torch.float16:
-            w = module.load_f16(t.reshape(-1).to(device), shape, kind)
-        else:
-            w = module.load_f32(t.float().reshape(-1).to(device), shape, kind)
-        return module.append(lst, w)
+        if t.dtype not in TORCH_DTYPE_CODES:
+            t = t.float()
+        raw = t.view(torch.uint8).reshape(-1).to(device)
+        return module.append(lst, module.load(raw, TORCH_DTYPE_CODES[t.dtype], list(t.shape), held))
 
     lst = module.new_list()
     for i in range(layers):
@@ -349,7 +345,7 @@ def check_shape(d, device, prompt_len, decode_batches):
         guarded("shape:" + path, one)
 
 
-SIGLIP_BLOCK = [  # SiglipScript.BlockSlot order, with the loader kind (0: matrix, 2: float32 as is)
+SIGLIP_BLOCK = [  # TensorKind's VISION_LAYER order, with the held form passed to load (0: matrix, 2: float32 as is)
     ("layer_norm1.weight", 2), ("layer_norm1.bias", 2), ("self_attn.q_proj.weight", 0), ("self_attn.q_proj.bias", 2),
     ("self_attn.k_proj.weight", 0), ("self_attn.k_proj.bias", 2), ("self_attn.v_proj.weight", 0),
     ("self_attn.v_proj.bias", 2), ("self_attn.out_proj.weight", 0), ("self_attn.out_proj.bias", 2),

@@ -36,7 +36,7 @@ public final class BandwidthProbe {
                 + "  for i in range(n - 1):\n"
                 + "    s = torch.add(s, torch.sum(x))\n"
                 + "  return s\n";
-        try (Model model = GemmaModel.loadArchive("bw", "Bw", src, device);
+        try (Model model = new TorchScriptArchive("bw", "Bw", src).load(device);
              NDManager m = model.getNDManager().newSubManager()) {
             PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
             PtNDArray x = (PtNDArray) m.ones(new Shape(bytes / 4), DataType.FLOAT32);

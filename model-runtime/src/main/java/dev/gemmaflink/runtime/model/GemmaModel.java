@@ -1,26 +1,19 @@
 package dev.gemmaflink.runtime.model;
 
 import ai.djl.Device;
-import ai.djl.Model;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
-import ai.djl.pytorch.jni.IValueUtils;
-import dev.gemmaflink.runtime.ModelLoadException;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.LayerType;
-import dev.gemmaflink.runtime.model.GemmaScript.LayerSlot;
 import dev.gemmaflink.runtime.weights.GemmaWeights;
-import dev.gemmaflink.runtime.weights.LayerWeights;
-import dev.gemmaflink.runtime.weights.TensorData;
-import java.nio.ByteBuffer;
+import dev.gemmaflink.runtime.weights.TensorKind;
+import dev.gemmaflink.runtime.weights.TensorSlot;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,11 +21,10 @@ import org.slf4j.LoggerFactory;
  * The Gemma 3 text model on DJL's PyTorch engine: weights resident on the device, the forward pass one call into a
  * TorchScript module that this class generates ({@link GemmaScript}) and writes as an archive at load.
  *
- * <p>Weights: uploaded tensor by tensor from the memory-mapped checkpoint as raw bytes (bf16 as {@code uint8}, then
- * {@code view_copy} to bfloat16 inside TorchScript: DJL's own bf16 support aborts the JVM) and converted to the
- * {@link Precision}'s dtype; norm weights are stored as {@code 1 + w} in float32. The weights live in one
- * TorchScript {@code List[Tensor]} held as an {@link IValue}; they never become DJL arrays. See {@link Precision} for
- * the dtype policy per device.
+ * <p>Weights: the tensors of the checkpoint's {@link dev.gemmaflink.runtime.weights.TensorTable#text()}, uploaded
+ * one by one from the memory-mapped checkpoint by {@link TorchScriptModule} and converted to the {@link Precision}'s
+ * dtype; norm weights are stored as {@code 1 + w} in float32. The weights live in one TorchScript
+ * {@code List[Tensor]}; they never become DJL arrays. See {@link Precision} for the dtype policy per device.
  *
  * <p>Step API: {@link #forward(ForwardBatch, KvStorage)} runs the new tokens of several sequences at once against a
  * slot-addressed {@link KvStorage}; prefill, chunked prefill and decode are the same call.
@@ -44,32 +36,16 @@ import org.slf4j.LoggerFactory;
 public final class GemmaModel implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(GemmaModel.class);
-    private static final String ARCHIVE = "gemma";
-    private static final long MAX_UPLOAD_CHUNK = 256L << 20;
-    private static final int KIND_MATRIX = 0;
-    private static final int KIND_NORM = 1;
 
     private final GemmaConfig config;
-    private final Precision precision;
     private final MatmulPath path;
-    private final Model djlModel; // strong reference: the module is freed when the Model is collected
-    private final PtSymbolBlock block;
-    private final PtNDManager manager;
-    private final IValue weights; // List[Tensor]
+    private final TorchScriptModule module;
     private final long weightBytes;
-    private final int threads;
-    private volatile boolean closed;
 
-    private GemmaModel(GemmaConfig config, Precision precision, MatmulPath path, Model djlModel, IValue weights,
-            long weightBytes, int threads) {
-        this.threads = threads;
+    private GemmaModel(GemmaConfig config, MatmulPath path, TorchScriptModule module, long weightBytes) {
         this.config = config;
-        this.precision = precision;
         this.path = path;
-        this.djlModel = djlModel;
-        this.block = (PtSymbolBlock) djlModel.getBlock();
-        this.manager = (PtNDManager) djlModel.getNDManager();
-        this.weights = weights;
+        this.module = module;
         this.weightBytes = weightBytes;
     }
 
@@ -86,144 +62,39 @@ public final class GemmaModel implements AutoCloseable {
         GemmaConfig cfg = weights.config();
         Device device = options.device();
         Precision precision = options.precision();
-        TorchThreads.initialize(options.threads());
+        TorchThreads.initialize(options.threads()); // the probe choosing the path needs the engine
         MatmulPath path = options.forcedPath().orElseGet(() -> choosePath(precision, device));
-        Model model = loadArchive(ARCHIVE, "Gemma", GemmaScript.source(cfg, precision, path), device);
+        TorchScriptModule module = TorchScriptModule.load(GemmaScript.module(cfg, precision, path), device,
+                options.threads());
         try {
-            PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
-            PtNDManager mgr = (PtNDManager) model.getNDManager();
-            IValue list = IValueUtils.runMethod(block, "new_list");
-            long total = totalBytes(weights);
-            long[] done = {0};
-            long resident = 0;
-            for (LayerWeights lw : weights.layers()) {
-                for (LayerSlot slot : LayerSlot.values()) {
-                    TensorData t = layerTensor(lw, slot);
-                    boolean norm = slot == LayerSlot.INPUT_NORM || slot == LayerSlot.Q_NORM || slot == LayerSlot.K_NORM
-                            || slot == LayerSlot.POST_ATTN_NORM || slot == LayerSlot.PRE_FFN_NORM
-                            || slot == LayerSlot.POST_FFN_NORM;
-                    resident += addWeight(block, mgr, list, t, norm ? KIND_NORM : KIND_MATRIX,
-                            !norm && path == MatmulPath.BF16_ONEDNN_PACKED, precision, done, total, progress);
-                }
+            List<TensorSlot> slots = weights.table().text();
+            long total = 0;
+            for (TensorSlot slot : slots) {
+                total += weights.tensor(slot).byteLength();
             }
-            resident += addWeight(block, mgr, list, weights.embedTokens(), KIND_MATRIX, false, precision, done, total,
-                    progress);
-            resident += addWeight(block, mgr, list, weights.finalNorm(), KIND_NORM, false, precision, done, total,
-                    progress);
-            if (path == MatmulPath.BF16_ONEDNN_PACKED) {
+            long bytesTotal = total;
+            long[] done = {0};
+            LongConsumer uploaded = n -> {
+                done[0] += n;
+                progress.onProgress(done[0], bytesTotal);
+            };
+            long resident = 0;
+            boolean packed = path == MatmulPath.BF16_ONEDNN_PACKED;
+            for (TensorSlot slot : slots) {
+                TensorKind kind = slot.kind();
+                boolean pack = packed && kind.isPerLayer() && kind.form() == TensorKind.Form.MATRIX;
+                resident += module.appendWeight(weights.tensor(slot), kind.form(), pack ? "pack" : null, uploaded);
+            }
+            if (packed) {
                 // The lookup needs the plain embedding; the output head gets a packed copy.
-                resident += addWeight(block, mgr, list, weights.embedTokens(), KIND_MATRIX, true, precision,
-                        new long[] {0}, total, LoadProgress.NONE);
+                resident += module.appendWeight(weights.embedTokens(), TensorKind.Form.MATRIX, "pack", n -> { });
             }
             LOG.info("Loaded Gemma 3 ({} layers, hidden {}) on {} in {} with matmul path {}: {} MB of weights",
                     cfg.numHiddenLayers(), cfg.hiddenSize(), device, precision, path, resident >> 20);
-            return new GemmaModel(cfg, precision, path, model, list, resident, options.threads());
+            return new GemmaModel(cfg, path, module, resident);
         } catch (RuntimeException e) {
-            model.close();
+            module.close();
             throw e;
-        }
-    }
-
-    private static TensorData layerTensor(LayerWeights lw, LayerSlot slot) {
-        switch (slot) {
-            case INPUT_NORM: return lw.inputLayernorm();
-            case Q: return lw.qProj();
-            case K: return lw.kProj();
-            case V: return lw.vProj();
-            case O: return lw.oProj();
-            case Q_NORM: return lw.qNorm();
-            case K_NORM: return lw.kNorm();
-            case POST_ATTN_NORM: return lw.postAttentionLayernorm();
-            case PRE_FFN_NORM: return lw.preFeedforwardLayernorm();
-            case GATE: return lw.gateProj();
-            case UP: return lw.upProj();
-            case DOWN: return lw.downProj();
-            case POST_FFN_NORM: return lw.postFeedforwardLayernorm();
-            default: throw new IllegalStateException("unknown slot " + slot);
-        }
-    }
-
-    private static long totalBytes(GemmaWeights w) {
-        long total = w.embedTokens().byteLength() + w.finalNorm().byteLength();
-        for (LayerWeights lw : w.layers()) {
-            for (LayerSlot slot : LayerSlot.values()) {
-                total += layerTensor(lw, slot).byteLength();
-            }
-        }
-        return total;
-    }
-
-    /** Uploads one tensor, converts it in TorchScript, appends it to the weight list; returns its resident bytes. */
-    private static long addWeight(PtSymbolBlock block, PtNDManager mgr, IValue list, TensorData t, int kind,
-            boolean pack, Precision precision, long[] done, long total, LoadProgress progress) {
-        long rowBytes = Math.max(1, t.rowBytes());
-        long rows = t.rank() == 0 ? 1 : t.dim(0);
-        long rowsPerChunk = Math.max(1, Math.min(rows, MAX_UPLOAD_CHUNK / rowBytes));
-        List<IValue> parts = new ArrayList<>();
-        try {
-            for (long r0 = 0; r0 < rows; r0 += rowsPerChunk) {
-                long n = Math.min(rowsPerChunk, rows - r0);
-                long[] shape = t.shape().clone();
-                if (shape.length > 0) {
-                    shape[0] = n;
-                }
-                ByteBuffer bytes = t.slice(r0 * rowBytes, Math.toIntExact(n * rowBytes));
-                parts.add(uploadConverted(block, mgr, t, bytes, shape, kind));
-                done[0] += n * rowBytes;
-                progress.onProgress(done[0], total);
-            }
-            IValue tensor;
-            if (parts.size() == 1) {
-                tensor = parts.remove(0);
-            } else {
-                try (IValue partList = IValue.listFrom(parts.toArray(new IValue[0]))) {
-                    tensor = IValueUtils.runMethod(block, "cat0", partList);
-                }
-            }
-            if (pack) {
-                IValue packed = IValueUtils.runMethod(block, "pack", tensor);
-                tensor.close();
-                tensor = packed;
-            }
-            IValueUtils.runMethod(block, "append", list, tensor).close();
-            tensor.close();
-        } catch (RuntimeException e) {
-            throw new ModelLoadException("cannot load tensor " + t.name() + " from " + t.sourceFile() + ": "
-                    + e.getMessage(), e);
-        } finally {
-            parts.forEach(IValue::close);
-        }
-        long elements = t.numElements();
-        return elements * (kind == KIND_NORM ? 4 : precision.bytesPerElement());
-    }
-
-    private static IValue uploadConverted(PtSymbolBlock block, PtNDManager mgr, TensorData t, ByteBuffer bytes,
-            long[] shape, int kind) {
-        try (NDManager sub = mgr.newSubManager()) {
-            String method;
-            PtNDArray raw;
-            switch (t.dtype()) {
-                case BF16:
-                    // Raw bits as bytes; DJL must never see a bf16 dtype.
-                    raw = (PtNDArray) sub.create(bytes, new Shape(bytes.remaining()), DataType.UINT8);
-                    method = "load_bf16";
-                    break;
-                case F16:
-                    raw = (PtNDArray) sub.create(bytes, new Shape(bytes.remaining() / 2), DataType.FLOAT16);
-                    method = "load_f16";
-                    break;
-                case F32:
-                    raw = (PtNDArray) sub.create(bytes, new Shape(bytes.remaining() / 4), DataType.FLOAT32);
-                    method = "load_f32";
-                    break;
-                default:
-                    throw new ModelLoadException("unsupported dtype " + t.dtype() + " of tensor " + t.name());
-            }
-            try (IValue rawIv = IValue.from(raw);
-                 IValue shapeIv = IValue.listFrom(shape);
-                 IValue kindIv = IValue.from((long) kind)) {
-                return IValueUtils.runMethod(block, method, rawIv, shapeIv, kindIv);
-            }
         }
     }
 
@@ -240,18 +111,13 @@ public final class GemmaModel implements AutoCloseable {
     /**
      * Writes the TorchScript module that {@link #load} would generate for {@code cfg}, to {@code dir/gemma.pt}, so
      * that the forward pass can be run outside Java (e.g. {@code torch.jit.load} in a reference check on a GPU).
-     * Its methods and argument layout are described in {@code GemmaScript}.
+     * Its methods and argument layout are described in {@code GemmaScript} and {@link TorchScriptModule}.
      *
      * @return the archive's path
      */
     public static Path writeTorchScript(GemmaConfig cfg, Precision precision, MatmulPath path, Path dir)
             throws java.io.IOException {
-        return new TorchScriptArchive(ARCHIVE, "Gemma", GemmaScript.source(cfg, precision, path)).writeTo(dir);
-    }
-
-    /** Writes a generated archive to a temporary folder and loads it; the folder is removed afterwards. */
-    static Model loadArchive(String name, String className, String methods, Device device) {
-        return new TorchScriptArchive(name, className, methods).load(device);
+        return GemmaScript.module(cfg, precision, path).archive().writeTo(dir);
     }
 
     public GemmaConfig config() {
@@ -259,7 +125,7 @@ public final class GemmaModel implements AutoCloseable {
     }
 
     public Precision precision() {
-        return precision;
+        return module.precision();
     }
 
     public MatmulPath matmulPath() {
@@ -267,7 +133,7 @@ public final class GemmaModel implements AutoCloseable {
     }
 
     public Device device() {
-        return djlModel.getNDManager().getDevice();
+        return module.device();
     }
 
     /**
@@ -275,7 +141,7 @@ public final class GemmaModel implements AutoCloseable {
      * constant between steps: every step's temporaries live in a sub-manager closed at the end of the step.
      */
     public int managedArrayCount() {
-        return manager.getManagedArrays().size();
+        return module.managedArrayCount();
     }
 
     /** Resident bytes of the weights on the device (the packed output head of the oneDNN path included). */
@@ -292,7 +158,7 @@ public final class GemmaModel implements AutoCloseable {
                 * (2L * config.numAttentionHeads() + 2L * config.numKeyValueHeads())
                 + 3L * config.hiddenSize() * config.intermediateSize();
         long head = (long) config.vocabSize() * config.hiddenSize();
-        return (perLayer * config.numHiddenLayers() + head) * precision.bytesPerElement();
+        return (perLayer * config.numHiddenLayers() + head) * module.precision().bytesPerElement();
     }
 
     /**
@@ -313,13 +179,14 @@ public final class GemmaModel implements AutoCloseable {
             slots[i] = config.layerType(i) == LayerType.SLIDING_ATTENTION ? slidingSlots : fullSlots;
             totalSlots += slots[i];
         }
-        long bytes = 2 * totalSlots * config.numKeyValueHeads() * config.headDim() * precision.bytesPerElement();
+        long bytes = 2 * totalSlots * config.numKeyValueHeads() * config.headDim()
+                * module.precision().bytesPerElement();
         TorchThreads.prepareCallingThread(0);
-        try (NDManager sub = manager.newSubManager();
+        try (PtNDManager sub = module.newSubManager();
              IValue slotsIv = IValue.listFrom(slots);
              IValue like = IValue.from((PtNDArray) sub.zeros(new Shape(1)))) {
-            IValue k = IValueUtils.runMethod(block, "alloc_cache", slotsIv, like);
-            IValue v = IValueUtils.runMethod(block, "alloc_cache", slotsIv, like);
+            IValue k = module.call("alloc_cache", slotsIv, like);
+            IValue v = module.call("alloc_cache", slotsIv, like);
             return new KvStorage(this, k, v, slidingSlots, fullSlots, bytes);
         }
     }
@@ -336,11 +203,11 @@ public final class GemmaModel implements AutoCloseable {
             throw new IllegalArgumentException("KV storage was allocated by another model");
         }
         BatchTensors bt = BatchTensors.build(batch, config, kv);
-        TorchThreads.prepareCallingThread(threads);
-        try (NDManager sub = manager.newSubManager()) {
+        module.prepareCallingThread();
+        try (PtNDManager sub = module.newSubManager()) {
             List<IValue> args = new ArrayList<>();
             try {
-                args.add(weights);
+                args.add(module.weights());
                 args.add(kv.keys());
                 args.add(kv.values());
                 int owned = args.size();
@@ -354,8 +221,8 @@ public final class GemmaModel implements AutoCloseable {
                 }
                 args.add(IValue.from((PtNDArray) sub.create(bt.soft(),
                         new Shape(bt.softRows(), bt.softRows() == 0 ? config.hiddenSize() : bt.soft().length / bt.softRows()))));
-                try (IValue out = IValueUtils.runMethod(block, "forward", args.toArray(new IValue[0]))) {
-                    PtNDArray logits = out.toTensor((PtNDManager) sub);
+                try (IValue out = module.call("forward", args.toArray(new IValue[0]))) {
+                    PtNDArray logits = out.toTensor(sub);
                     float[] data = logits.toFloatArray();
                     return new ForwardResult(data, config.vocabSize(), bt.firstRow(), bt.rowCount());
                 } finally {
@@ -370,18 +237,14 @@ public final class GemmaModel implements AutoCloseable {
     }
 
     private void checkOpen() {
-        if (closed) {
+        if (module.isClosed()) {
             throw new IllegalStateException("model is closed");
         }
     }
 
     /** Frees the weights and the module; KV storages allocated from this model must be closed by their owners. */
     @Override
-    public synchronized void close() {
-        if (!closed) {
-            closed = true;
-            weights.close();
-            djlModel.close();
-        }
+    public void close() {
+        module.close();
     }
 }

@@ -2,14 +2,17 @@ package dev.gemmaflink.runtime.model;
 
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.weights.TensorKind;
+import dev.gemmaflink.runtime.weights.TensorTable;
 import java.util.Locale;
 
 /**
  * Generates the TorchScript source of the Gemma 3 text forward pass for one configuration.
  *
- * <p>The model's shape constants are written into the source, the weights are a {@code List[Tensor]} argument
- * (layout {@link #WEIGHTS_PER_LAYER} per layer in the order of {@link LayerSlot}, then the embedding, the final norm
- * and, for {@link MatmulPath#BF16_ONEDNN_PACKED}, the packed embedding used as the output head).
+ * <p>The model's shape constants are written into the source, the weights are a {@code List[Tensor]} argument in
+ * the order of {@link TensorTable#text()} (every layer's {@link TensorKind.Group#TEXT_LAYER} kinds, then the
+ * embedding and the final norm) followed, for {@link MatmulPath#BF16_ONEDNN_PACKED}, by the packed embedding used as
+ * the output head. The weight-loading methods come from {@link TorchScriptModule}.
  *
  * <p>{@code forward} takes one flat batch of new tokens from several sequences (shape letters: T new tokens,
  * B sequences, Q the longest query run, L the longest context of a layer type, N logit rows):
@@ -34,18 +37,16 @@ final class GemmaScript {
     /** Rows above which a bf16 product on a CPU without native bf16 widens the weight to float32. */
     static final int UPCAST_ROWS = 16;
 
-    /** Order of one layer's tensors in the weight list. */
-    enum LayerSlot {
-        INPUT_NORM, Q, K, V, O, Q_NORM, K_NORM, POST_ATTN_NORM, PRE_FFN_NORM, GATE, UP, DOWN, POST_FFN_NORM
-    }
-
-    static final int WEIGHTS_PER_LAYER = LayerSlot.values().length;
+    /** Archive and TorchScript class name of the text model. */
+    static final String ARCHIVE = "gemma";
+    static final String CLASS_NAME = "Gemma";
 
     private GemmaScript() {
     }
 
-    static int embedIndex(GemmaConfig cfg) {
-        return cfg.numHiddenLayers() * WEIGHTS_PER_LAYER;
+    /** @return the text model's module for {@code cfg}: its own methods plus the weight-loading ones */
+    static TorchScriptModule.Source module(GemmaConfig cfg, Precision precision, MatmulPath path) {
+        return new TorchScriptModule.Source(ARCHIVE, CLASS_NAME, precision, source(cfg, precision, path));
     }
 
     /** Source of the probe archive: packs one weight for oneDNN and runs one product with it. */
@@ -68,32 +69,19 @@ final class GemmaScript {
         int kv = cfg.numKeyValueHeads();
         int d = cfg.headDim();
         int cdt = precision.torchScalarType();
-        String self = "self: __torch__.Gemma";
+        String self = "self: __torch__." + CLASS_NAME;
         // The embedding scale is cast to the weight dtype first (bf16: sqrt(1152) -> 34.0).
         float scale = (float) Math.sqrt(cfg.hiddenSize());
         if (precision == Precision.BF16) {
             scale = Bf16.round(scale);
         }
-        int e = embedIndex(cfg);
+        TensorTable table = TensorTable.of(cfg);
+        int embedding = table.get(TensorKind.TOKEN_EMBEDDING).index();
+        int finalNorm = table.get(TensorKind.OUTPUT_NORM).index();
+        // The packed output head, when there is one, follows the table's tensors.
+        int head = path == MatmulPath.BF16_ONEDNN_PACKED ? table.text().size() : embedding;
         StringBuilder s = new StringBuilder();
-        // ---- weight preparation (once per tensor at load) ----
-        s.append("def load_bf16(").append(self).append(", raw: Tensor, shape: List[int], kind: int) -> Tensor:\n");
-        s.append("  return self.finish(torch.reshape(torch.view_copy(raw, 15), shape), kind)\n");
-        s.append("def load_f16(").append(self).append(", raw: Tensor, shape: List[int], kind: int) -> Tensor:\n");
-        s.append("  return self.finish(torch.reshape(raw, shape), kind)\n");
-        s.append("def load_f32(").append(self).append(", raw: Tensor, shape: List[int], kind: int) -> Tensor:\n");
-        s.append("  return self.finish(torch.reshape(raw, shape), kind)\n");
-        s.append("def finish(").append(self).append(", t: Tensor, kind: int) -> Tensor:\n");
-        s.append("  if kind == 1:\n");
-        s.append("    return torch.add(torch.to(t, 6), 1.0)\n"); // norms keep (1 + w) in float32
-        s.append("  return torch.contiguous(torch.to(t, ").append(cdt).append(", False, True))\n");
-        s.append("def new_list(").append(self).append(") -> List[Tensor]:\n");
-        s.append("  return annotate(List[Tensor], [])\n");
-        s.append("def append(").append(self).append(", l: List[Tensor], t: Tensor) -> List[Tensor]:\n");
-        s.append("  l.append(t)\n");
-        s.append("  return l\n");
-        s.append("def cat0(").append(self).append(", parts: List[Tensor]) -> Tensor:\n");
-        s.append("  return torch.cat(parts, 0)\n");
+        // ---- weight preparation (once per matrix at load, after TorchScriptModule's load) ----
         if (path == MatmulPath.BF16_ONEDNN_PACKED) {
             s.append("def pack(").append(self).append(", w: Tensor) -> Tensor:\n");
             s.append("  return ops.mkldnn._reorder_linear_weight(w)\n");
@@ -158,12 +146,12 @@ final class GemmaScript {
                 + "c: Tensor, sn: Tensor, wslot: Tensor, ctx: List[Tensor], mask: List[Tensor], qidx: List[Tensor], "
                 + "valid: List[Tensor], perm: Tensor) -> Tensor:\n");
         s.append("  t = torch.size(h, 0)\n");
-        s.append("  x = self.rms(h, w[b + ").append(LayerSlot.INPUT_NORM.ordinal()).append("])\n");
-        s.append("  q = torch.view(self.lin(x, w[b + ").append(LayerSlot.Q.ordinal()).append("]), [t, ").append(h).append(", ").append(d).append("])\n");
-        s.append("  k = torch.view(self.lin(x, w[b + ").append(LayerSlot.K.ordinal()).append("]), [t, ").append(kv).append(", ").append(d).append("])\n");
-        s.append("  v = torch.view(self.lin(x, w[b + ").append(LayerSlot.V.ordinal()).append("]), [t, ").append(kv).append(", ").append(d).append("])\n");
-        s.append("  q = self.rope(self.rms(q, w[b + ").append(LayerSlot.Q_NORM.ordinal()).append("]), c, sn)\n");
-        s.append("  k = self.rope(self.rms(k, w[b + ").append(LayerSlot.K_NORM.ordinal()).append("]), c, sn)\n");
+        s.append("  x = self.rms(h, ").append(inLayer(TensorKind.ATTN_NORM)).append(")\n");
+        s.append("  q = torch.view(self.lin(x, ").append(inLayer(TensorKind.ATTN_Q)).append("), [t, ").append(h).append(", ").append(d).append("])\n");
+        s.append("  k = torch.view(self.lin(x, ").append(inLayer(TensorKind.ATTN_K)).append("), [t, ").append(kv).append(", ").append(d).append("])\n");
+        s.append("  v = torch.view(self.lin(x, ").append(inLayer(TensorKind.ATTN_V)).append("), [t, ").append(kv).append(", ").append(d).append("])\n");
+        s.append("  q = self.rope(self.rms(q, ").append(inLayer(TensorKind.ATTN_Q_NORM)).append("), c, sn)\n");
+        s.append("  k = self.rope(self.rms(k, ").append(inLayer(TensorKind.ATTN_K_NORM)).append("), c, sn)\n");
         s.append("  kc0 = torch.index_copy_(kc, 0, wslot, torch.to(k, ").append(cdt).append("))\n");
         s.append("  vc0 = torch.index_copy_(vc, 0, wslot, torch.to(v, ").append(cdt).append("))\n");
         s.append("  parts = annotate(List[Tensor], [])\n");
@@ -183,19 +171,19 @@ final class GemmaScript {
         s.append("    a = torch.reshape(torch.transpose(torch.reshape(a, [nb, ").append(h).append(", nq, ").append(d).append("]), 1, 2), [nb * nq, ").append(h * d).append("])\n");
         s.append("    parts.append(torch.index_select(a, 0, valid[gi]))\n");
         s.append("  a = torch.index_select(torch.cat(parts, 0), 0, perm)\n");
-        s.append("  h = torch.add(h, self.rms(self.lin(a, w[b + ").append(LayerSlot.O.ordinal()).append("]), w[b + ").append(LayerSlot.POST_ATTN_NORM.ordinal()).append("]))\n");
-        s.append("  x = self.rms(h, w[b + ").append(LayerSlot.PRE_FFN_NORM.ordinal()).append("])\n");
-        s.append("  g = torch.gelu(self.lin(x, w[b + ").append(LayerSlot.GATE.ordinal()).append("]), approximate=\"tanh\")\n");
-        s.append("  u = self.lin(x, w[b + ").append(LayerSlot.UP.ordinal()).append("])\n");
-        s.append("  y = self.lin(torch.mul(g, u), w[b + ").append(LayerSlot.DOWN.ordinal()).append("])\n");
-        s.append("  return torch.add(h, self.rms(y, w[b + ").append(LayerSlot.POST_FFN_NORM.ordinal()).append("]))\n");
+        s.append("  h = torch.add(h, self.rms(self.lin(a, ").append(inLayer(TensorKind.ATTN_OUTPUT)).append("), ").append(inLayer(TensorKind.ATTN_POST_NORM)).append("))\n");
+        s.append("  x = self.rms(h, ").append(inLayer(TensorKind.FFN_NORM)).append(")\n");
+        s.append("  g = torch.gelu(self.lin(x, ").append(inLayer(TensorKind.FFN_GATE)).append("), approximate=\"tanh\")\n");
+        s.append("  u = self.lin(x, ").append(inLayer(TensorKind.FFN_UP)).append(")\n");
+        s.append("  y = self.lin(torch.mul(g, u), ").append(inLayer(TensorKind.FFN_DOWN)).append(")\n");
+        s.append("  return torch.add(h, self.rms(y, ").append(inLayer(TensorKind.FFN_POST_NORM)).append("))\n");
         // ---- the step ----
         s.append("def forward(").append(self).append(", w: List[Tensor], kc: List[Tensor], vc: List[Tensor], "
                 + "ids: Tensor, pos: Tensor, qidx: List[Tensor], qpos: List[Tensor], valid: List[Tensor], perm: Tensor, "
                 + "wslotL: Tensor, ctxL: List[Tensor], kposL: List[Tensor], "
                 + "wslotG: Tensor, ctxG: List[Tensor], kposG: List[Tensor], rows: Tensor, "
                 + "softIdx: Tensor, qgrp: List[Tensor], kgrpL: List[Tensor], kgrpG: List[Tensor], soft: Tensor) -> Tensor:\n");
-        s.append("  h = torch.mul(torch.to(torch.embedding(w[").append(e).append("], ids), 6), ").append(lit(scale)).append(")\n");
+        s.append("  h = torch.mul(torch.to(torch.embedding(w[").append(embedding).append("], ids), 6), ").append(lit(scale)).append(")\n");
         // Image soft tokens replace the scaled embeddings and are not scaled themselves.
         s.append("  if torch.numel(softIdx) > 0:\n");
         s.append("    h = torch.index_copy(h, 0, softIdx, soft)\n");
@@ -216,14 +204,18 @@ final class GemmaScript {
         }
         for (int i = 0; i < cfg.numHiddenLayers(); i++) {
             String t = cfg.layerType(i) == LayerType.SLIDING_ATTENTION ? "L" : "G";
-            s.append("  h = self.layer(h, w, ").append(i * WEIGHTS_PER_LAYER).append(", kc[").append(i).append("], vc[")
+            s.append("  h = self.layer(h, w, ").append(table.layerStart(TensorKind.Group.TEXT_LAYER, i)).append(", kc[").append(i).append("], vc[")
                     .append(i).append("], c").append(t).append(", s").append(t).append(", wslot").append(t)
                     .append(", ctx").append(t).append(", m").append(t).append(", qidx, valid, perm)\n");
         }
-        s.append("  x = self.rms(torch.index_select(h, 0, rows), w[").append(e + 1).append("])\n");
-        int head = path == MatmulPath.BF16_ONEDNN_PACKED ? e + 2 : e;
+        s.append("  x = self.rms(torch.index_select(h, 0, rows), w[").append(finalNorm).append("])\n");
         s.append("  return self.lin(x, w[").append(head).append("])\n");
         return s.toString();
+    }
+
+    /** The weight of {@code kind} inside the {@code layer} method, whose weights start at index {@code b}. */
+    private static String inLayer(TensorKind kind) {
+        return "w[b + " + kind.indexInGroup() + "]";
     }
 
     private static String lit(double v) {

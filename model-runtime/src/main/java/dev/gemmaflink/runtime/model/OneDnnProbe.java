@@ -38,7 +38,7 @@ final class OneDnnProbe {
     }
 
     private static boolean probe() {
-        try (Model model = GemmaModel.loadArchive("probe", "Probe", GemmaScript.probeSource(), Device.cpu());
+        try (Model model = new TorchScriptArchive("probe", "Probe", GemmaScript.probeSource()).load(Device.cpu());
              NDManager m = model.getNDManager().newSubManager()) {
             PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
             PtNDArray x = (PtNDArray) m.randomNormal(new Shape(4, 64));

@@ -1,6 +1,5 @@
 package dev.gemmaflink.runtime.vision;
 
-import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
@@ -71,8 +70,8 @@ public final class ImageEmbeddings implements AutoCloseable {
     /** @return a Java copy of the embeddings, row-major {@code (N, M, E)} */
     public float[] toFloatArray() {
         checkOpen();
-        try (NDManager sub = owner.manager().newSubManager()) {
-            PtNDArray a = tensor.toTensor((PtNDManager) sub);
+        try (PtNDManager sub = owner.newSubManager()) {
+            PtNDArray a = tensor.toTensor(sub);
             return a.toFloatArray();
         }
     }

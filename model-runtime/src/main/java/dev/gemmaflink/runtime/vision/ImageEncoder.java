@@ -1,28 +1,19 @@
 package dev.gemmaflink.runtime.vision;
 
 import ai.djl.Device;
-import ai.djl.Model;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
-import ai.djl.pytorch.jni.IValueUtils;
 import dev.gemmaflink.runtime.ModelLoadException;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.VisionConfig;
 import dev.gemmaflink.runtime.model.MatmulPath;
 import dev.gemmaflink.runtime.model.ModelOptions;
 import dev.gemmaflink.runtime.model.Precision;
-import dev.gemmaflink.runtime.model.TorchScriptArchive;
-import dev.gemmaflink.runtime.model.TorchThreads;
-import dev.gemmaflink.runtime.vision.SiglipScript.BlockSlot;
+import dev.gemmaflink.runtime.model.TorchScriptModule;
 import dev.gemmaflink.runtime.weights.GemmaWeights;
-import dev.gemmaflink.runtime.weights.TensorData;
-import dev.gemmaflink.runtime.weights.TensorNaming;
-import java.nio.ByteBuffer;
+import dev.gemmaflink.runtime.weights.TensorSlot;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * generated TorchScript module ({@link SiglipScript}) encodes a batch of images, crops included, into soft-token
  * embeddings {@code (N, mm_tokens_per_image, text hidden)}.
  *
- * <p>Weights are uploaded as raw little-endian bytes and viewed as their dtype inside TorchScript (DJL never sees
- * bf16: it aborts the JVM). With {@link Precision#BF16} matrices stay bf16 and every product takes bf16 operands
+ * <p>Weights: the tensors of the checkpoint's {@link dev.gemmaflink.runtime.weights.TensorTable#vision()}, uploaded by
+ * {@link TorchScriptModule}. With {@link Precision#BF16} matrices stay bf16 and every product takes bf16 operands
  * (on a CPU the weight is widened to float32 per product, see {@link SiglipScript.Path}); LayerNorm, attention
  * softmax, the residual stream and the output are float32. {@link Precision#FLOAT32} is the reference mode.
  *
@@ -52,30 +43,17 @@ import org.slf4j.LoggerFactory;
  */
 public final class ImageEncoder implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ImageEncoder.class);
-    private static final String ARCHIVE = "siglip";
 
     private final GemmaConfig config;
     private final VisionConfig vision;
-    private final Precision precision;
     private final SiglipScript.Path path;
-    private final Model djlModel; // strong reference: the module is freed when the Model is collected
-    private final PtSymbolBlock block;
-    private final PtNDManager manager;
-    private final IValue weights;
-    private final int threads;
-    private volatile boolean closed;
+    private final TorchScriptModule module;
 
-    private ImageEncoder(GemmaConfig config, Precision precision, SiglipScript.Path path, Model model, IValue weights,
-            int threads) {
+    private ImageEncoder(GemmaConfig config, SiglipScript.Path path, TorchScriptModule module) {
         this.config = config;
         this.vision = config.vision().orElseThrow();
-        this.precision = precision;
         this.path = path;
-        this.djlModel = model;
-        this.block = (PtSymbolBlock) model.getBlock();
-        this.manager = (PtNDManager) model.getNDManager();
-        this.weights = weights;
-        this.threads = threads;
+        this.module = module;
     }
 
     /**
@@ -92,37 +70,17 @@ public final class ImageEncoder implements AutoCloseable {
         }
         VisionConfig v = cfg.vision().get();
         SiglipScript.Path path = choosePath(options);
-        String source = SiglipScript.source(cfg, path); // validates the pooling geometry first
-        TorchThreads.initialize(options.threads());
-        Model model = new TorchScriptArchive(ARCHIVE, "Siglip", source).load(options.device());
+        TorchScriptModule.Source source = SiglipScript.module(cfg, path); // validates the pooling geometry first
+        TorchScriptModule module = TorchScriptModule.load(source, options.device(), options.threads());
         try {
-            PtSymbolBlock block = (PtSymbolBlock) model.getBlock();
-            PtNDManager mgr = (PtNDManager) model.getNDManager();
-            IValue list = IValueUtils.runMethod(block, "new_list");
-            String emb = TensorNaming.VISION_TOWER + "vision_model.embeddings.";
-            add(block, mgr, list, weights.tensor(emb + "patch_embedding.weight"), SiglipScript.KIND_MATRIX);
-            add(block, mgr, list, weights.tensor(emb + "patch_embedding.bias"), SiglipScript.KIND_FLOAT);
-            add(block, mgr, list, weights.tensor(emb + "position_embedding.weight"), SiglipScript.KIND_FLOAT);
-            for (int i = 0; i < v.numHiddenLayers(); i++) {
-                String p = TensorNaming.VISION_TOWER + "vision_model.encoder.layers." + i + ".";
-                for (BlockSlot slot : BlockSlot.values()) {
-                    boolean matrix = slot.name().endsWith("_W") && !slot.name().startsWith("LN");
-                    add(block, mgr, list, weights.tensor(p + blockTensor(slot)),
-                            matrix ? SiglipScript.KIND_MATRIX : SiglipScript.KIND_FLOAT);
-                }
+            for (TensorSlot slot : weights.table().vision()) {
+                module.appendWeight(weights.tensor(slot), slot.kind().form(), n -> { });
             }
-            String post = TensorNaming.VISION_TOWER + "vision_model.post_layernorm.";
-            add(block, mgr, list, weights.tensor(post + "weight"), SiglipScript.KIND_FLOAT);
-            add(block, mgr, list, weights.tensor(post + "bias"), SiglipScript.KIND_FLOAT);
-            add(block, mgr, list, weights.tensor(TensorNaming.PROJECTOR + "mm_soft_emb_norm.weight"),
-                    SiglipScript.KIND_GEMMA_NORM);
-            add(block, mgr, list, weights.tensor(TensorNaming.PROJECTOR + "mm_input_projection_weight"),
-                    SiglipScript.KIND_MATRIX_T);
             LOG.info("Loaded SigLIP tower ({} layers, hidden {}, image {}) and projector on {} in {} ({})",
                     v.numHiddenLayers(), v.hiddenSize(), v.imageSize(), options.device(), options.precision(), path);
-            return new ImageEncoder(cfg, options.precision(), path, model, list, options.threads());
+            return new ImageEncoder(cfg, path, module);
         } catch (RuntimeException e) {
-            model.close();
+            module.close();
             throw e;
         }
     }
@@ -130,9 +88,9 @@ public final class ImageEncoder implements AutoCloseable {
     /**
      * Writes the TorchScript module that {@link #load} generates for {@code cfg}, as it runs on a GPU ({@code BF16}:
      * bf16 weights and products) or in the float32 reference mode, to {@code dir/siglip.pt}, so the encoder can be
-     * checked outside Java (e.g. against transformers on a GPU). Methods: {@code load(raw, dtype, shape, kind)},
-     * {@code new_list}, {@code append}, {@code forward(weights, pixels)}; the weight order is the one of
-     * {@link #load}.
+     * checked outside Java (e.g. against transformers on a GPU). Methods: those of {@link TorchScriptModule}
+     * ({@code load(raw, dtype, shape, held)}, {@code new_list}, {@code append}) and {@code forward(weights, pixels)};
+     * the weight order is {@link dev.gemmaflink.runtime.weights.TensorTable#vision()}.
      *
      * @return the archive's path
      * @throws ModelLoadException when the configuration has no vision tower
@@ -142,7 +100,7 @@ public final class ImageEncoder implements AutoCloseable {
             throw new ModelLoadException("the configuration has no vision_config: it is text-only");
         }
         SiglipScript.Path path = precision == Precision.FLOAT32 ? SiglipScript.Path.F32 : SiglipScript.Path.BF16;
-        return new TorchScriptArchive(ARCHIVE, "Siglip", SiglipScript.source(cfg, path)).writeTo(dir);
+        return SiglipScript.module(cfg, path).archive().writeTo(dir);
     }
 
     private static SiglipScript.Path choosePath(ModelOptions options) {
@@ -158,54 +116,6 @@ public final class ImageEncoder implements AutoCloseable {
         }
         return options.device().isGpu() ? SiglipScript.Path.BF16 : SiglipScript.Path.BF16_WIDEN;
     }
-
-    private static String blockTensor(BlockSlot slot) {
-        switch (slot) {
-            case LN1_W: return "layer_norm1.weight";
-            case LN1_B: return "layer_norm1.bias";
-            case Q_W: return "self_attn.q_proj.weight";
-            case Q_B: return "self_attn.q_proj.bias";
-            case K_W: return "self_attn.k_proj.weight";
-            case K_B: return "self_attn.k_proj.bias";
-            case V_W: return "self_attn.v_proj.weight";
-            case V_B: return "self_attn.v_proj.bias";
-            case O_W: return "self_attn.out_proj.weight";
-            case O_B: return "self_attn.out_proj.bias";
-            case LN2_W: return "layer_norm2.weight";
-            case LN2_B: return "layer_norm2.bias";
-            case FC1_W: return "mlp.fc1.weight";
-            case FC1_B: return "mlp.fc1.bias";
-            case FC2_W: return "mlp.fc2.weight";
-            case FC2_B: return "mlp.fc2.bias";
-            default: throw new IllegalStateException("unknown slot " + slot);
-        }
-    }
-
-    /** Uploads one tensor's raw bytes, converts it in TorchScript and appends it to the weight list. */
-    private static void add(PtSymbolBlock block, PtNDManager mgr, IValue list, TensorData t, int kind) {
-        int dtype;
-        switch (t.dtype()) {
-            case BF16: dtype = 15; break;
-            case F16: dtype = 5; break;
-            case F32: dtype = 6; break;
-            default: throw new ModelLoadException("unsupported dtype " + t.dtype() + " of tensor " + t.name());
-        }
-        ByteBuffer bytes = t.slice(0, Math.toIntExact(t.byteLength()));
-        try (NDManager sub = mgr.newSubManager()) {
-            PtNDArray raw = (PtNDArray) sub.create(bytes, new Shape(bytes.remaining()), DataType.UINT8);
-            try (IValue rawIv = IValue.from(raw);
-                 IValue dtypeIv = IValue.from((long) dtype);
-                 IValue shapeIv = IValue.listFrom(t.shape());
-                 IValue kindIv = IValue.from((long) kind);
-                 IValue tensor = IValueUtils.runMethod(block, "load", rawIv, dtypeIv, shapeIv, kindIv)) {
-                IValueUtils.runMethod(block, "append", list, tensor).close();
-            }
-        } catch (RuntimeException e) {
-            throw new ModelLoadException("cannot load tensor " + t.name() + " from " + t.sourceFile() + ": "
-                    + e.getMessage(), e);
-        }
-    }
-
 
     /**
      * Encodes a batch in one call (an image and its crops, or several images).
@@ -235,11 +145,11 @@ public final class ImageEncoder implements AutoCloseable {
             hashes.add(img.contentHash());
             views.add(img.view());
         }
-        TorchThreads.prepareCallingThread(threads);
-        try (NDManager sub = manager.newSubManager()) {
+        module.prepareCallingThread();
+        try (PtNDManager sub = module.newSubManager()) {
             PtNDArray px = (PtNDArray) sub.create(batch, new Shape(images.size(), 3, s, s));
             try (IValue pxIv = IValue.from(px)) {
-                IValue out = IValueUtils.runMethod(block, "forward", weights, pxIv);
+                IValue out = module.call("forward", module.weights(), pxIv);
                 return new ImageEmbeddings(this, out, hashes, views, config.mmTokensPerImage(), config.hiddenSize());
             } catch (ai.djl.engine.EngineException e) {
                 throw new IllegalStateException("vision encoder failed: " + e.getMessage(), e);
@@ -254,16 +164,17 @@ public final class ImageEncoder implements AutoCloseable {
 
     /** @return the numeric precision */
     public Precision precision() {
-        return precision;
+        return module.precision();
     }
 
     /** @return the device */
     public Device device() {
-        return djlModel.getNDManager().getDevice();
+        return module.device();
     }
 
-    PtNDManager manager() {
-        return manager;
+    /** @return a manager for temporary arrays on the encoder's device; close it after use */
+    PtNDManager newSubManager() {
+        return module.newSubManager();
     }
 
     String describePath() {
@@ -271,18 +182,14 @@ public final class ImageEncoder implements AutoCloseable {
     }
 
     private void checkOpen() {
-        if (closed) {
+        if (module.isClosed()) {
             throw new IllegalStateException("image encoder is closed");
         }
     }
 
     /** Frees the weights and the module; open {@link ImageEmbeddings} must be closed by their owners first. */
     @Override
-    public synchronized void close() {
-        if (!closed) {
-            closed = true;
-            weights.close();
-            djlModel.close();
-        }
+    public void close() {
+        module.close();
     }
 }

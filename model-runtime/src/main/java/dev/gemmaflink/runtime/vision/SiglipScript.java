@@ -3,6 +3,11 @@ package dev.gemmaflink.runtime.vision;
 import dev.gemmaflink.runtime.ModelLoadException;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.VisionConfig;
+import dev.gemmaflink.runtime.model.Precision;
+import dev.gemmaflink.runtime.model.TorchScriptModule;
+import dev.gemmaflink.runtime.weights.TensorKind;
+import dev.gemmaflink.runtime.weights.TensorKind.Group;
+import dev.gemmaflink.runtime.weights.TensorTable;
 import java.util.Locale;
 
 /**
@@ -17,11 +22,16 @@ import java.util.Locale;
  *   L x [ h += out(attn(LN1(h))) ; h += fc2(gelu_tanh(fc1(LN2(h)))) ]   attention: biased q/k/v, scale D^-0.5
  *   post LayerNorm -> (B, C, G, G) -> avg pool K/K -> (B, M, C) -> RMSNorm (1 + w) -> @ W (C, E) -> (B, M, E) float32
  * </pre>
- * Weight list order ({@link Slot}): patch weight, patch bias, position embedding, then per block
- * {@link #PER_BLOCK} tensors in {@link BlockSlot} order, then post-LayerNorm weight and bias, the soft-embedding
- * norm and the projection (stored transposed, (E, C), so every product is a {@code linear}).
+ * Weight list order: {@link TensorTable#vision()} (patch weight, patch bias, position embedding, then every block's
+ * {@link Group#VISION_LAYER} kinds, then post-LayerNorm weight and bias, the soft-embedding norm and the projection,
+ * held transposed, (E, C), so every product is a {@code linear}). The weight-loading methods come from
+ * {@link TorchScriptModule}.
  */
 final class SiglipScript {
+
+    /** Archive and TorchScript class name of the image encoder. */
+    static final String ARCHIVE = "siglip";
+    static final String CLASS_NAME = "Siglip";
 
     /** How products run; chosen at load from precision and device. */
     enum Path {
@@ -33,28 +43,20 @@ final class SiglipScript {
          */
         BF16_WIDEN,
         /** bf16 weights and bf16 products (CUDA, or CPUs with native bf16). */
-        BF16
+        BF16;
+
+        /** @return the precision the weights are held in on this path */
+        Precision precision() {
+            return this == F32 ? Precision.FLOAT32 : Precision.BF16;
+        }
     }
-
-    /** Tensor kinds, converted once at load. */
-    static final int KIND_MATRIX = 0;
-    static final int KIND_GEMMA_NORM = 1;
-    static final int KIND_FLOAT = 2;
-    static final int KIND_MATRIX_T = 3;
-
-    /** Per-block tensors, in list order. */
-    enum BlockSlot {
-        LN1_W, LN1_B, Q_W, Q_B, K_W, K_B, V_W, V_B, O_W, O_B, LN2_W, LN2_B, FC1_W, FC1_B, FC2_W, FC2_B
-    }
-
-    static final int PER_BLOCK = BlockSlot.values().length;
-    static final int HEAD = 3; // patch weight, patch bias, positions
 
     private SiglipScript() {
     }
 
-    static int postIndex(VisionConfig v) {
-        return HEAD + v.numHiddenLayers() * PER_BLOCK;
+    /** @return the encoder's module for {@code cfg}: its own methods plus the weight-loading ones */
+    static TorchScriptModule.Source module(GemmaConfig cfg, Path path) {
+        return new TorchScriptModule.Source(ARCHIVE, CLASS_NAME, path.precision(), source(cfg, path));
     }
 
     /** @return the pooling kernel (patches per side / soft tokens per side), validated */
@@ -80,25 +82,10 @@ final class SiglipScript {
         int g = v.patchesPerSide();
         int p = v.patchSize();
         int k = poolKernel(cfg);
-        int cdt = path == Path.F32 ? 6 : 15;
         String eps = lit(v.layerNormEps());
-        String self = "self: __torch__.Siglip";
+        String self = "self: __torch__." + CLASS_NAME;
+        TensorTable table = TensorTable.of(cfg);
         StringBuilder s = new StringBuilder();
-        // ---- weight preparation (once per tensor at load): raw little-endian bytes viewed as their dtype ----
-        s.append("def load(").append(self).append(", raw: Tensor, dtype: int, shape: List[int], kind: int) -> Tensor:\n");
-        s.append("  t = torch.reshape(torch.view_copy(raw, dtype), shape)\n");
-        s.append("  if kind == ").append(KIND_GEMMA_NORM).append(":\n");
-        s.append("    return torch.add(torch.to(t, 6), 1.0)\n");
-        s.append("  if kind == ").append(KIND_FLOAT).append(":\n");
-        s.append("    return torch.contiguous(torch.to(t, 6))\n");
-        s.append("  if kind == ").append(KIND_MATRIX_T).append(":\n");
-        s.append("    return torch.contiguous(torch.transpose(torch.to(t, ").append(cdt).append("), 0, 1))\n");
-        s.append("  return torch.contiguous(torch.to(t, ").append(cdt).append("))\n");
-        s.append("def new_list(").append(self).append(") -> List[Tensor]:\n");
-        s.append("  return annotate(List[Tensor], [])\n");
-        s.append("def append(").append(self).append(", l: List[Tensor], t: Tensor) -> List[Tensor]:\n");
-        s.append("  l.append(t)\n");
-        s.append("  return l\n");
         // ---- building blocks ----
         s.append("def lin(").append(self).append(", x: Tensor, w: Tensor, b: Optional[Tensor]) -> Tensor:\n");
         switch (path) {
@@ -117,47 +104,59 @@ final class SiglipScript {
             default:
                 throw new IllegalStateException("unknown path " + path);
         }
+        // One encoder block; its weights start at index i of the list.
         s.append("def block(").append(self).append(", h: Tensor, w: List[Tensor], i: int) -> Tensor:\n");
         s.append("  nb = torch.size(h, 0)\n");
         s.append("  n = torch.size(h, 1)\n");
-        s.append("  x = torch.layer_norm(h, [").append(c).append("], w[i + ").append(BlockSlot.LN1_W.ordinal())
-                .append("], w[i + ").append(BlockSlot.LN1_B.ordinal()).append("], ").append(eps).append(", True)\n");
-        for (String[] qkv : new String[][] {{"q", "Q"}, {"k", "K"}, {"v", "V"}}) {
-            s.append("  ").append(qkv[0]).append(" = torch.transpose(torch.view(self.lin(x, w[i + ")
-                    .append(BlockSlot.valueOf(qkv[1] + "_W").ordinal()).append("], w[i + ")
-                    .append(BlockSlot.valueOf(qkv[1] + "_B").ordinal()).append("]), [nb, n, ").append(heads).append(", ")
-                    .append(d).append("]), 1, 2)\n");
+        s.append("  x = torch.layer_norm(h, [").append(c).append("], ").append(inBlock(TensorKind.VISION_ATTN_NORM))
+                .append(", ").append(inBlock(TensorKind.VISION_ATTN_NORM_BIAS)).append(", ").append(eps)
+                .append(", True)\n");
+        TensorKind[][] qkv = {
+            {TensorKind.VISION_ATTN_Q, TensorKind.VISION_ATTN_Q_BIAS},
+            {TensorKind.VISION_ATTN_K, TensorKind.VISION_ATTN_K_BIAS},
+            {TensorKind.VISION_ATTN_V, TensorKind.VISION_ATTN_V_BIAS}};
+        String[] names = {"q", "k", "v"};
+        for (int j = 0; j < names.length; j++) {
+            s.append("  ").append(names[j]).append(" = torch.transpose(torch.view(self.lin(x, ")
+                    .append(inBlock(qkv[j][0])).append(", ").append(inBlock(qkv[j][1])).append("), [nb, n, ")
+                    .append(heads).append(", ").append(d).append("]), 1, 2)\n");
         }
         s.append("  a = torch.scaled_dot_product_attention(q, k, v, None, 0., False, scale=")
                 .append(lit(Math.pow(d, -0.5))).append(")\n");
         s.append("  a = torch.reshape(torch.transpose(a, 1, 2), [nb, n, ").append(c).append("])\n");
-        s.append("  h = torch.add(h, self.lin(a, w[i + ").append(BlockSlot.O_W.ordinal()).append("], w[i + ")
-                .append(BlockSlot.O_B.ordinal()).append("]))\n");
-        s.append("  x = torch.layer_norm(h, [").append(c).append("], w[i + ").append(BlockSlot.LN2_W.ordinal())
-                .append("], w[i + ").append(BlockSlot.LN2_B.ordinal()).append("], ").append(eps).append(", True)\n");
-        s.append("  x = torch.gelu(self.lin(x, w[i + ").append(BlockSlot.FC1_W.ordinal()).append("], w[i + ")
-                .append(BlockSlot.FC1_B.ordinal()).append("]), approximate=\"tanh\")\n");
-        s.append("  return torch.add(h, self.lin(x, w[i + ").append(BlockSlot.FC2_W.ordinal()).append("], w[i + ")
-                .append(BlockSlot.FC2_B.ordinal()).append("]))\n");
+        s.append("  h = torch.add(h, self.lin(a, ").append(inBlock(TensorKind.VISION_ATTN_OUTPUT)).append(", ")
+                .append(inBlock(TensorKind.VISION_ATTN_OUTPUT_BIAS)).append("))\n");
+        s.append("  x = torch.layer_norm(h, [").append(c).append("], ").append(inBlock(TensorKind.VISION_FFN_NORM))
+                .append(", ").append(inBlock(TensorKind.VISION_FFN_NORM_BIAS)).append(", ").append(eps)
+                .append(", True)\n");
+        s.append("  x = torch.gelu(self.lin(x, ").append(inBlock(TensorKind.VISION_FFN_UP)).append(", ")
+                .append(inBlock(TensorKind.VISION_FFN_UP_BIAS)).append("), approximate=\"tanh\")\n");
+        s.append("  return torch.add(h, self.lin(x, ").append(inBlock(TensorKind.VISION_FFN_DOWN)).append(", ")
+                .append(inBlock(TensorKind.VISION_FFN_DOWN_BIAS)).append("))\n");
         // ---- the whole tower ----
+        String patch = at(table, TensorKind.VISION_PATCH_EMBEDDING);
+        String patchBias = at(table, TensorKind.VISION_PATCH_BIAS);
         s.append("def forward(").append(self).append(", w: List[Tensor], px: Tensor) -> Tensor:\n");
         s.append("  nb = torch.size(px, 0)\n");
         if (path == Path.F32) {
-            s.append("  e = torch.conv2d(px, w[0], w[1], [").append(p).append(", ").append(p).append("], [0, 0], [1, 1], 1)\n");
+            s.append("  e = torch.conv2d(px, ").append(patch).append(", ").append(patchBias).append(", [").append(p)
+                    .append(", ").append(p).append("], [0, 0], [1, 1], 1)\n");
         } else if (path == Path.BF16_WIDEN) {
-            s.append("  e = torch.conv2d(torch.to(torch.to(px, 15), 6), torch.to(w[0], 6), w[1], [").append(p).append(", ")
-                    .append(p).append("], [0, 0], [1, 1], 1)\n");
+            s.append("  e = torch.conv2d(torch.to(torch.to(px, 15), 6), torch.to(").append(patch).append(", 6), ")
+                    .append(patchBias).append(", [").append(p).append(", ").append(p).append("], [0, 0], [1, 1], 1)\n");
         } else {
-            s.append("  e = torch.add(torch.to(torch.conv2d(torch.to(px, 15), w[0], None, [").append(p).append(", ")
-                    .append(p).append("], [0, 0], [1, 1], 1), 6), torch.view(w[1], [1, ").append(c).append(", 1, 1]))\n");
+            s.append("  e = torch.add(torch.to(torch.conv2d(torch.to(px, 15), ").append(patch).append(", None, [")
+                    .append(p).append(", ").append(p).append("], [0, 0], [1, 1], 1), 6), torch.view(").append(patchBias)
+                    .append(", [1, ").append(c).append(", 1, 1]))\n");
         }
-        s.append("  h = torch.add(torch.transpose(torch.flatten(e, 2, -1), 1, 2), w[2])\n"); // (B, N, C)
+        s.append("  h = torch.add(torch.transpose(torch.flatten(e, 2, -1), 1, 2), ")
+                .append(at(table, TensorKind.VISION_POSITION_EMBEDDING)).append(")\n"); // (B, N, C)
         for (int i = 0; i < v.numHiddenLayers(); i++) {
-            s.append("  h = self.block(h, w, ").append(HEAD + i * PER_BLOCK).append(")\n");
+            s.append("  h = self.block(h, w, ").append(table.layerStart(Group.VISION_LAYER, i)).append(")\n");
         }
-        int post = postIndex(v);
-        s.append("  h = torch.layer_norm(h, [").append(c).append("], w[").append(post).append("], w[").append(post + 1)
-                .append("], ").append(eps).append(", True)\n");
+        s.append("  h = torch.layer_norm(h, [").append(c).append("], ").append(at(table, TensorKind.VISION_POST_NORM))
+                .append(", ").append(at(table, TensorKind.VISION_POST_NORM_BIAS)).append(", ").append(eps)
+                .append(", True)\n");
         s.append("  g = torch.reshape(torch.transpose(h, 1, 2), [nb, ").append(c).append(", ").append(g).append(", ")
                 .append(g).append("])\n");
         s.append("  g = torch.avg_pool2d(g, [").append(k).append(", ").append(k).append("], [").append(k).append(", ")
@@ -165,10 +164,20 @@ final class SiglipScript {
         s.append("  t = torch.transpose(torch.flatten(g, 2, -1), 1, 2)\n"); // (B, M, C)
         // Gemma RMSNorm in float32 with the vision tower's epsilon, as Gemma3MultiModalProjector builds it.
         s.append("  ms = torch.mean(torch.mul(t, t), [-1], True)\n");
-        s.append("  t = torch.mul(torch.mul(t, torch.rsqrt(torch.add(ms, ").append(eps).append("))), w[")
-                .append(post + 2).append("])\n");
-        s.append("  return self.lin(t, w[").append(post + 3).append("], None)\n");
+        s.append("  t = torch.mul(torch.mul(t, torch.rsqrt(torch.add(ms, ").append(eps).append("))), ")
+                .append(at(table, TensorKind.PROJECTOR_SOFT_EMB_NORM)).append(")\n");
+        s.append("  return self.lin(t, ").append(at(table, TensorKind.PROJECTOR_INPUT_PROJECTION)).append(", None)\n");
         return s.toString();
+    }
+
+    /** The weight of {@code kind} inside {@code block}, whose layer's weights start at index {@code i}. */
+    private static String inBlock(TensorKind kind) {
+        return "w[i + " + kind.indexInGroup() + "]";
+    }
+
+    /** The weight of a kind that exists once, by its index in the list. */
+    private static String at(TensorTable table, TensorKind kind) {
+        return "w[" + table.get(kind).index() + "]";
     }
 
     private static String lit(double x) {

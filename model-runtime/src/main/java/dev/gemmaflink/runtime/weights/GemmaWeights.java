@@ -17,15 +17,15 @@ import java.util.Set;
  * The weights of a Gemma 3 checkpoint directory, memory-mapped and checked against a {@link GemmaConfig}.
  *
  * <p>{@link #open} reads {@code model.safetensors}, or {@code model.safetensors.index.json} and its shards,
- * detects the {@link TensorNaming} scheme, and verifies that every expected tensor (text always, vision when
- * the config has one) is present with exactly the expected shape before anything runs. Any problem ends in a
- * {@link ModelLoadException} naming the file and tensor. Extra tensors are ignored.
+ * detects the {@link TensorNaming} scheme, and verifies that every tensor of the config's {@link TensorTable} (text
+ * always, vision when the config has one) is present with exactly the expected shape before anything runs. Any
+ * problem ends in a {@link ModelLoadException} naming the file and tensor. Extra tensors are ignored.
  *
  * <pre>{@code
  * GemmaConfig cfg = GemmaConfig.load(dir);
  * try (GemmaWeights w = GemmaWeights.open(dir, cfg)) {
- *     TensorData emb = w.embedTokens();          // (vocab, hidden)
- *     TensorData q0 = w.layer(0).qProj();        // (heads * headDim, hidden)
+ *     TensorData emb = w.embedTokens();                      // (vocab, hidden)
+ *     TensorData q0 = w.tensor(TensorKind.ATTN_Q, 0);        // (heads * headDim, hidden)
  * }
  * }</pre>
  */
@@ -34,30 +34,22 @@ public final class GemmaWeights implements AutoCloseable {
     public static final String SINGLE_FILE = "model.safetensors";
     /** Sharded checkpoint index name. */
     public static final String INDEX_FILE = ShardIndex.FILE_NAME;
+    /** Problems listed in one error message; the rest are counted. */
+    private static final int PROBLEMS_SHOWN = 5;
 
     private final Path directory;
-    private final GemmaConfig config;
+    private final TensorTable table;
     private final TensorNaming scheme;
     private final List<SafetensorsFile> files;
     private final Map<String, TensorData> byKey; // stored key -> tensor
-    private final TensorData embedTokens;
-    private final TensorData finalNorm;
-    private final List<LayerWeights> layers;
 
-    private GemmaWeights(Path directory, GemmaConfig config, TensorNaming scheme, List<SafetensorsFile> files,
+    private GemmaWeights(Path directory, TensorTable table, TensorNaming scheme, List<SafetensorsFile> files,
             Map<String, TensorData> byKey) {
         this.directory = directory;
-        this.config = config;
+        this.table = table;
         this.scheme = scheme;
         this.files = files;
         this.byKey = byKey;
-        this.embedTokens = tensor(TensorNaming.EMBED_TOKENS);
-        this.finalNorm = tensor(TensorNaming.FINAL_NORM);
-        List<LayerWeights> ls = new ArrayList<>();
-        for (int i = 0; i < config.numHiddenLayers(); i++) {
-            ls.add(new LayerWeights(i, (layer, suffix) -> tensor(TensorNaming.layerTensor(layer, suffix))));
-        }
-        this.layers = Collections.unmodifiableList(ls);
     }
 
     /**
@@ -100,8 +92,9 @@ public final class GemmaWeights implements AutoCloseable {
                 throw new ModelLoadException("no " + SINGLE_FILE + " or " + INDEX_FILE + " in " + modelDir);
             }
             TensorNaming scheme = TensorNaming.detect(byKey.keySet(), modelDir.toString());
-            check(modelDir, cfg, scheme, byKey);
-            return new GemmaWeights(modelDir, cfg, scheme, List.copyOf(opened), Collections.unmodifiableMap(byKey));
+            TensorTable table = TensorTable.of(cfg);
+            check(modelDir, table, scheme, byKey);
+            return new GemmaWeights(modelDir, table, scheme, List.copyOf(opened), Collections.unmodifiableMap(byKey));
         } catch (RuntimeException e) {
             for (SafetensorsFile f : opened) {
                 try {
@@ -127,28 +120,41 @@ public final class GemmaWeights implements AutoCloseable {
         }
     }
 
-    private static void check(Path dir, GemmaConfig cfg, TensorNaming scheme, Map<String, TensorData> byKey) {
-        if (cfg.vision().isPresent() && !scheme.supportsVision()) {
+    /** Every slot of the table must be stored, with its shape; all problems are reported together. */
+    private static void check(Path dir, TensorTable table, TensorNaming scheme, Map<String, TensorData> byKey) {
+        if (table.config().vision().isPresent() && !scheme.supportsVision()) {
             throw new ModelLoadException("config has a vision_config but the checkpoint in " + dir
                     + " uses the text-only naming scheme (model.*)");
         }
         List<String> missing = new ArrayList<>();
-        for (Map.Entry<String, long[]> e : ExpectedTensors.all(cfg).entrySet()) {
-            String key = scheme.fileName(e.getKey());
+        List<String> misshaped = new ArrayList<>();
+        for (TensorSlot slot : table.all()) {
+            String key = slot.storedName(scheme);
             TensorData t = byKey.get(key);
             if (t == null) {
                 missing.add(key);
-                continue;
-            }
-            if (!t.hasShape(e.getValue())) {
-                throw new ModelLoadException("tensor " + key + " in " + t.sourceFile() + " has shape "
-                        + Arrays.toString(t.shape()) + " but the config expects " + Arrays.toString(e.getValue()));
+            } else if (!t.hasShape(slot.shape())) {
+                misshaped.add("tensor " + key + " (" + slot.describe() + ") in " + t.sourceFile() + " has shape "
+                        + Arrays.toString(t.shape()) + " but the config expects " + Arrays.toString(slot.shape()));
             }
         }
+        List<String> problems = new ArrayList<>();
         if (!missing.isEmpty()) {
-            throw new ModelLoadException("checkpoint in " + dir + " lacks " + missing.size() + " tensor(s) the config needs: "
-                    + (missing.size() <= 5 ? missing : missing.subList(0, 5) + " ..."));
+            problems.add("lacks " + missing.size() + " tensor(s) the config needs: " + shown(missing, ", "));
         }
+        if (!misshaped.isEmpty()) {
+            problems.add("has " + misshaped.size() + " tensor(s) of another shape than the config expects: "
+                    + shown(misshaped, "; "));
+        }
+        if (!problems.isEmpty()) {
+            throw new ModelLoadException("checkpoint in " + dir + " " + String.join("; and ", problems));
+        }
+    }
+
+    private static String shown(List<String> items, String separator) {
+        String listed = String.join(separator, items.subList(0, Math.min(items.size(), PROBLEMS_SHOWN)));
+        int more = items.size() - PROBLEMS_SHOWN;
+        return "[" + listed + (more > 0 ? separator + "... " + more + " more" : "") + "]";
     }
 
     /** @return the checkpoint directory */
@@ -158,7 +164,12 @@ public final class GemmaWeights implements AutoCloseable {
 
     /** @return the configuration the weights were checked against */
     public GemmaConfig config() {
-        return config;
+        return table.config();
+    }
+
+    /** @return the tensors the configuration needs, all present with their shapes */
+    public TensorTable table() {
+        return table;
     }
 
     /** @return the naming scheme detected from the stored keys */
@@ -168,25 +179,39 @@ public final class GemmaWeights implements AutoCloseable {
 
     /** @return (vocab, hidden); also the output projection (tied) */
     public TensorData embedTokens() {
-        return embedTokens;
+        return tensor(TensorKind.TOKEN_EMBEDDING);
     }
 
     /** @return (hidden), the final RMSNorm weight */
     public TensorData finalNorm() {
-        return finalNorm;
+        return tensor(TensorKind.OUTPUT_NORM);
     }
 
-    /** @return the tensors of decoder layer {@code i} */
-    public LayerWeights layer(int i) {
-        if (i < 0 || i >= layers.size()) {
-            throw new IndexOutOfBoundsException("layer " + i + " of " + layers.size());
-        }
-        return layers.get(i);
+    /**
+     * @param slot a slot of this checkpoint's {@link #table()}
+     * @return its tensor
+     */
+    public TensorData tensor(TensorSlot slot) {
+        return tensor(slot.name());
     }
 
-    /** @return all decoder layers in order */
-    public List<LayerWeights> layers() {
-        return layers;
+    /**
+     * @param kind a kind that exists once, e.g. {@link TensorKind#TOKEN_EMBEDDING}
+     * @return its tensor
+     * @throws IllegalArgumentException for a per-layer kind, or a vision kind without a vision tower
+     */
+    public TensorData tensor(TensorKind kind) {
+        return tensor(table.get(kind));
+    }
+
+    /**
+     * @param kind  a per-layer kind, e.g. {@link TensorKind#ATTN_Q}
+     * @param layer text or vision layer index, after the kind
+     * @return that layer's tensor
+     * @throws IndexOutOfBoundsException when the layer does not exist
+     */
+    public TensorData tensor(TensorKind kind, int layer) {
+        return tensor(table.get(kind, layer));
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.gemmaflink.runtime.weights;
 
 import dev.gemmaflink.runtime.ModelLoadException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -9,8 +10,8 @@ import java.util.stream.Collectors;
 /**
  * The three tensor naming schemes of published Gemma 3 checkpoints, detected from the keys present.
  *
- * <p>Code asks for tensors by <em>canonical name</em>: text tensors without any prefix
- * ({@code embed_tokens.weight}, {@code layers.3.mlp.up_proj.weight}, {@code norm.weight}); vision tensors
+ * <p>Code asks for tensors by <em>canonical name</em> (listed by {@link TensorKind}): text tensors without any
+ * prefix ({@code embed_tokens.weight}, {@code layers.3.mlp.up_proj.weight}, {@code norm.weight}); vision tensors
  * starting at {@code vision_tower.} or {@code multi_modal_projector.}. {@link #fileName(String)} maps a
  * canonical name to the key stored under this scheme.
  */
@@ -22,10 +23,6 @@ public enum TensorNaming {
     /** Newer multimodal export: {@code model.language_model.layers.0...}, {@code model.vision_tower...}. */
     MODEL_LANGUAGE_MODEL("model.language_model.", "model.");
 
-    /** Canonical name of the token embedding, used for detection. */
-    public static final String EMBED_TOKENS = "embed_tokens.weight";
-    /** Canonical name of the final norm. */
-    public static final String FINAL_NORM = "norm.weight";
     /** Canonical prefix of the SigLIP tower. */
     public static final String VISION_TOWER = "vision_tower.";
     /** Canonical prefix of the multimodal projector. */
@@ -64,11 +61,6 @@ public enum TensorNaming {
         return textPrefix + canonical;
     }
 
-    /** @return canonical name of text tensor {@code suffix} of layer {@code layer}, e.g. {@code layers.2.self_attn.q_proj.weight} */
-    public static String layerTensor(int layer, String suffix) {
-        return "layers." + layer + "." + suffix;
-    }
-
     private static boolean isVision(String canonical) {
         return canonical.startsWith(VISION_TOWER) || canonical.startsWith(PROJECTOR);
     }
@@ -82,9 +74,10 @@ public enum TensorNaming {
      * @throws ModelLoadException when none or several match
      */
     public static TensorNaming detect(Set<String> keys, String where) {
+        String embedding = TensorKind.TOKEN_EMBEDDING.canonicalName();
         List<TensorNaming> found = new ArrayList<>();
         for (TensorNaming n : values()) {
-            if (keys.contains(n.fileName(EMBED_TOKENS))) {
+            if (keys.contains(n.fileName(embedding))) {
                 found.add(n);
             }
         }
@@ -93,9 +86,9 @@ public enum TensorNaming {
         }
         if (found.isEmpty()) {
             String sample = keys.stream().sorted().limit(5).collect(Collectors.joining(", "));
-            throw new ModelLoadException("cannot find the token embedding in " + where + ": none of "
-                    + "model.embed_tokens.weight, language_model.model.embed_tokens.weight, "
-                    + "model.language_model.embed_tokens.weight is present (" + keys.size() + " tensors"
+            String candidates = Arrays.stream(values()).map(n -> n.fileName(embedding)).collect(Collectors.joining(", "));
+            throw new ModelLoadException("cannot find the token embedding in " + where + ": none of " + candidates
+                    + " is present (" + keys.size() + " tensors"
                     + (sample.isEmpty() ? "" : ", e.g. " + sample) + ")");
         }
         throw new ModelLoadException("ambiguous tensor naming in " + where + ": embeddings of several schemes present "

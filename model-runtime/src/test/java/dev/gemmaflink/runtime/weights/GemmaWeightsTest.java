@@ -60,23 +60,22 @@ class GemmaWeightsTest {
             }
             assertThat(w.embedTokens().shape()).containsExactly(300, 32);
             assertThat(w.finalNorm().shape()).containsExactly(32);
-            LayerWeights l = w.layer(2);
-            assertThat(l.index()).isEqualTo(2);
-            assertThat(l.qProj().shape()).containsExactly(32, 32);
-            assertThat(l.kProj().shape()).containsExactly(16, 32);
-            assertThat(l.vProj().shape()).containsExactly(16, 32);
-            assertThat(l.oProj().shape()).containsExactly(32, 32);
-            assertThat(l.qNorm().shape()).containsExactly(8);
-            assertThat(l.kNorm().shape()).containsExactly(8);
-            assertThat(l.gateProj().shape()).containsExactly(48, 32);
-            assertThat(l.upProj().shape()).containsExactly(48, 32);
-            assertThat(l.downProj().shape()).containsExactly(32, 48);
-            for (TensorData norm : new TensorData[] {l.inputLayernorm(), l.postAttentionLayernorm(),
-                    l.preFeedforwardLayernorm(), l.postFeedforwardLayernorm()}) {
-                assertThat(norm.shape()).containsExactly(32);
+            assertThat(w.tensor(TensorKind.ATTN_Q, 2).shape()).containsExactly(32, 32);
+            assertThat(w.tensor(TensorKind.ATTN_K, 2).shape()).containsExactly(16, 32);
+            assertThat(w.tensor(TensorKind.ATTN_V, 2).shape()).containsExactly(16, 32);
+            assertThat(w.tensor(TensorKind.ATTN_OUTPUT, 2).shape()).containsExactly(32, 32);
+            assertThat(w.tensor(TensorKind.ATTN_Q_NORM, 2).shape()).containsExactly(8);
+            assertThat(w.tensor(TensorKind.ATTN_K_NORM, 2).shape()).containsExactly(8);
+            assertThat(w.tensor(TensorKind.FFN_GATE, 2).shape()).containsExactly(48, 32);
+            assertThat(w.tensor(TensorKind.FFN_UP, 2).shape()).containsExactly(48, 32);
+            assertThat(w.tensor(TensorKind.FFN_DOWN, 2).shape()).containsExactly(32, 48);
+            for (TensorKind norm : new TensorKind[] {TensorKind.ATTN_NORM, TensorKind.ATTN_POST_NORM,
+                    TensorKind.FFN_NORM, TensorKind.FFN_POST_NORM}) {
+                assertThat(w.tensor(norm, 2).shape()).containsExactly(32);
             }
-            assertThat(l.upProj().name()).isEqualTo(scheme.textPrefix() + "layers.2.mlp.up_proj.weight");
-            assertThat(l.upProj().toFloatArray()).containsExactly(ckpt.value("layers.2.mlp.up_proj.weight"));
+            TensorData up = w.tensor(TensorKind.FFN_UP, 2);
+            assertThat(up.name()).isEqualTo(scheme.textPrefix() + "layers.2.mlp.up_proj.weight");
+            assertThat(up.toFloatArray()).containsExactly(ckpt.value("layers.2.mlp.up_proj.weight"));
         }
     }
 
@@ -117,7 +116,35 @@ class GemmaWeightsTest {
         assertThatThrownBy(() -> GemmaWeights.open(ckpt.directory(), cfg)).isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("tensor model.layers.0.mlp.down_proj.weight")
                 .hasMessageContaining("model.safetensors")
-                .hasMessageContaining("has shape [32, 48] but the config expects [32, 40]");
+                .hasMessageContaining("has shape [32, 48] but the config expects [32, 40]")
+                .hasMessageContaining("has 9 tensor(s) of another shape than the config expects")
+                .hasMessageContaining("(FFN_DOWN of layer 0)")
+                .hasMessageContaining("... 4 more]");
+    }
+
+    @Test
+    void missingAndMisshapedTensorsOfTheFileAreReportedTogether() {
+        dev.gemmaflink.runtime.config.VisionConfig v = new dev.gemmaflink.runtime.config.VisionConfig(16, 32, 2, 2, 3, 28,
+                14, 1e-6);
+        TinyCheckpoint ckpt = TinyCheckpointWriter.write(tmp.resolve("v"), TinyCheckpointSpec.builder().layers(2).hidden(32)
+                .intermediate(48).heads(4).kvHeads(2).headDim(8).scheme(TensorNaming.LANGUAGE_MODEL).vision(v).build());
+        String missing = "layers.0.self_attn.q_norm.weight";
+        String misshaped = "vision_tower.vision_model.encoder.layers.1.mlp.fc1.bias";
+        SafetensorsWriter w = new SafetensorsWriter();
+        ckpt.values().forEach((name, values) -> {
+            if (name.equals(misshaped)) {
+                w.add(name, DType.F32, new long[] {values.length - 1}, Arrays.copyOf(values, values.length - 1));
+            } else if (!name.equals(missing)) {
+                w.add(TensorNaming.LANGUAGE_MODEL.fileName(name), DType.F32, ckpt.shapes().get(name), values);
+            }
+        });
+        Path file = ckpt.directory().resolve("model.safetensors");
+        w.write(file);
+        assertThatThrownBy(() -> GemmaWeights.open(ckpt.directory(), ckpt.config())).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("checkpoint in " + ckpt.directory())
+                .hasMessageContaining("lacks 1 tensor(s) the config needs: [language_model.model." + missing + "]")
+                .hasMessageContaining("has 1 tensor(s) of another shape than the config expects: [tensor " + misshaped
+                        + " (VISION_FFN_UP_BIAS of layer 1) in " + file + " has shape [31] but the config expects [32]]");
     }
 
     @Test

@@ -329,8 +329,8 @@ public final class TinyCheckpointSpec {
         }
 
         /**
-         * Adds a vision tower (extension point for step 4: tensors are sized from
-         * {@code ExpectedTensors.vision}); needs a multimodal naming scheme.
+         * Adds a vision tower (its tensors are sized from {@code TensorTable.vision()}); needs a multimodal naming
+         * scheme.
          */
         public Builder vision(VisionConfig v) {
             vision = v;

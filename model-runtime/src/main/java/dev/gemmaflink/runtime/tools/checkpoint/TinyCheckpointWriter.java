@@ -7,10 +7,11 @@ import dev.gemmaflink.runtime.ModelLoadException;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.tokenizer.RealTokenizer;
 import dev.gemmaflink.runtime.weights.DType;
-import dev.gemmaflink.runtime.weights.ExpectedTensors;
 import dev.gemmaflink.runtime.weights.HalfFloats;
 import dev.gemmaflink.runtime.weights.SafetensorsWriter;
 import dev.gemmaflink.runtime.weights.TensorNaming;
+import dev.gemmaflink.runtime.weights.TensorSlot;
+import dev.gemmaflink.runtime.weights.TensorTable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,12 +29,13 @@ import java.util.TreeMap;
  * Writes a tiny random Gemma 3 checkpoint in Hugging Face layout: {@code config.json},
  * {@code model.safetensors} (or shards + {@code model.safetensors.index.json}) and {@code tokenizer.json}.
  *
- * <p>Which tensors exist and their shapes come from {@link ExpectedTensors}, the same table the loader checks
+ * <p>Which tensors exist and their shapes come from {@link TensorTable}, the same table the loader checks
  * against, so writer and loader cannot drift apart. Values are drawn per tensor from a {@link Random} seeded by
- * (seed, tensor name): adding tensors (the vision tower in step 4: {@link TinyCheckpointSpec.Builder#vision})
- * leaves the text weights unchanged. Scales keep a random model numerically tame: projections
- * N(0, 1/fan_in), embedding N(0, 1/hidden) (so scaled embeddings and tied logits are O(1)), Gemma RMSNorm
- * weights N(0, 0.1) (stored as offsets from 1), vision LayerNorm weights 1 + N(0, 0.1), biases N(0, 0.02).
+ * (seed, canonical tensor name): adding tensors (the vision tower: {@link TinyCheckpointSpec.Builder#vision})
+ * leaves the text weights unchanged. Scales, by what a tensor is used as, keep a random model numerically tame:
+ * matrices and position embeddings N(0, 1/fan_in) (the token embedding N(0, 1/hidden), so scaled embeddings and
+ * tied logits are O(1)), Gemma RMSNorm weights N(0, 0.1) (stored as offsets from 1), LayerNorm weights
+ * 1 + N(0, 0.1), biases N(0, 0.02).
  *
  * <pre>{@code
  * TinyCheckpoint ckpt = TinyCheckpointWriter.write(dir, TinyCheckpointSpec.builder().dtype(DType.BF16).build());
@@ -60,10 +62,11 @@ public final class TinyCheckpointWriter {
         } catch (IOException e) {
             throw new ModelLoadException("cannot write tiny checkpoint into " + dir + ": " + e, e);
         }
-        Map<String, long[]> shapes = ExpectedTensors.all(cfg);
+        Map<String, long[]> shapes = new LinkedHashMap<>();
         Map<String, float[]> values = new LinkedHashMap<>();
-        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
-            values.put(e.getKey(), generate(e.getKey(), e.getValue(), cfg, spec));
+        for (TensorSlot slot : TensorTable.of(cfg).all()) {
+            shapes.put(slot.name(), slot.shape());
+            values.put(slot.name(), generate(slot, spec));
         }
         List<Path> files = writeWeights(dir, spec, shapes, values);
         return new TinyCheckpoint(dir, spec, cfg, Collections.unmodifiableMap(values),
@@ -91,34 +94,34 @@ public final class TinyCheckpointWriter {
     }
 
     /** Random values for one tensor, rounded to the file dtype so they equal what a reader gets back. */
-    static float[] generate(String name, long[] shape, GemmaConfig cfg, TinyCheckpointSpec spec) {
+    static float[] generate(TensorSlot slot, TinyCheckpointSpec spec) {
+        long[] shape = slot.shape();
         int n = Math.toIntExact(elements(shape));
-        Random rnd = new Random(spec.seed() * 1_000_003L + name.hashCode());
-        float[] v = new float[n];
-        double std;
+        Random rnd = new Random(spec.seed() * 1_000_003L + slot.name().hashCode());
         double mean = 0;
-        boolean vision = name.startsWith(TensorNaming.VISION_TOWER);
-        if (name.equals(TensorNaming.EMBED_TOKENS)) {
-            std = 1.0 / Math.sqrt(cfg.hiddenSize());
-        } else if (vision && (name.contains("layer_norm") || name.contains("post_layernorm")) && name.endsWith(".weight")) {
-            mean = 1.0; // SigLIP LayerNorm multiplies by w, not (1 + w)
-            std = 0.1;
-        } else if (name.endsWith("norm.weight") || name.endsWith("layernorm.weight")) {
-            std = 0.1; // Gemma RMSNorm weights are offsets from 1
-        } else if (name.endsWith(".bias")) {
-            std = 0.02;
-        } else if (shape.length >= 2) {
-            long fanIn = 1;
-            for (int i = 1; i < shape.length; i++) {
-                fanIn *= shape[i];
-            }
-            if (name.endsWith("mm_input_projection_weight")) {
-                fanIn = shape[0]; // stored (vision hidden, text hidden) and used as x @ W
-            }
-            std = 1.0 / Math.sqrt(fanIn);
-        } else {
-            std = 0.1;
+        double std;
+        switch (slot.kind().form()) {
+            case MATRIX:
+            case POSITION_EMBEDDING:
+                std = 1.0 / Math.sqrt(elements(shape) / shape[0]); // fan-in: everything but the output axis
+                break;
+            case MATRIX_IN_OUT:
+                std = 1.0 / Math.sqrt(shape[0]);
+                break;
+            case GEMMA_NORM:
+                std = 0.1; // offsets from 1
+                break;
+            case LAYER_NORM:
+                mean = 1.0; // LayerNorm multiplies by w, not (1 + w)
+                std = 0.1;
+                break;
+            case BIAS:
+                std = 0.02;
+                break;
+            default:
+                throw new IllegalStateException("unknown form " + slot.kind().form());
         }
+        float[] v = new float[n];
         for (int i = 0; i < n; i++) {
             v[i] = round((float) (mean + std * rnd.nextGaussian()), spec.dtype());
         }

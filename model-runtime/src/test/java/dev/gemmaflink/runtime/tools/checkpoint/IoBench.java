@@ -5,10 +5,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import dev.gemmaflink.runtime.tokenizer.RealTokenizer;
-import dev.gemmaflink.runtime.weights.ExpectedTensors;
 import dev.gemmaflink.runtime.weights.GemmaWeights;
 import dev.gemmaflink.runtime.weights.TensorData;
 import dev.gemmaflink.runtime.weights.TensorNaming;
+import dev.gemmaflink.runtime.weights.TensorSlot;
+import dev.gemmaflink.runtime.weights.TensorTable;
 import java.io.InputStream;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -16,7 +17,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 
 /**
  * IO benchmark, a program printing JSON lines (not a test): opening and validating a Gemma 3 1B-shaped bf16
@@ -76,15 +76,15 @@ public final class IoBench {
         ObjectMapper m = new ObjectMapper();
         ObjectNode root = m.createObjectNode();
         long offset = 0;
-        for (Map.Entry<String, long[]> e : ExpectedTensors.text(cfg).entrySet()) {
+        for (TensorSlot slot : TensorTable.of(cfg).text()) {
             long n = 1;
-            for (long d : e.getValue()) {
+            for (long d : slot.shape()) {
                 n *= d;
             }
-            ObjectNode t = root.putObject(TensorNaming.TEXT.fileName(e.getKey()));
+            ObjectNode t = root.putObject(slot.storedName(TensorNaming.TEXT));
             t.put("dtype", "BF16");
             var shape = t.putArray("shape");
-            for (long d : e.getValue()) {
+            for (long d : slot.shape()) {
                 shape.add(d);
             }
             t.putArray("data_offsets").add(offset).add(offset + 2 * n);
