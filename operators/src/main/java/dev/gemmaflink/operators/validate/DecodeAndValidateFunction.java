@@ -24,6 +24,10 @@ import dev.gemmaflink.schemas.wire.WireFormatException;
 /**
  * Decodes each Kafka record and validates it: valid requests go to the main output, everything else to
  * {@link #DEAD_LETTERS} with its origin and reason. Never throws for bad input, so bad input cannot fail the job.
+ *
+ * <p>A valid request leaves with its record as read (for a dead letter later) and keeps its image bytes once, in
+ * that record's value ({@link ValidatedRequest}): the decoded copy is dropped here, before the keyBy, so neither the
+ * network nor the enrich stage's checkpoints carry it.
  */
 public final class DecodeAndValidateFunction extends ProcessFunction<SourceRecord, ValidatedRequest> {
     private static final long serialVersionUID = 1L;

@@ -49,6 +49,20 @@ class DecodeAndValidateFunctionTest {
     }
 
     @Test
+    void validCaptionsLeaveWithTheirImageKeptOnceInTheOriginalValue() {
+        EnrichmentRequest binary = TestRequests.caption("bin", 10, "image/png").build();
+        EnrichmentRequest json = TestRequests.caption("json", 10, "image/png").build();
+        byte[] binaryValue = codec.encode(binary);
+        process(origin(binaryValue));
+        process(origin(codec.encodeJson(json)));
+
+        assertThat(deadLetters).isEmpty();
+        assertThat(valid).allSatisfy(v -> assertThat(v.imageKeptInOrigin()).isTrue());
+        assertThat(valid).extracting(ValidatedRequest::request).containsExactly(binary, json);
+        assertThat(valid.get(0).origin().value()).isSameAs(binaryValue);
+    }
+
+    @Test
     void undecodableBytesBecomeADeadLetterWithOriginalBytesAndOrigin() {
         byte[] garbage = "not avro".getBytes(StandardCharsets.UTF_8);
         process(origin(garbage));
