@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.gemmaflink.e2e.support.EngineReference;
 import dev.gemmaflink.e2e.support.Expectation;
 import dev.gemmaflink.e2e.support.FailOnceAfterCheckpoint;
 import dev.gemmaflink.e2e.support.GemmaScenarios;
@@ -122,10 +123,10 @@ class GemmaCaptionPipelineTest {
 
         List<EnrichmentResult> results =
                 PipelineRuns.assertExactlyOneOutcomeEach(CLUSTER, scenario, sent, scenario.id());
-        assertThat(results).hasSize(8).allSatisfy(r -> {
-            assertThat(r.getOutputTokens()).isBetween(0, 4);
-            assertThat(r.getFinishReason()).isIn("STOP", "LENGTH");
-        });
+        assertThat(results).hasSize(8);
+        // Images encoded together and prompts batched in the job: each request still produces exactly what the
+        // engine alone produces for it (greedy decoding).
+        EngineReference.assertMatches(results, EngineReference.expected(scenario.settings(), sent));
         // An image prompt holds the 4 soft tokens plus the image markers: longer than any text-only prompt here.
         int textPrompt = results.stream().filter(r -> r.getRequestId().equals("text-0")).findFirst().orElseThrow()
                 .getPromptTokens();
@@ -215,7 +216,8 @@ class GemmaCaptionPipelineTest {
                 .collect(Collectors.groupingBy(EnrichmentResult::getTask, Collectors.counting()));
         assertThat(perTask).containsOnly(Map.entry("SUMMARIZE", 30L), Map.entry("TRANSLATE", 10L),
                 Map.entry("CAPTION", 10L));
-        assertThat(results).allSatisfy(r -> assertThat(r.getFinishReason()).isIn("STOP", "LENGTH"));
+        // Text and image requests replayed after the restore produce what the engine alone produces for them.
+        EngineReference.assertMatches(results, EngineReference.expected(scenario.settings(), sent));
         assertThat(results.stream().filter(r -> r.getTask().equals("CAPTION")))
                 .as("image prompts hold the soft tokens and image markers")
                 .allSatisfy(r -> assertThat(r.getPromptTokens()).isGreaterThan(4));

@@ -31,6 +31,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,8 +68,11 @@ final class EngineLoop implements Runnable {
     private final Runnable onExit;
     /** Where futures are completed and listeners called: never this thread, which must keep the device busy. */
     private final Executor callbacks;
-    /** Runs on this thread before each step (tests hold the thread with it); a no-op otherwise. */
-    private final Runnable beforeStep;
+    /**
+     * Runs on this thread at the top of each iteration that has work, before the inbox is read, with the running
+     * requests (tests hold the thread, or act at a known token count, with it); a no-op otherwise.
+     */
+    private final Consumer<List<ScheduledRequest>> beforeIteration;
     private final int fullGroup; // -1 when the model has no such layers
     private final int slidingGroup;
     /**
@@ -86,9 +90,10 @@ final class EngineLoop implements Runnable {
     EngineLoop(GemmaModel model, KvCacheManager kvCache, StepPlanner planner, KvStorage storage, String modelId,
             BlockingQueue<Object> inbox, Map<String, RequestState> states,
             AtomicInteger notStarted, MetricsRecorder metrics, Runnable onExit, Executor callbacks,
-            Runnable beforeStep, ImageEncoder imageEncoder, ImageEmbeddingCache imageCache) {
+            Consumer<List<ScheduledRequest>> beforeIteration, ImageEncoder imageEncoder,
+            ImageEmbeddingCache imageCache) {
         this.callbacks = callbacks;
-        this.beforeStep = beforeStep;
+        this.beforeIteration = beforeIteration;
         this.imageEncoder = imageEncoder;
         this.imageCache = imageCache;
         this.model = model;
@@ -124,6 +129,9 @@ final class EngineLoop implements Runnable {
                 if (closing && (idle || System.nanoTime() >= drainDeadline)) {
                     break;
                 }
+                if (!idle) {
+                    beforeIteration.accept(planner.running());
+                }
                 Object command = idle && !closing ? inbox.poll(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS) : inbox.poll();
                 while (command != null) {
                     handle(command);
@@ -133,7 +141,6 @@ final class EngineLoop implements Runnable {
                     encodeImages();
                 }
                 if (!planner.running().isEmpty() || !planner.waiting().isEmpty()) {
-                    beforeStep.run();
                     step();
                 }
                 metrics.recordUsage(kvCache.usage(), planner.running().size());

@@ -9,6 +9,7 @@ import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
 import dev.gemmaflink.runtime.model.LoadProgress;
 import dev.gemmaflink.runtime.sched.RequestQueue;
+import dev.gemmaflink.runtime.sched.ScheduledRequest;
 import dev.gemmaflink.runtime.sched.StepPlanner;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import dev.gemmaflink.runtime.vision.ImageDecoder;
@@ -17,6 +18,7 @@ import dev.gemmaflink.runtime.weights.GemmaWeights;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
@@ -26,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -111,7 +114,7 @@ public final class GemmaEngine implements AutoCloseable {
         this.preparation = EngineThreads.pool("gemma-prepare-" + modelId, config.preparationThreads());
         this.callbacks = EngineThreads.pool("gemma-callbacks-" + modelId, 1);
         EngineLoop loop = new EngineLoop(model, kvCache, planner, storage, modelId, inbox, states, notStarted,
-                metrics, this::release, callbacks, b.beforeStep, encoder, new ImageEmbeddingCache(config.imageCacheBytes()));
+                metrics, this::release, callbacks, b.beforeIteration, encoder, new ImageEmbeddingCache(config.imageCacheBytes()));
         this.thread = new Thread(loop, "gemma-engine-" + modelId);
         this.thread.setDaemon(true);
         LOG.info("Gemma engine: KV storage {} MB (blocks per group {}, block size {}), longest sequence {} tokens, "
@@ -311,14 +314,17 @@ public final class GemmaEngine implements AutoCloseable {
         private EngineConfig config = EngineConfig.DEFAULTS;
         private ImageEncoder imageEncoder;
         private ImageDecoder imageDecoder;
-        private Runnable beforeStep = () -> { };
+        private Consumer<List<ScheduledRequest>> beforeIteration = running -> { };
 
         private Builder() {
         }
 
-        /** Called on the engine thread before each step: lets tests hold the thread at a known point. */
-        Builder beforeStep(Runnable hook) {
-            this.beforeStep = Objects.requireNonNull(hook, "beforeStep");
+        /**
+         * Called on the engine thread at the top of each iteration that has work, with the running requests: lets
+         * tests hold the thread, or act on a request at a known token count, at a known point.
+         */
+        Builder beforeIteration(Consumer<List<ScheduledRequest>> hook) {
+            this.beforeIteration = Objects.requireNonNull(hook, "beforeIteration");
             return this;
         }
 

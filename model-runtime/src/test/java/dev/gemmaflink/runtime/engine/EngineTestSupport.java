@@ -69,14 +69,15 @@ final class EngineTestSupport {
     }
 
     /**
-     * A hook for {@link GemmaEngine.Builder#beforeStep}: from the {@code holdFrom}-th step on, it counts down
-     * {@code held} and waits for {@code release}, holding the engine thread between steps.
+     * A hook for {@link GemmaEngine.Builder#beforeIteration}: from its {@code holdFrom}-th call on (the first comes
+     * after the engine's first step), it counts down {@code held} and waits for {@code release}, holding the engine
+     * thread before it reads its inbox.
      */
-    static Runnable holdStepsFrom(int holdFrom, java.util.concurrent.CountDownLatch held,
-            java.util.concurrent.CountDownLatch release) {
-        java.util.concurrent.atomic.AtomicInteger steps = new java.util.concurrent.atomic.AtomicInteger();
-        return () -> {
-            if (steps.incrementAndGet() >= holdFrom) {
+    static java.util.function.Consumer<java.util.List<dev.gemmaflink.runtime.sched.ScheduledRequest>> holdFrom(
+            int holdFrom, java.util.concurrent.CountDownLatch held, java.util.concurrent.CountDownLatch release) {
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        return running -> {
+            if (calls.incrementAndGet() >= holdFrom) {
                 held.countDown();
                 try {
                     release.await();

@@ -275,7 +275,7 @@ class GemmaEngineTest {
         CountDownLatch blocked = new CountDownLatch(1);
         // The first request's first step runs; the engine thread is then held, so later requests stay queued.
         try (GemmaEngine engine = engine(model, config().queueCapacity(2))
-                .beforeStep(EngineTestSupport.holdStepsFrom(2, blocked, release)).build()) {
+                .beforeIteration(EngineTestSupport.holdFrom(1, blocked, release)).build()) {
             RequestHandle first = engine.submit(EngineRequest.builder().promptIds(prompt(4, 1)).params(greedy(2))
                     .build());
             assertThat(blocked.await(30, TimeUnit.SECONDS)).isTrue();
@@ -301,7 +301,7 @@ class GemmaEngineTest {
     void cancelAndDeadlineEndRequestsWithTheirReasons() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch blocked = new CountDownLatch(1);
-        try (GemmaEngine engine = engine(model).beforeStep(EngineTestSupport.holdStepsFrom(2, blocked, release))
+        try (GemmaEngine engine = engine(model).beforeIteration(EngineTestSupport.holdFrom(1, blocked, release))
                 .build()) {
             RequestHandle holder = engine.submit(EngineRequest.builder().promptIds(prompt(4, 1)).params(greedy(3))
                     .build());
@@ -328,7 +328,7 @@ class GemmaEngineTest {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch blocked = new CountDownLatch(1);
         GemmaEngine engine = engine(model, config().drainTimeout(Duration.ZERO))
-                .beforeStep(EngineTestSupport.holdStepsFrom(2, blocked, release)).build();
+                .beforeIteration(EngineTestSupport.holdFrom(1, blocked, release)).build();
         List<CompletableFuture<EngineResult>> futures = new ArrayList<>();
         futures.add(engine.submit(EngineRequest.builder().promptIds(prompt(4, 1)).params(greedy(30)).build())
                 .result());

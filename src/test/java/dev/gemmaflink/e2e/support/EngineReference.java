@@ -1,0 +1,180 @@
+package dev.gemmaflink.e2e.support;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.flink.configuration.Configuration;
+
+import dev.gemmaflink.e2e.support.RequestProducer.Sent;
+import dev.gemmaflink.operators.config.OptionsLoader;
+import dev.gemmaflink.operators.gemma.GemmaOptions;
+import dev.gemmaflink.operators.gemma.OutputText;
+import dev.gemmaflink.operators.gemma.PromptTemplates;
+import dev.gemmaflink.runtime.engine.EngineConfig;
+import dev.gemmaflink.runtime.engine.EngineRequest;
+import dev.gemmaflink.runtime.engine.EngineResult;
+import dev.gemmaflink.runtime.engine.GemmaEngine;
+import dev.gemmaflink.runtime.generate.GenerationParams;
+import dev.gemmaflink.runtime.vision.PanAndScanOptions;
+import dev.gemmaflink.schemas.EnrichmentRequest;
+import dev.gemmaflink.schemas.EnrichmentResult;
+import dev.gemmaflink.schemas.GenerationParameters;
+import dev.gemmaflink.schemas.wire.WireFormatException;
+
+/**
+ * What the gemma enricher must publish for a request, computed by a {@link GemmaEngine} alone on the same
+ * checkpoint folder: the same prompt text ({@link PromptTemplates} of the scenario's settings), the same generation
+ * parameters (the {@code enrich.gemma.*} defaults, the request's own overrides, the seed derived from the request id
+ * as the enricher derives it) and the same text clean-up ({@link OutputText}), one request at a time on an engine
+ * without prefix caching. The job's engine batches, chunks prefills and serves cached prefixes; none of that may
+ * change what a request produces, so the results must match field for field.
+ *
+ * <p>Compared: outputText, outputTokens, finishReason, promptTokens. Not compared: {@code cachedPromptTokens}
+ * (how much of the prompt the job's engine found in its prefix cache depends on which requests shared it before,
+ * i.e. on arrival order, batching and evictions; this reference runs without a cache), the millisecond fields and
+ * {@code processingTime} (wall clock); the model id is checked by {@link PipelineRuns}.
+ */
+public final class EngineReference {
+
+    /** Bound on one reference generation (a few tokens of a tiny model). */
+    private static final long TIMEOUT_SECONDS = 60;
+
+    /** The deterministic fields of a result. */
+    public record Expected(String outputText, int outputTokens, String finishReason, int promptTokens) {
+
+        /** The same fields of a published result. */
+        public static Expected of(EnrichmentResult r) {
+            return new Expected(r.getOutputText(), r.getOutputTokens(), r.getFinishReason(), r.getPromptTokens());
+        }
+    }
+
+    private EngineReference() {
+    }
+
+    /**
+     * The engine the reference runs on: the scenario's checkpoint folder, loaded as the job loads it (precision,
+     * threads; on the CPU, where the MiniCluster's TaskManager runs the enricher as it has no GPU resources). The one
+     * place that builds an engine here, so that a change of the engine's builder is adapted once.
+     */
+    static GemmaEngine engine(Path modelDir, EngineConfig job) {
+        EngineConfig.Builder alone = job.toBuilder().device("cpu").prefixCaching(false);
+        if (job.kvCacheBytes() == 0) {
+            alone.kvCacheBytes(64L << 20);
+        }
+        return GemmaEngine.builder().modelDir(modelDir).config(alone.build()).build();
+    }
+
+    /**
+     * The expected result of each request that should produce one, by request id.
+     *
+     * @param settings the scenario's settings (the job's configuration): model folder, precision, templates,
+     *     default generation parameters
+     * @param sent the records the test published; those expecting a dead letter are skipped
+     */
+    public static Map<String, Expected> expected(Map<String, String> settings, List<Sent> sent) {
+        List<EnrichmentRequest> requests = sent.stream().filter(s -> s.expectation().expectsResult())
+                .map(s -> decode(s.value())).toList();
+        return expected(settings, requests);
+    }
+
+    private static EnrichmentRequest decode(byte[] value) {
+        try {
+            return Requests.CODEC.decode(value);
+        } catch (WireFormatException e) {
+            throw new IllegalArgumentException("a record expected to produce a result does not decode", e);
+        }
+    }
+
+    /** The expected result of each request, by request id, from the engine alone (one request at a time). */
+    public static Map<String, Expected> expected(Map<String, String> settings,
+            Collection<EnrichmentRequest> requests) {
+        Configuration config = OptionsLoader.load(null, settings);
+        EngineConfig engineConfig = GemmaOptions.engineConfig(config);
+        Path modelDir = Path.of(config.get(GemmaOptions.MODEL_DIR));
+        PromptTemplates templates = PromptTemplates.from(config);
+        int maxNewTokens = config.get(GemmaOptions.MAX_NEW_TOKENS);
+        double temperature = config.get(GemmaOptions.TEMPERATURE);
+        Map<String, Expected> out = new LinkedHashMap<>();
+        try (GemmaEngine engine = engine(modelDir, engineConfig)) {
+            for (EnrichmentRequest request : requests) {
+                EngineRequest engineRequest = toEngineRequest(request, templates, maxNewTokens, temperature);
+                EngineResult r = engine.submit(engineRequest).result().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                out.put(request.getRequestId(), new Expected(OutputText.clean(r.text()), r.numTokens(),
+                        r.finishReason().name(), r.promptTokens()));
+            }
+        } catch (Exception e) {
+            throw new AssertionError("the reference engine failed", e);
+        }
+        return out;
+    }
+
+    /**
+     * Asserts one expected result per published result, equal field for field (see the class comment for the
+     * fields left out), naming the request on a mismatch.
+     */
+    public static void assertMatches(List<EnrichmentResult> results, Map<String, Expected> expected) {
+        assertThat(results.stream().map(EnrichmentResult::getRequestId))
+                .as("requests with a result").containsExactlyInAnyOrderElementsOf(expected.keySet());
+        for (EnrichmentResult r : results) {
+            assertThat(Expected.of(r)).as("result of %s against the engine alone", r.getRequestId())
+                    .isEqualTo(expected.get(r.getRequestId()));
+        }
+    }
+
+    /** The request as the gemma enricher submits it (its id aside, which only has to be unique). */
+    private static EngineRequest toEngineRequest(EnrichmentRequest request, PromptTemplates templates,
+            int defaultMaxNewTokens, double defaultTemperature) {
+        EngineRequest.Builder b = EngineRequest.builder().requestId(request.getRequestId())
+                .text(templates.prompt(request)).chat(false)
+                .tenant(request.getTenant()).cacheSalt(request.getTenant()).priority(request.getPriority())
+                .params(params(request, defaultMaxNewTokens, defaultTemperature));
+        if (request.getImage() != null) {
+            ByteBuffer data = request.getImage().getData().duplicate();
+            byte[] bytes = new byte[data.remaining()];
+            data.get(bytes);
+            b.images(List.of(bytes));
+            if (request.getPanAndScan()) {
+                b.panAndScan(PanAndScanOptions.DEFAULTS_ENABLED);
+            }
+        }
+        if (request.getDeadline() != null) {
+            // The enricher turns a deadline into a timeout measured from its own clock: not reproducible here.
+            throw new IllegalArgumentException("request " + request.getRequestId() + " has a deadline; the "
+                    + "reference covers requests without one");
+        }
+        return b.build();
+    }
+
+    /** The enricher's parameters: its defaults, the request's overrides, a seed derived from the request id. */
+    private static GenerationParams params(EnrichmentRequest request, int defaultMaxNewTokens,
+            double defaultTemperature) {
+        GenerationParams.Builder p = GenerationParams.builder().maxNewTokens(defaultMaxNewTokens)
+                .temperature(defaultTemperature).seed(request.getRequestId().hashCode() * 0x9E3779B97F4A7C15L);
+        GenerationParameters g = request.getGeneration();
+        if (g != null) {
+            if (g.getMaxNewTokens() != null) {
+                p.maxNewTokens(g.getMaxNewTokens());
+            }
+            if (g.getTemperature() != null) {
+                p.temperature(g.getTemperature());
+            }
+            if (g.getTopK() != null) {
+                p.topK(g.getTopK());
+            }
+            if (g.getTopP() != null) {
+                p.topP(g.getTopP());
+            }
+            if (g.getSeed() != null) {
+                p.seed(g.getSeed());
+            }
+        }
+        return p.build();
+    }
+}
