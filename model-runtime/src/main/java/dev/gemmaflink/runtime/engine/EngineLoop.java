@@ -4,7 +4,6 @@ import dev.gemmaflink.runtime.config.LayerType;
 import dev.gemmaflink.runtime.generate.Sampler;
 import dev.gemmaflink.runtime.kvcache.CacheKeys;
 import dev.gemmaflink.runtime.kvcache.ChunkSlots;
-import dev.gemmaflink.runtime.kvcache.ImageSpan;
 import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
 import dev.gemmaflink.runtime.kvcache.KvCacheManager;
 import dev.gemmaflink.runtime.kvcache.Sequence;
@@ -17,14 +16,8 @@ import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.ForwardResult;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
-import dev.gemmaflink.runtime.model.PromptImages;
 import dev.gemmaflink.runtime.model.SequenceStep;
-import dev.gemmaflink.runtime.vision.ImageEmbeddings;
-import dev.gemmaflink.runtime.vision.ImageEncoder;
-import dev.gemmaflink.runtime.vision.PreprocessedImage;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -80,8 +73,7 @@ final class EngineLoop implements Runnable {
      * published (so a woken caller sees them).
      */
     private List<Runnable> completions = new ArrayList<>();
-    private final ImageEncoder imageEncoder; // null: text only
-    private final ImageEmbeddingCache imageCache;
+    private final VisionStage vision; // null: text only
     /** Multimodal requests taken from the inbox this iteration, encoded together before they are queued. */
     private final List<RequestState> toEncode = new ArrayList<>();
     private long drainDeadline = Long.MAX_VALUE;
@@ -90,12 +82,10 @@ final class EngineLoop implements Runnable {
     EngineLoop(GemmaModel model, KvCacheManager kvCache, StepPlanner planner, KvStorage storage, String modelId,
             BlockingQueue<Object> inbox, Map<String, RequestState> states,
             AtomicInteger notStarted, MetricsRecorder metrics, Runnable onExit, Executor callbacks,
-            Consumer<List<ScheduledRequest>> beforeIteration, ImageEncoder imageEncoder,
-            ImageEmbeddingCache imageCache) {
+            Consumer<List<ScheduledRequest>> beforeIteration, VisionStage vision) {
         this.callbacks = callbacks;
         this.beforeIteration = beforeIteration;
-        this.imageEncoder = imageEncoder;
-        this.imageCache = imageCache;
+        this.vision = vision;
         this.model = model;
         this.kvCache = kvCache;
         this.layout = kvCache.layout();
@@ -192,11 +182,11 @@ final class EngineLoop implements Runnable {
         String salt = s.request.cacheSalt() != null ? s.request.cacheSalt() : s.request.tenant();
         CacheKeys keys = s.imagePrompt == null ? CacheKeys.of(modelId, salt)
                 : CacheKeys.of(modelId, salt, s.imagePrompt.spans());
-        s.sequence = ScheduledRequest.builder(new Sequence(s.id(), s.promptIds, keys))
+        s.scheduled = ScheduledRequest.builder(new Sequence(s.id(), s.promptIds, keys))
                 .priority(s.request.priority()).deadlineNanos(s.deadlineNanos).build();
         boolean queued;
         try {
-            queued = planner.submit(s.sequence);
+            queued = planner.submit(s.scheduled);
         } catch (IllegalArgumentException e) {
             notStarted.decrementAndGet();
             complete(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.PROMPT_TOO_LONG,
@@ -210,79 +200,16 @@ final class EngineLoop implements Runnable {
         }
     }
 
-    /**
-     * Encodes the views of every multimodal request taken this iteration that the cache lacks, in one encoder call,
-     * then queues the requests. When the batch fails, each request is encoded alone so that one bad input fails only
-     * its own future.
-     */
+    /** Encodes the images of the multimodal requests taken this iteration, then queues them. */
     private void encodeImages() {
         List<RequestState> batch = List.copyOf(toEncode);
         toEncode.clear();
-        Map<String, float[]> rows = new HashMap<>();
-        try {
-            encodeMissing(batch, rows);
-        } catch (RuntimeException e) {
-            if (batch.size() > 1) {
-                LOG.warn("encoding the images of {} requests together failed ({}); encoding them one by one",
-                        batch.size(), e.toString());
-            }
-            List<RequestState> ok = new ArrayList<>();
-            for (RequestState s : batch) {
-                try {
-                    encodeMissing(List.of(s), rows);
-                    ok.add(s);
-                } catch (RuntimeException one) {
-                    LOG.warn("encoding the images of request {} failed", s.id(), one);
-                    notStarted.decrementAndGet();
-                    complete(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.ENGINE_FAILURE,
-                            "request " + s.id() + ": image encoding failed: " + one));
-                }
-            }
-            batch = ok;
-        }
-        for (RequestState s : batch) {
-            List<ImageSpan> spans = s.imagePrompt.spans();
-            s.softTokens = PromptImages.place(spans, spans.stream().map(span -> rows.get(span.contentKey())).toList());
+        for (RequestState s : vision.encode(batch, (failed, e) -> {
+            notStarted.decrementAndGet();
+            complete(failed, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.ENGINE_FAILURE,
+                    "request " + failed.id() + ": image encoding failed: " + e));
+        })) {
             admit(s);
-        }
-    }
-
-    /** Encodes (one call) the views of {@code batch} found neither in {@code rows} nor in the cache. */
-    private void encodeMissing(List<RequestState> batch, Map<String, float[]> rows) {
-        Map<String, PreprocessedImage> missing = new LinkedHashMap<>();
-        for (RequestState s : batch) {
-            List<ImageSpan> spans = s.imagePrompt.spans();
-            for (int i = 0; i < spans.size(); i++) {
-                String key = spans.get(i).contentKey();
-                if (rows.containsKey(key) || missing.containsKey(key)) {
-                    continue;
-                }
-                float[] cached = imageCache.get(key);
-                if (cached != null) {
-                    metrics.imageCacheHits.increment();
-                    rows.put(key, cached);
-                } else {
-                    missing.put(key, s.imagePrompt.inputs().get(i));
-                }
-            }
-        }
-        if (missing.isEmpty()) {
-            return;
-        }
-        float[] all;
-        int perView;
-        try (ImageEmbeddings e = imageEncoder.encode(List.copyOf(missing.values()))) {
-            all = e.toFloatArray(); // the native tensor is freed here; the cache holds Java rows
-            perView = e.tokensPerImage() * e.hidden();
-        }
-        metrics.imageEncoderCalls.increment();
-        metrics.imageViewsEncoded.add(missing.size());
-        int i = 0;
-        for (String key : missing.keySet()) {
-            float[] r = java.util.Arrays.copyOfRange(all, i * perView, (i + 1) * perView);
-            rows.put(key, r);
-            imageCache.put(key, r);
-            i++;
         }
     }
 
@@ -291,7 +218,7 @@ final class EngineLoop implements Runnable {
         if (s == null) {
             return; // already completed
         }
-        if (s.sequence == null) {
+        if (s.scheduled == null) {
             // A multimodal request taken this iteration still waits for its image encoding: drop it before the
             // encoder or the planner ever see it.
             if (toEncode.remove(s)) {
@@ -392,17 +319,17 @@ final class EngineLoop implements Runnable {
             s.firstTokenNanos = now;
         }
         if (s.request.params().isStop(token)) {
-            planner.finish(s.sequence, RequestStatus.FINISHED);
+            planner.finish(s.scheduled, RequestStatus.FINISHED);
             complete(s, EngineFinishReason.STOP, null);
             return;
         }
         String delta = s.accept(token);
         completions.add(() -> s.notifyListener(token, delta));
         if (s.numGenerated() >= s.request.params().maxNewTokens()) {
-            planner.finish(s.sequence, RequestStatus.FINISHED);
+            planner.finish(s.scheduled, RequestStatus.FINISHED);
             complete(s, EngineFinishReason.LENGTH, null);
         } else {
-            s.sequence.appendToken(token);
+            s.scheduled.appendToken(token);
         }
     }
 
@@ -431,7 +358,7 @@ final class EngineLoop implements Runnable {
         toEncode.clear();
         inbox.clear(); // the requests in it are in states too
         for (RequestState s : List.copyOf(states.values())) {
-            if (s.sequence != null && !s.sequence.status().isFinal()) {
+            if (s.scheduled != null && !s.scheduled.status().isFinal()) {
                 try {
                     planner.cancel(s.id());
                 } catch (RuntimeException e) {

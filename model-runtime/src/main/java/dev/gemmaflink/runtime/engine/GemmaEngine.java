@@ -7,18 +7,12 @@ import dev.gemmaflink.runtime.kvcache.KvCacheManager;
 import dev.gemmaflink.runtime.kvcache.KvCacheSizing;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
-import dev.gemmaflink.runtime.model.LoadProgress;
 import dev.gemmaflink.runtime.sched.RequestQueue;
-import dev.gemmaflink.runtime.sched.ScheduledRequest;
 import dev.gemmaflink.runtime.sched.StepPlanner;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import dev.gemmaflink.runtime.vision.ImageDecoder;
 import dev.gemmaflink.runtime.vision.ImageEncoder;
-import dev.gemmaflink.runtime.weights.GemmaWeights;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
@@ -28,7 +22,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,7 +74,7 @@ public final class GemmaEngine implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean terminated;
 
-    private GemmaEngine(Builder b, GemmaModel model, GemmaTokenizer tokenizer, boolean ownsModel,
+    GemmaEngine(GemmaEngineBuilder b, GemmaModel model, GemmaTokenizer tokenizer, boolean ownsModel,
             ImageEncoder encoder, boolean ownsEncoder) {
         this.config = b.config;
         this.model = model;
@@ -114,7 +107,8 @@ public final class GemmaEngine implements AutoCloseable {
         this.preparation = EngineThreads.pool("gemma-prepare-" + modelId, config.preparationThreads());
         this.callbacks = EngineThreads.pool("gemma-callbacks-" + modelId, 1);
         EngineLoop loop = new EngineLoop(model, kvCache, planner, storage, modelId, inbox, states, notStarted,
-                metrics, this::release, callbacks, b.beforeIteration, encoder, new ImageEmbeddingCache(config.imageCacheBytes()));
+                metrics, this::release, callbacks, b.beforeIteration, encoder == null ? null
+                : new VisionStage(encoder, new ImageEmbeddingCache(config.imageCacheBytes()), metrics));
         this.thread = new Thread(loop, "gemma-engine-" + modelId);
         this.thread.setDaemon(true);
         LOG.info("Gemma engine: KV storage {} MB (blocks per group {}, block size {}), longest sequence {} tokens, "
@@ -124,11 +118,11 @@ public final class GemmaEngine implements AutoCloseable {
         this.thread.start();
     }
 
-    public static Builder builder() {
-        return new Builder();
+    public static GemmaEngineBuilder builder() {
+        return new GemmaEngineBuilder();
     }
 
-    private static String modelId(Builder b) {
+    private static String modelId(GemmaEngineBuilder b) {
         if (b.config.modelId() != null) {
             return b.config.modelId();
         }
@@ -299,117 +293,6 @@ public final class GemmaEngine implements AutoCloseable {
             model.close();
             if (tokenizer != null) {
                 tokenizer.close();
-            }
-        }
-    }
-
-    /**
-     * Builder. Required: {@link #modelDir(Path)} or {@link #model(GemmaModel, GemmaTokenizer)}; the settings come from
-     * {@link #config(EngineConfig)} (default {@link EngineConfig#DEFAULTS}).
-     */
-    public static final class Builder {
-        private Path modelDir;
-        private GemmaModel model;
-        private GemmaTokenizer tokenizer;
-        private EngineConfig config = EngineConfig.DEFAULTS;
-        private ImageEncoder imageEncoder;
-        private ImageDecoder imageDecoder;
-        private Consumer<List<ScheduledRequest>> beforeIteration = running -> { };
-
-        private Builder() {
-        }
-
-        /**
-         * Called on the engine thread at the top of each iteration that has work, with the running requests: lets
-         * tests hold the thread, or act on a request at a known token count, at a known point.
-         */
-        Builder beforeIteration(Consumer<List<ScheduledRequest>> hook) {
-            this.beforeIteration = Objects.requireNonNull(hook, "beforeIteration");
-            return this;
-        }
-
-        /**
-         * Loads {@code config.json}, the weights, {@code tokenizer.json} when present and the image encoder of a
-         * multimodal checkpoint from a folder, with the configuration's precision, device and threads.
-         */
-        public Builder modelDir(Path dir) {
-            this.modelDir = Objects.requireNonNull(dir, "modelDir");
-            return this;
-        }
-
-        /**
-         * A loaded model and its tokenizer (null for id-only use). The engine does not close them; close them after
-         * the engine. The configuration's precision, device and threads do not apply.
-         */
-        public Builder model(GemmaModel loaded, GemmaTokenizer tok) {
-            this.model = Objects.requireNonNull(loaded, "model");
-            this.tokenizer = tok;
-            return this;
-        }
-
-        /** Every setting of the engine (default {@link EngineConfig#DEFAULTS}). */
-        public Builder config(EngineConfig value) {
-            this.config = Objects.requireNonNull(value, "config");
-            return this;
-        }
-
-        /** With {@link #model(GemmaModel, GemmaTokenizer)} on a multimodal model: its loaded encoder (not closed). */
-        public Builder imageEncoder(ImageEncoder encoder) {
-            this.imageEncoder = Objects.requireNonNull(encoder, "imageEncoder");
-            return this;
-        }
-
-        /** The decoder and its limits (default {@code new ImageDecoder()}). */
-        public Builder imageDecoder(ImageDecoder decoder) {
-            this.imageDecoder = Objects.requireNonNull(decoder, "imageDecoder");
-            return this;
-        }
-
-        /**
-         * Loads the model when given a folder, allocates the KV storage and starts the engine's threads.
-         *
-         * @throws IllegalArgumentException for conflicting settings, or a KV budget too small for one sequence of
-         *     {@code targetSequenceLength} tokens
-         */
-        public GemmaEngine build() {
-            if ((modelDir == null) == (model == null)) {
-                throw new IllegalArgumentException("set exactly one of modelDir and model"
-                        + (model == null ? " (neither is set)" : " (both are set)"));
-            }
-            if (imageEncoder != null && modelDir != null) {
-                throw new IllegalArgumentException("imageEncoder goes with model(...); with modelDir the engine loads "
-                        + "the encoder of a multimodal checkpoint itself");
-            }
-            if (imageEncoder != null && model.config().vision().isEmpty()) {
-                throw new IllegalArgumentException("an imageEncoder was given but the model is text-only (no "
-                        + "vision_config)");
-            }
-            if (model != null) {
-                return new GemmaEngine(this, model, tokenizer, false, imageEncoder, false);
-            }
-            GemmaModel loaded = GemmaModel.load(modelDir, config.modelOptions(), LoadProgress.NONE);
-            GemmaTokenizer tok = null;
-            ImageEncoder enc = null;
-            try {
-                if (Files.exists(modelDir.resolve("tokenizer.json"))) {
-                    tok = GemmaTokenizer.load(modelDir);
-                }
-                if (loaded.config().vision().isPresent()) {
-                    // The encoder uploads its tensors, so the mapped weights can be closed right after.
-                    try (GemmaWeights w = GemmaWeights.open(modelDir, loaded.config())) {
-                        enc = ImageEncoder.load(w, config.modelOptions());
-                    }
-                }
-                return new GemmaEngine(this, loaded, tok, true, enc, true);
-            } catch (RuntimeException e) {
-                if (enc != null) {
-                    enc.close();
-                }
-                if (tok != null) {
-                    tok.close();
-                }
-                loaded.close();
-                throw e;
             }
         }
     }

@@ -42,7 +42,7 @@ final class RequestState {
     List<PreparedImage> preparedImages;
     /** Soft tokens at their positions, set by the engine thread once the images are encoded. */
     PromptImages softTokens;
-    ScheduledRequest sequence; // the scheduler's entry, set by the engine thread when it takes the request
+    ScheduledRequest scheduled; // the scheduler's entry, set by the engine thread when it takes the request
     boolean started; // scheduled at least once
     long firstScheduledNanos = -1;
     long firstTokenNanos = -1;
@@ -104,7 +104,7 @@ final class RequestState {
         if (detokenizer != null && detokenizer.hasPending()) {
             text.append(detokenizer.flush());
         }
-        int preemptions = sequence == null ? 0 : sequence.numPreemptions();
+        int preemptions = scheduled == null ? 0 : scheduled.numPreemptions();
         int promptLength = promptIds == null ? 0 : promptIds.length;
         return new EngineResult(id(), Arrays.copyOf(generated, numGenerated), text.toString(), reason, error,
                 promptLength, cachedPromptTokens, preemptions,

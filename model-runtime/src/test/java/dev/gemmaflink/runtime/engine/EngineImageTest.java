@@ -84,11 +84,11 @@ class EngineImageTest {
                 .kvCacheBytes(16L << 20).modelId("tiny-mm");
     }
 
-    private static GemmaEngine.Builder engine() {
+    private static GemmaEngineBuilder engine() {
         return engine(config());
     }
 
-    private static GemmaEngine.Builder engine(EngineConfig.Builder config) {
+    private static GemmaEngineBuilder engine(EngineConfig.Builder config) {
         return GemmaEngine.builder().model(model, tokenizer).imageEncoder(encoder).config(config.build());
     }
 
@@ -118,6 +118,55 @@ class EngineImageTest {
 
     private static EngineResult get(RequestHandle h) throws Exception {
         return h.result().get(60, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void noCallerCodeRunsOnTheEngineThreadAndImagesAreDecodedOffTheCallersThread() throws Exception {
+        byte[] good = image(60, 50, "png", 7);
+        byte[] corrupt = Arrays.copyOf(good, 40);
+        java.util.Set<String> listenerThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.Set<String> stageThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        try (GemmaEngine engine = engine().build()) {
+            RequestHandle ok = engine.submit(request(good, 4),
+                    (id, delta) -> listenerThreads.add(Thread.currentThread().getName()));
+            RequestHandle bad = engine.submit(request(corrupt, 4));
+            // Submit returns before the corrupt image is decoded: its failure comes on the future, later.
+            List<EngineResult> results = new ArrayList<>();
+            for (RequestHandle h : List.of(ok, bad)) {
+                results.add(h.result().thenApply(r -> {
+                    stageThreads.add(Thread.currentThread().getName());
+                    return r;
+                }).get(60, TimeUnit.SECONDS));
+            }
+            assertThat(results.get(0).numTokens()).isEqualTo(4);
+            assertThat(results.get(1).error().reason()).isEqualTo(EngineError.Reason.IMAGE_UNREADABLE);
+        }
+        assertThat(listenerThreads).isNotEmpty().allSatisfy(t -> assertThat(t).startsWith("gemma-callbacks-"));
+        // A stage added after completion runs on the test thread; otherwise on the callback thread.
+        assertThat(stageThreads).isNotEmpty().allSatisfy(t -> assertThat(t).doesNotStartWith("gemma-engine-")
+                .doesNotStartWith("gemma-prepare-"));
+    }
+
+    @Test
+    void aFullQueueRefusesAnImageRequestBeforeDecodingIt() throws Exception {
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        byte[] good = image(60, 50, "png", 8);
+        try (GemmaEngine engine = engine(config().queueCapacity(1))
+                .beforeIteration(EngineTestSupport.holdFrom(1, held, release)).build()) {
+            RequestHandle running = engine.submit(request(good, 3));
+            assertThat(held.await(60, TimeUnit.SECONDS)).isTrue();
+            RequestHandle queued = engine.submit(request(good, 3));
+            // A corrupt image: refused for the full queue, not for its bytes, so it was never decoded.
+            EngineResult refused = engine.submit(EngineRequest.builder().requestId("full").text(PROMPT)
+                    .images(List.of(new byte[] {1, 2, 3})).params(greedy(3)).build()).result().getNow(null);
+            assertThat(refused).isNotNull();
+            assertThat(refused.error()).isEqualTo(new EngineError(EngineError.Reason.QUEUE_FULL,
+                    "request full: the engine's queue of 1 requests is full"));
+            release.countDown();
+            assertThat(get(running).numTokens()).isEqualTo(3);
+            assertThat(get(queued).numTokens()).isEqualTo(3);
+        }
     }
 
     @Test

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Timing changes only how requests meet in batches (the random pauses between submits), never the outcome
  * asserted. Every cut is placed by the test, on the engine thread, through the engine's
- * {@linkplain GemmaEngine.Builder#beforeIteration hook at the top of each iteration} (before the engine reads its
+ * {@linkplain GemmaEngineBuilder#beforeIteration hook at the top of each iteration} (before the engine reads its
  * inbox and plans its step), not by the clock racing the engine:
  * <ul>
  *   <li>deadlines that are already past when the engine first looks at the request (submitted while the hook holds

@@ -60,16 +60,16 @@ final class EngineTestSupport {
                 .kvCacheBytes(budgetFor(8, 128, 16)).modelId("tiny");
     }
 
-    static GemmaEngine.Builder engine(GemmaModel model) {
+    static GemmaEngineBuilder engine(GemmaModel model) {
         return engine(model, config());
     }
 
-    static GemmaEngine.Builder engine(GemmaModel model, EngineConfig.Builder config) {
+    static GemmaEngineBuilder engine(GemmaModel model, EngineConfig.Builder config) {
         return GemmaEngine.builder().model(model, null).config(config.build());
     }
 
     /**
-     * A hook for {@link GemmaEngine.Builder#beforeIteration}: from its {@code holdFrom}-th call on (the first comes
+     * A hook for {@link GemmaEngineBuilder#beforeIteration}: from its {@code holdFrom}-th call on (the first comes
      * after the engine's first step), it counts down {@code held} and waits for {@code release}, holding the engine
      * thread before it reads its inbox.
      */

@@ -21,7 +21,7 @@ class ModuleWallTest {
 
     /**
      * What {@code operators/src/main} may name from {@code dev.gemmaflink.runtime}: the engine's public API and its
-     * value types. Classes by their top-level name (their nested types, such as {@code GemmaEngine.Builder}, come
+     * value types. Classes by their top-level name (their nested types, such as {@code GemmaEngineBuilder}, come
      * with them); a whole package only where the package itself is public API, written {@code some.package.*}.
      * Adding an entry is a decision about the runtime's API: make it here, on purpose.
      */
