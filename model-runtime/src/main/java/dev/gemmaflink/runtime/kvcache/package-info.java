@@ -10,8 +10,7 @@
  * into this package; nothing here refers to it.
  *
  * <ul>
- *   <li>{@link dev.gemmaflink.runtime.kvcache.KvCacheOptions} (the engine's KV and step tunables, defaults),
- *       {@link dev.gemmaflink.runtime.kvcache.KvCacheLayout} (shape and arithmetic) and
+ *   <li>{@link dev.gemmaflink.runtime.kvcache.KvCacheLayout} (shape and arithmetic) and
  *       {@link dev.gemmaflink.runtime.kvcache.KvCacheSizing} (budget to blocks per group, once at start).</li>
  *   <li>{@link dev.gemmaflink.runtime.kvcache.BlockPool} per group: ref counts, LRU free list, prefix-cache map;
  *       {@link dev.gemmaflink.runtime.kvcache.KvBlock}; {@link dev.gemmaflink.runtime.kvcache.BlockHasher} (chained
@@ -25,9 +24,10 @@
  *
  * <p>How a caller drives it for one sequence, on the device's scheduling thread:
  * <pre>{@code
- * KvCacheOptions o = KvCacheOptions.builder().memoryFraction(0.9).build();
- * KvCacheLayout layout = KvCacheLayout.fromConfig(config, 2, o.blockSize());     // bf16
- * KvCacheManager kv = o.newManager(layout, freeDeviceBytes);  // tensors: per layer of group g, numBlocks_g * bs slots
+ * KvCacheLayout layout = KvCacheLayout.fromConfig(config, 2, 16);                // bf16, 16-token blocks
+ * long budget = KvCacheSizing.budgetFromFreeMemory(freeDeviceBytes, 0.9);
+ * KvCacheManager kv = KvCacheManager.builder(layout)                    // tensors: per layer of group g,
+ *         .numBlocks(KvCacheSizing.blocksForBudget(layout, budget, 32_768, 2_048)).build(); // numBlocks_g * bs slots
  * Sequence seq = new Sequence(id, promptIds, CacheKeys.of(modelId, tenant));
  * CachedPrefix hit = kv.findLongestCachedPrefix(seq);                   // at admission only
  * if (kv.allocateSlots(seq, seq.numTokens() - hit.numTokens(), hit)) {  // false: no room, free someone and retry

@@ -195,6 +195,31 @@ class GemmaEnricherTest {
     }
 
     @Test
+    void aRequestTheAsyncTimeoutGivesUpOnIsCancelledInTheEngine() throws Exception {
+        Configuration conf = config(Map.of(GemmaOptions.MODEL_ID.key(), "tiny-cancel",
+                GemmaOptions.MAX_NEW_TOKENS.key(), "400"));
+        GemmaEnricher enricher = GemmaEnricher.fromConfig(conf);
+        enricher.open(new EnricherContext(0, 1, 0, conf));
+        try {
+            ValidatedRequest request = validated(TestRequests.summarize("slow", "text").build());
+            var future = enricher.enrich(request);
+            enricher.cancel(request);
+            assertThatThrownBy(() -> future.get(60, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(EnrichmentException.class)
+                    .hasMessageStartingWith("the request was cancelled in the engine after ")
+                    .satisfies(e -> assertThat(((EnrichmentException) e).code()).isEqualTo(ErrorCode.TIMEOUT));
+            // A second cancel, or one for a request that finished, finds nothing to stop.
+            enricher.cancel(request);
+            GemmaEngine engine = SharedEngines.live().entrySet().stream()
+                    .filter(e -> "tiny-cancel".equals(e.getKey().config().modelId())).findFirst().orElseThrow()
+                    .getValue();
+            assertThat(engine.metrics().cancelled()).isEqualTo(1);
+        } finally {
+            enricher.close();
+        }
+    }
+
+    @Test
     void aJpegCutShortIsImageUnreadableAndAWholeOneIsCaptioned() throws Exception {
         Path visionModel = tmp.resolve("tiny-gemma-vision");
         TinyCheckpointWriter.write(visionModel, TinyCheckpointSpec.builder().layers(2).seed(5).maxPositions(512)
