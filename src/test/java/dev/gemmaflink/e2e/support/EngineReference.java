@@ -2,8 +2,8 @@ package dev.gemmaflink.e2e.support;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,18 +14,15 @@ import org.apache.flink.configuration.Configuration;
 
 import dev.gemmaflink.e2e.support.RequestProducer.Sent;
 import dev.gemmaflink.operators.config.OptionsLoader;
+import dev.gemmaflink.operators.gemma.GemmaEnricher;
 import dev.gemmaflink.operators.gemma.GemmaOptions;
 import dev.gemmaflink.operators.gemma.OutputText;
-import dev.gemmaflink.operators.gemma.PromptTemplates;
 import dev.gemmaflink.runtime.engine.EngineConfig;
 import dev.gemmaflink.runtime.engine.EngineRequest;
 import dev.gemmaflink.runtime.engine.EngineResult;
 import dev.gemmaflink.runtime.engine.GemmaEngine;
-import dev.gemmaflink.runtime.generate.GenerationParams;
-import dev.gemmaflink.runtime.vision.PanAndScanOptions;
 import dev.gemmaflink.schemas.EnrichmentRequest;
 import dev.gemmaflink.schemas.EnrichmentResult;
-import dev.gemmaflink.schemas.GenerationParameters;
 import dev.gemmaflink.schemas.wire.WireFormatException;
 
 /**
@@ -98,13 +95,16 @@ public final class EngineReference {
         Configuration config = OptionsLoader.load(null, settings);
         EngineConfig engineConfig = GemmaOptions.engineConfig(config);
         Path modelDir = Path.of(config.get(GemmaOptions.MODEL_DIR));
-        PromptTemplates templates = PromptTemplates.from(config);
-        int maxNewTokens = config.get(GemmaOptions.MAX_NEW_TOKENS);
-        double temperature = config.get(GemmaOptions.TEMPERATURE);
+        // The requests exactly as the enricher submits them (template, generation defaults, seed rule).
+        GemmaEnricher enricher = GemmaEnricher.fromConfig(config);
         Map<String, Expected> out = new LinkedHashMap<>();
         try (GemmaEngine engine = engine(modelDir, engineConfig)) {
             for (EnrichmentRequest request : requests) {
-                EngineRequest engineRequest = toEngineRequest(request, templates, maxNewTokens, temperature);
+                if (request.getDeadline() != null) {
+                    throw new IllegalArgumentException("request " + request.getRequestId() + " has a deadline; "
+                            + "the reference covers requests without one");
+                }
+                EngineRequest engineRequest = enricher.toEngineRequest(request, Instant.now());
                 EngineResult r = engine.submit(engineRequest).result().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
                 out.put(request.getRequestId(), new Expected(OutputText.clean(r.text()), r.numTokens(),
                         r.finishReason().name(), r.promptTokens()));
@@ -126,55 +126,5 @@ public final class EngineReference {
             assertThat(Expected.of(r)).as("result of %s against the engine alone", r.getRequestId())
                     .isEqualTo(expected.get(r.getRequestId()));
         }
-    }
-
-    /** The request as the gemma enricher submits it (its id aside, which only has to be unique). */
-    private static EngineRequest toEngineRequest(EnrichmentRequest request, PromptTemplates templates,
-            int defaultMaxNewTokens, double defaultTemperature) {
-        EngineRequest.Builder b = EngineRequest.builder().requestId(request.getRequestId())
-                .text(templates.prompt(request)).chat(false)
-                .tenant(request.getTenant()).cacheSalt(request.getTenant()).priority(request.getPriority())
-                .params(params(request, defaultMaxNewTokens, defaultTemperature));
-        if (request.getImage() != null) {
-            ByteBuffer data = request.getImage().getData().duplicate();
-            byte[] bytes = new byte[data.remaining()];
-            data.get(bytes);
-            b.images(List.of(bytes));
-            if (request.getPanAndScan()) {
-                b.panAndScan(PanAndScanOptions.DEFAULTS_ENABLED);
-            }
-        }
-        if (request.getDeadline() != null) {
-            // The enricher turns a deadline into a timeout measured from its own clock: not reproducible here.
-            throw new IllegalArgumentException("request " + request.getRequestId() + " has a deadline; the "
-                    + "reference covers requests without one");
-        }
-        return b.build();
-    }
-
-    /** The enricher's parameters: its defaults, the request's overrides, a seed derived from the request id. */
-    private static GenerationParams params(EnrichmentRequest request, int defaultMaxNewTokens,
-            double defaultTemperature) {
-        GenerationParams.Builder p = GenerationParams.builder().maxNewTokens(defaultMaxNewTokens)
-                .temperature(defaultTemperature).seed(request.getRequestId().hashCode() * 0x9E3779B97F4A7C15L);
-        GenerationParameters g = request.getGeneration();
-        if (g != null) {
-            if (g.getMaxNewTokens() != null) {
-                p.maxNewTokens(g.getMaxNewTokens());
-            }
-            if (g.getTemperature() != null) {
-                p.temperature(g.getTemperature());
-            }
-            if (g.getTopK() != null) {
-                p.topK(g.getTopK());
-            }
-            if (g.getTopP() != null) {
-                p.topP(g.getTopP());
-            }
-            if (g.getSeed() != null) {
-                p.seed(g.getSeed());
-            }
-        }
-        return p.build();
     }
 }

@@ -181,7 +181,13 @@ public final class GemmaEnricher implements Enricher {
         }
     }
 
-    EngineRequest toEngineRequest(EnrichmentRequest request, Instant now) {
+    /**
+     * The engine request the enricher submits for {@code request}: the prompt from the templates, the generation
+     * parameters with this enricher's defaults and seed rule, tenant, priority, deadline and image.
+     *
+     * @throws EnrichmentException when the request cannot be enriched (deadline passed, invalid parameters)
+     */
+    public EngineRequest toEngineRequest(EnrichmentRequest request, Instant now) {
         String prompt = templates.prompt(request);
         EngineRequest.Builder b = EngineRequest.builder()
                 // Unique in the shared engine even when two subtasks hold copies of one request id.
