@@ -69,11 +69,13 @@ public final class EnrichmentJob implements Callable<Integer> {
     }
 
     /**
-     * Checks the output topics' size limits ({@link TopicLimits}), then builds and executes the pipeline with the
-     * configured enricher; returns when the job ends.
+     * Checks the output topics' size limits ({@link TopicLimits}), registers the output schemas when they are written
+     * in the Confluent framing ({@link OutputSchemas}), then builds and executes the pipeline with the configured
+     * enricher; returns when the job ends.
      */
     public static JobExecutionResult run(Configuration conf) throws Exception {
         TopicLimits.check(conf);
+        OutputSchemas.register(conf);
         StreamExecutionEnvironment env = environment(conf);
         EnrichmentPipeline.builder(conf).build().addTo(env);
         return env.execute(conf.get(EnrichmentOptions.JOB_NAME));

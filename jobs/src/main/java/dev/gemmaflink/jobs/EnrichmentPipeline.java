@@ -25,6 +25,7 @@ import dev.gemmaflink.operators.model.AvroTypes;
 import dev.gemmaflink.operators.model.EnrichmentOutcome;
 import dev.gemmaflink.operators.model.SourceRecord;
 import dev.gemmaflink.operators.model.ValidatedRequest;
+import dev.gemmaflink.operators.registry.RecordDecoder;
 import dev.gemmaflink.operators.validate.DecodeAndValidateFunction;
 import dev.gemmaflink.operators.validate.RequestValidator;
 import dev.gemmaflink.operators.validate.TaskRegistry;
@@ -85,7 +86,8 @@ public final class EnrichmentPipeline {
         records.setParallelism(sourceParallelism).slotSharingGroup(io);
 
         SingleOutputStreamOperator<ValidatedRequest> valid = records
-                .process(new DecodeAndValidateFunction(new RequestValidator(tasks, ValidationLimits.from(conf))))
+                .process(new DecodeAndValidateFunction(new RequestValidator(tasks, ValidationLimits.from(conf)),
+                        RecordDecoder.requests(conf)))
                 .name("decode-validate").uid("decode-validate");
         valid.setParallelism(sourceParallelism);
 

@@ -68,7 +68,16 @@ public final class PipelineRuns {
             List<Sent> sent, String modelId) {
         List<EnrichmentResult> results = cluster.readCommitted(scenario.resultTopic(), WireCodec.results());
         List<DeadLetter> deadLetters = cluster.readCommitted(scenario.deadLetterTopic(), WireCodec.deadLetters());
+        assertExactlyOneOutcomeEach(results, deadLetters, scenario, sent, modelId);
+        return results;
+    }
 
+    /**
+     * As {@link #assertExactlyOneOutcomeEach(KafkaFlinkExtension, Scenario, List, String)}, for outcomes read and
+     * decoded by the caller (another wire format).
+     */
+    public static void assertExactlyOneOutcomeEach(List<EnrichmentResult> results, List<DeadLetter> deadLetters,
+            Scenario scenario, List<Sent> sent, String modelId) {
         List<Sent> valid = sent.stream().filter(s -> s.expectation().expectsResult()).toList();
         List<Sent> invalid = sent.stream().filter(s -> !s.expectation().expectsResult()).toList();
 
@@ -116,7 +125,6 @@ public final class PipelineRuns {
                         .isEqualTo(s.value().length > maxOriginalBytes(scenario));
             }
         }
-        return results;
     }
 
     private static int maxOriginalBytes(Scenario scenario) {

@@ -12,7 +12,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
-import dev.gemmaflink.schemas.wire.WireCodec;
+import dev.gemmaflink.operators.registry.RecordDecoder;
+import dev.gemmaflink.operators.registry.RegistryConfig;
+import dev.gemmaflink.operators.registry.WireFormat;
 import dev.gemmaflink.schemas.wire.WireFormatException;
 
 /**
@@ -33,8 +35,22 @@ public final class OutcomeTail implements AutoCloseable {
     private volatile int expected = Integer.MAX_VALUE;
     private volatile long stopDeadline = Long.MAX_VALUE;
 
-    /** Starts following both topics from their beginning. */
+    private final RecordDecoder<dev.gemmaflink.schemas.EnrichmentResult> resultCodec;
+    private final RecordDecoder<dev.gemmaflink.schemas.DeadLetter> deadLetterCodec;
+
+    /** Starts following both topics from their beginning (single-object or JSON records). */
     public OutcomeTail(String bootstrapServers, String resultTopic, String deadLetterTopic, PrintStream out) {
+        this(bootstrapServers, resultTopic, deadLetterTopic, out, null);
+    }
+
+    /**
+     * Starts following both topics from their beginning; with a registry, Confluent-framed records are read through
+     * it too.
+     */
+    public OutcomeTail(String bootstrapServers, String resultTopic, String deadLetterTopic, PrintStream out,
+            RegistryConfig registry) {
+        this.resultCodec = RecordDecoder.results(WireFormat.AUTO, registry);
+        this.deadLetterCodec = RecordDecoder.deadLetters(WireFormat.AUTO, registry);
         this.resultTopic = resultTopic;
         this.deadLetterTopic = deadLetterTopic;
         this.out = out;
@@ -52,8 +68,6 @@ public final class OutcomeTail implements AutoCloseable {
     }
 
     private void run() {
-        WireCodec<dev.gemmaflink.schemas.EnrichmentResult> resultCodec = WireCodec.results();
-        WireCodec<dev.gemmaflink.schemas.DeadLetter> deadLetterCodec = WireCodec.deadLetters();
         try {
             while (!(stopping.get() && (printed() >= expected || System.nanoTime() > stopDeadline))) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {

@@ -18,6 +18,12 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import dev.gemmaflink.jobs.EnrichmentJob;
 import dev.gemmaflink.operators.config.EnrichmentOptions;
 import dev.gemmaflink.operators.config.OptionsLoader;
+import dev.gemmaflink.operators.registry.RecordDecoder;
+import dev.gemmaflink.operators.registry.RecordEncoder;
+import dev.gemmaflink.operators.registry.RegistryConfig;
+import dev.gemmaflink.operators.registry.WireFormat;
+import dev.gemmaflink.schemas.EnrichmentRequest;
+import dev.gemmaflink.schemas.wire.WireCodec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -44,6 +50,17 @@ public final class Quickstart implements Callable<Integer> {
                     + "given) or echo.")
     String enricher;
 
+    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "single-object",
+            description = "Wire format of the samples, results and dead letters: single-object (default) or "
+                    + "confluent (Schema Registry framing: the samples written by a producer on the registered request "
+                    + "schema, results and dead letters registered and framed by the job).")
+    String format;
+
+    @Option(names = "--registry", paramLabel = "URL", description = "Schema Registry for --format confluent. "
+            + "Default: an in-memory stand-in started in this JVM (InMemorySchemaRegistry), serving the documented "
+            + "endpoints of Confluent's REST API.")
+    String registryUrl;
+
     @Option(names = "--model", paramLabel = "DIR", description = "A Gemma 3 checkpoint folder for the gemma enricher. "
             + "Default: ~/.cache/gemma-flink/quickstart-model, a tiny random multimodal checkpoint (text and images) "
             + "written there on first use.")
@@ -55,14 +72,31 @@ public final class Quickstart implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        WireFormat wire = Events.format(format);
+        if (wire != WireFormat.SINGLE_OBJECT && wire != WireFormat.CONFLUENT) {
+            throw new IllegalArgumentException("--format is single-object or confluent, not " + format);
+        }
         Path checkpoints = java.nio.file.Files.createTempDirectory("quickstart-checkpoints-");
+        InMemorySchemaRegistry localRegistry = null;
         try (EmbeddedKafkaCluster kafka = EmbeddedKafkaCluster.start()) {
+            String registry = registryUrl;
+            if (wire == WireFormat.CONFLUENT && registry == null) {
+                localRegistry = InMemorySchemaRegistry.start();
+                registry = localRegistry.url();
+                System.err.printf("quickstart: schema registry: an in-memory stand-in at %s (pass --registry URL for "
+                        + "a real one)%n", registry);
+            }
             Map<String, String> settings = new LinkedHashMap<>();
             settings.put(EnrichmentOptions.CHECKPOINT_INTERVAL.key(), "1 s");
             settings.put("flink.restart-strategy.type", "none");
             settings.put(EnrichmentOptions.ENRICHER.key(), enricher);
             if ("gemma".equals(enricher)) {
                 gemmaDefaults(settings);
+            }
+            if (wire == WireFormat.CONFLUENT) {
+                settings.put(EnrichmentOptions.SCHEMA_REGISTRY_URL.key(), registry);
+                settings.put(EnrichmentOptions.RESULT_FORMAT.key(), "confluent");
+                settings.put(EnrichmentOptions.DEAD_LETTER_FORMAT.key(), "confluent");
             }
             settings.putAll(overrides);
             // The embedded broker decides these; a configuration file must not point elsewhere.
@@ -79,12 +113,15 @@ public final class Quickstart implements Callable<Integer> {
             String deadLetters = conf.get(EnrichmentOptions.DEAD_LETTER_TOPIC);
             kafka.createTopics(2, requestTopics.toArray(String[]::new));
             kafka.createTopics(1, results, deadLetters);
-            int published = publish(kafka.bootstrapServers(), requestTopics.get(0));
+            RegistryConfig registryConfig = RecordDecoder.registryOf(conf);
+            int published = publish(kafka.bootstrapServers(), requestTopics.get(0),
+                    wire == WireFormat.CONFLUENT ? registryConfig : null);
             System.err.printf("quickstart: published %d sample requests to %s, running the job%n", published,
                     requestTopics.get(0));
 
             // Outcomes are printed as their transactions commit, while the job runs.
-            OutcomeTail tail = new OutcomeTail(kafka.bootstrapServers(), results, deadLetters, System.out);
+            OutcomeTail tail = new OutcomeTail(kafka.bootstrapServers(), results, deadLetters, System.out,
+                    registryConfig);
             EnrichmentJob.run(conf);
             tail.stop(published, Duration.ofSeconds(30));
             System.err.printf("quickstart: %d results, %d dead letters for %d requests%n", tail.results(),
@@ -92,6 +129,9 @@ public final class Quickstart implements Callable<Integer> {
             // Every request has exactly one outcome; anything else is a bug worth a non-zero exit.
             return tail.results() + tail.deadLetters() == published ? 0 : 1;
         } finally {
+            if (localRegistry != null) {
+                localRegistry.close();
+            }
             org.apache.flink.util.FileUtils.deleteDirectoryQuietly(checkpoints.toFile());
         }
     }
@@ -112,7 +152,18 @@ public final class Quickstart implements Callable<Integer> {
         }
     }
 
-    private static int publish(String bootstrapServers, String topic) throws Exception {
+    /**
+     * Publishes the samples; with a registry, every sample in the single-object format is written instead as a
+     * producer with Confluent's serializer would (request schema registered under the topic's subject, framed
+     * body); the JSON and undecodable samples stay as they are ({@code format.requests} is auto).
+     */
+    private static int publish(String bootstrapServers, String topic, RegistryConfig registry) throws Exception {
+        RecordEncoder<EnrichmentRequest> framing = null;
+        if (registry != null) {
+            framing = RecordEncoder.requests(WireFormat.CONFLUENT, registry);
+            framing.open(topic);
+        }
+        WireCodec<EnrichmentRequest> codec = WireCodec.requests();
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -120,8 +171,12 @@ public final class Quickstart implements Callable<Integer> {
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(),
                 new ByteArraySerializer())) {
             for (SampleRequests.Sample sample : samples) {
-                producer.send(new ProducerRecord<>(topic, sample.key().getBytes(StandardCharsets.UTF_8),
-                        sample.value())).get();
+                byte[] value = sample.value();
+                if (framing != null && WireCodec.isSingleObject(value)) {
+                    value = framing.encode(codec.decode(value));
+                }
+                producer.send(new ProducerRecord<>(topic, sample.key().getBytes(StandardCharsets.UTF_8), value))
+                        .get();
             }
         }
         return samples.size();

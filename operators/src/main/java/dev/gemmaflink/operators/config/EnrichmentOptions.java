@@ -6,6 +6,9 @@ import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
+import dev.gemmaflink.operators.registry.SubjectNameStrategy;
+import dev.gemmaflink.operators.registry.WireFormat;
+
 /**
  * Every tunable of the enrichment job, in one place. Load them with {@link OptionsLoader} (YAML file, then
  * {@code key=value} overrides); keys under {@code flink.} are passed to Flink itself with the prefix removed.
@@ -222,6 +225,61 @@ public final class EnrichmentOptions {
                     + "cut to fit (dead-letter.max-original-bytes), so this concerns results and misconfigured "
                     + "limits only.");
 
+    // ---------------------------------------------------------------- Wire formats and the schema registry
+
+    public static final ConfigOption<WireFormat> REQUEST_FORMAT = ConfigOptions.key("format.requests")
+            .enumType(WireFormat.class).defaultValue(WireFormat.AUTO)
+            .withDescription("Wire format of the requests read: auto (told apart by their first bytes: C3 01 "
+                    + "single-object, 00 Confluent framing, { Avro JSON), single-object, confluent (Schema Registry "
+                    + "framing; needs schema-registry.url) or json. A record in another format is a dead letter.");
+
+    public static final ConfigOption<WireFormat> RESULT_FORMAT = ConfigOptions.key("format.results")
+            .enumType(WireFormat.class).defaultValue(WireFormat.SINGLE_OBJECT)
+            .withDescription("Wire format of the results written: single-object, confluent (Schema Registry "
+                    + "framing, the schema registered at job start under the subject of "
+                    + "schema-registry.subject-name-strategy) or json.");
+
+    public static final ConfigOption<WireFormat> DEAD_LETTER_FORMAT = ConfigOptions.key("format.dead-letters")
+            .enumType(WireFormat.class).defaultValue(WireFormat.SINGLE_OBJECT)
+            .withDescription("Wire format of the dead letters written: single-object, confluent or json.");
+
+    public static final ConfigOption<String> SCHEMA_REGISTRY_URL = ConfigOptions.key("schema-registry.url")
+            .stringType().defaultValue("")
+            .withDescription("Base URL of the Schema Registry (Confluent REST API), or several, comma separated, "
+                    + "tried in turn. Needed by the confluent format; with format.requests auto, a Confluent-framed "
+                    + "request without a registry is an UNKNOWN_SCHEMA dead letter. Credentials and TLS: "
+                    + "schema-registry.properties.* (see the README).");
+
+    public static final ConfigOption<SubjectNameStrategy> SCHEMA_REGISTRY_SUBJECT_NAME_STRATEGY = ConfigOptions
+            .key("schema-registry.subject-name-strategy").enumType(SubjectNameStrategy.class)
+            .defaultValue(SubjectNameStrategy.TOPIC_NAME)
+            .withDescription("Subject of the result and dead-letter schemas: TopicNameStrategy (<topic>-value), "
+                    + "RecordNameStrategy (the record's full name) or TopicRecordNameStrategy "
+                    + "(<topic>-<full name>).");
+
+    public static final ConfigOption<Boolean> SCHEMA_REGISTRY_AUTO_REGISTER = ConfigOptions
+            .key("schema-registry.auto-register").booleanType().defaultValue(true)
+            .withDescription("Register the result and dead-letter schemas at job start. Off, they are looked up "
+                    + "and must be registered already under their subject, else the job does not start.");
+
+    public static final ConfigOption<Duration> SCHEMA_REGISTRY_CONNECT_TIMEOUT = ConfigOptions
+            .key("schema-registry.connect-timeout").durationType().defaultValue(Duration.ofSeconds(5))
+            .withDescription("Connect timeout of the registry client.");
+
+    public static final ConfigOption<Duration> SCHEMA_REGISTRY_REQUEST_TIMEOUT = ConfigOptions
+            .key("schema-registry.request-timeout").durationType().defaultValue(Duration.ofSeconds(10))
+            .withDescription("Timeout of one registry request.");
+
+    public static final ConfigOption<Duration> SCHEMA_REGISTRY_RETRY_TIMEOUT = ConfigOptions
+            .key("schema-registry.retry-timeout").durationType().defaultValue(Duration.ofMinutes(1))
+            .withDescription("How long an unreachable registry (connection error, timeout, 5xx, 429) is retried "
+                    + "before the task fails and Flink restarts it from the last checkpoint. The record is never "
+                    + "a dead letter for it.");
+
+    public static final ConfigOption<Duration> SCHEMA_REGISTRY_RETRY_BACKOFF = ConfigOptions
+            .key("schema-registry.retry-backoff").durationType().defaultValue(Duration.ofMillis(100))
+            .withDescription("First pause between two registry retries; it doubles up to 5 s.");
+
     /** Every option above, in documentation order. */
     public static final List<ConfigOption<?>> ALL = List.of(
             BOOTSTRAP_SERVERS, REQUEST_TOPICS, RESULT_TOPIC, DEAD_LETTER_TOPIC, GROUP_ID, TRANSACTIONAL_ID_PREFIX,
@@ -232,7 +290,10 @@ public final class EnrichmentOptions {
             ENRICHER, ASYNC_CAPACITY, ASYNC_TIMEOUT, ORDERED, ECHO_FAIL_MARKER,
             SOURCE_PARALLELISM, INFERENCE_PARALLELISM, INFERENCE_GPU_AMOUNT, INFERENCE_CPU_CORES,
             INFERENCE_TASK_HEAP_MB, IO_CPU_CORES, IO_TASK_HEAP_MB,
-            DEAD_LETTER_MAX_ORIGINAL_BYTES, DROP_OVERSIZED_RECORDS);
+            DEAD_LETTER_MAX_ORIGINAL_BYTES, DROP_OVERSIZED_RECORDS,
+            REQUEST_FORMAT, RESULT_FORMAT, DEAD_LETTER_FORMAT, SCHEMA_REGISTRY_URL,
+            SCHEMA_REGISTRY_SUBJECT_NAME_STRATEGY, SCHEMA_REGISTRY_AUTO_REGISTER, SCHEMA_REGISTRY_CONNECT_TIMEOUT,
+            SCHEMA_REGISTRY_REQUEST_TIMEOUT, SCHEMA_REGISTRY_RETRY_TIMEOUT, SCHEMA_REGISTRY_RETRY_BACKOFF);
 
     /** Keys with this prefix are Flink settings, passed through with the prefix removed. */
     public static final String FLINK_PREFIX = "flink.";

@@ -21,6 +21,8 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 
 import dev.gemmaflink.operators.enrich.EnricherProvider;
 import dev.gemmaflink.operators.kafka.KafkaClientProperties;
+import dev.gemmaflink.operators.registry.RegistryConfig;
+import dev.gemmaflink.operators.registry.WireFormat;
 import dev.gemmaflink.operators.model.DeadLetters;
 
 /**
@@ -73,6 +75,10 @@ public final class OptionsLoader {
                 KafkaClientProperties.validate(key);
                 continue;
             }
+            if (RegistryConfig.isPassThrough(key)) {
+                RegistryConfig.validatePassThrough(key);
+                continue;
+            }
             if (!key.startsWith(EnrichmentOptions.FLINK_PREFIX) && !known.containsKey(key)) {
                 throw new IllegalArgumentException(String.format("unknown option '%s'%s; known options: %s", key,
                         suggestion(key, known.keySet()), String.join(", ", new TreeMap<>(known).keySet())));
@@ -97,7 +103,31 @@ public final class OptionsLoader {
                     conf.get(EnrichmentOptions.TRANSACTION_TIMEOUT), conf.get(EnrichmentOptions.CHECKPOINT_INTERVAL)));
         }
         checkDeadLetterFitsRequestSize(conf);
+        checkWireFormats(conf);
         return conf;
+    }
+
+    /** Output formats are concrete; the confluent format needs a registry, whose settings must be usable. */
+    private static void checkWireFormats(Configuration conf) {
+        for (ConfigOption<WireFormat> option : List.of(EnrichmentOptions.RESULT_FORMAT,
+                EnrichmentOptions.DEAD_LETTER_FORMAT)) {
+            if (conf.get(option) == WireFormat.AUTO) {
+                throw new IllegalArgumentException(String.format("option '%s' is auto, which is for input only: "
+                        + "write single-object, confluent or json", option.key()));
+            }
+        }
+        for (ConfigOption<WireFormat> option : List.of(EnrichmentOptions.REQUEST_FORMAT,
+                EnrichmentOptions.RESULT_FORMAT, EnrichmentOptions.DEAD_LETTER_FORMAT)) {
+            if (conf.get(option) == WireFormat.CONFLUENT && conf.get(EnrichmentOptions.SCHEMA_REGISTRY_URL).isBlank()) {
+                throw new IllegalArgumentException(String.format("option '%s' is confluent, which needs a schema "
+                        + "registry: set '%s'", option.key(), EnrichmentOptions.SCHEMA_REGISTRY_URL.key()));
+            }
+        }
+        if (!conf.get(EnrichmentOptions.SCHEMA_REGISTRY_URL).isBlank()) {
+            // Refuses bad URLs, unknown or conflicting client settings, naming no secret. Trust and key stores are
+            // read where the client runs (TaskManagers), not here.
+            RegistryConfig.from(conf);
+        }
     }
 
     /** The largest dead letter must fit the producers' request size limit, or one bad record would stall the job. */

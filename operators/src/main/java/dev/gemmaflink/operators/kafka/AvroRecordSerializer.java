@@ -9,19 +9,20 @@ import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.util.function.SerializableFunction;
-import org.apache.flink.util.function.SerializableSupplier;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.gemmaflink.operators.model.DeadLetters;
+import dev.gemmaflink.operators.registry.RecordEncoder;
 import dev.gemmaflink.schemas.DeadLetter;
 import dev.gemmaflink.schemas.EnrichmentResult;
-import dev.gemmaflink.schemas.wire.WireCodec;
 
 /**
- * Writes generated records in the wire format (single-object Avro binary) to one topic, with a string key, never
- * larger than the producer's {@code max.request.size}.
+ * Writes generated records in their wire format ({@link RecordEncoder}: single-object Avro binary by default, the
+ * Confluent Schema Registry framing or Avro JSON) to one topic, with a string key, never larger than the producer's
+ * {@code max.request.size}. In the Confluent framing the schema is registered (or looked up) when the serializer
+ * opens, once per TaskManager, not per record.
  *
  * <p>A record the producer would refuse fails its send asynchronously, the sink fails the task, and a restart
  * meets the same record again: a job stalled for good. So the size is checked here, before the send: dead letters
@@ -45,17 +46,17 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase> implements
     static final int RECORD_OVERHEAD_BYTES = 512;
 
     private final String topic;
-    private final SerializableSupplier<WireCodec<T>> codecFactory;
+    private final RecordEncoder<T> encoder;
     private final SerializableFunction<T, String> keyOf;
     private final SerializableFunction<T, T> fit;
     private final RecordSizeLimit limit;
-    private transient WireCodec<T> codec;
+    private transient boolean opened;
     private transient Counter dropped;
 
-    private AvroRecordSerializer(String topic, SerializableSupplier<WireCodec<T>> codecFactory,
+    private AvroRecordSerializer(String topic, RecordEncoder<T> encoder,
             SerializableFunction<T, String> keyOf, SerializableFunction<T, T> fit, RecordSizeLimit limit) {
         this.topic = Objects.requireNonNull(topic, "topic");
-        this.codecFactory = codecFactory;
+        this.encoder = Objects.requireNonNull(encoder, "encoder");
         this.keyOf = keyOf;
         this.fit = fit;
         this.limit = Objects.requireNonNull(limit, "limit");
@@ -63,7 +64,13 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase> implements
 
     /** Results, keyed by request id (so a compacted topic keeps the last result per request). */
     public static AvroRecordSerializer<EnrichmentResult> results(String topic, RecordSizeLimit limit) {
-        return new AvroRecordSerializer<>(topic, WireCodec::results, EnrichmentResult::getRequestId, r -> r, limit);
+        return results(topic, RecordEncoder.results(), limit);
+    }
+
+    /** Results in the encoder's format, keyed by request id. */
+    public static AvroRecordSerializer<EnrichmentResult> results(String topic, RecordEncoder<EnrichmentResult> encoder,
+            RecordSizeLimit limit) {
+        return new AvroRecordSerializer<>(topic, encoder, EnrichmentResult::getRequestId, r -> r, limit);
     }
 
     /**
@@ -72,7 +79,13 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase> implements
      */
     public static AvroRecordSerializer<DeadLetter> deadLetters(String topic, int maxOriginalBytes,
             RecordSizeLimit limit) {
-        return new AvroRecordSerializer<>(topic, WireCodec::deadLetters, AvroRecordSerializer::deadLetterKey,
+        return deadLetters(topic, RecordEncoder.deadLetters(), maxOriginalBytes, limit);
+    }
+
+    /** Dead letters in the encoder's format, as {@link #deadLetters(String, int, RecordSizeLimit)}. */
+    public static AvroRecordSerializer<DeadLetter> deadLetters(String topic, RecordEncoder<DeadLetter> encoder,
+            int maxOriginalBytes, RecordSizeLimit limit) {
+        return new AvroRecordSerializer<>(topic, encoder, AvroRecordSerializer::deadLetterKey,
                 d -> DeadLetters.fit(d, maxOriginalBytes), limit);
     }
 
@@ -83,20 +96,22 @@ public final class AvroRecordSerializer<T extends SpecificRecordBase> implements
 
     @Override
     public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sinkContext) {
-        codec = codecFactory.get();
+        encoder.open(topic);
+        opened = true;
         dropped = context.getMetricGroup().counter(DROPPED_METRIC);
     }
 
     /** Returns the record to send, or null (the sink skips it) for a record dropped for its size. */
     @Override
     public ProducerRecord<byte[], byte[]> serialize(T element, KafkaSinkContext context, Long timestamp) {
-        if (codec == null) {
-            codec = codecFactory.get();
+        if (!opened) {
+            encoder.open(topic);
+            opened = true;
         }
         T record = fit.apply(element);
         String key = keyOf.apply(record);
         byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
-        byte[] value = codec.encode(record);
+        byte[] value = encoder.encode(record);
         long size = (long) keyBytes.length + value.length + RECORD_OVERHEAD_BYTES;
         if (size > limit.maxRequestSize()) {
             String what = String.format("%s %s of %d bytes for topic %s exceeds the producers' max.request.size "

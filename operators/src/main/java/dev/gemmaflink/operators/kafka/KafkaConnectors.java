@@ -11,6 +11,8 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 import dev.gemmaflink.operators.config.EnrichmentOptions;
 import dev.gemmaflink.operators.model.SourceRecord;
+import dev.gemmaflink.operators.registry.RecordDecoder;
+import dev.gemmaflink.operators.registry.RecordEncoder;
 import dev.gemmaflink.schemas.DeadLetter;
 import dev.gemmaflink.schemas.EnrichmentResult;
 
@@ -56,12 +58,15 @@ public final class KafkaConnectors {
     /** Exactly-once sink of results, keyed by request id. */
     public static KafkaSink<EnrichmentResult> resultSink(Configuration conf) {
         return exactlyOnce(conf, AvroRecordSerializer.results(conf.get(EnrichmentOptions.RESULT_TOPIC),
+                RecordEncoder.results(conf.get(EnrichmentOptions.RESULT_FORMAT), RecordDecoder.registryOf(conf)),
                 recordSizeLimit(conf)), RESULTS_SUFFIX);
     }
 
     /** Exactly-once sink of dead letters, each cut to fit ({@code dead-letter.max-original-bytes}). */
     public static KafkaSink<DeadLetter> deadLetterSink(Configuration conf) {
         return exactlyOnce(conf, AvroRecordSerializer.deadLetters(conf.get(EnrichmentOptions.DEAD_LETTER_TOPIC),
+                RecordEncoder.deadLetters(conf.get(EnrichmentOptions.DEAD_LETTER_FORMAT),
+                        RecordDecoder.registryOf(conf)),
                 conf.get(EnrichmentOptions.DEAD_LETTER_MAX_ORIGINAL_BYTES), recordSizeLimit(conf)),
                 DEAD_LETTERS_SUFFIX);
     }

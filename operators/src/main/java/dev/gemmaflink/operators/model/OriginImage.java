@@ -14,6 +14,7 @@ import org.apache.avro.io.DecoderFactory;
 
 import dev.gemmaflink.schemas.EnrichmentRequest;
 import dev.gemmaflink.schemas.ImageData;
+import dev.gemmaflink.schemas.wire.ConfluentFraming;
 import dev.gemmaflink.schemas.wire.SchemaHistory;
 import dev.gemmaflink.schemas.wire.WireCodec;
 import dev.gemmaflink.schemas.wire.WireFormatException;
@@ -25,7 +26,15 @@ import dev.gemmaflink.schemas.wire.WireFormatException;
  * <p>In the binary wire format ({@code C3 01}, 8-byte fingerprint, Avro body) the image bytes are one contiguous run
  * of the value: Avro writes {@code bytes} as a length and the bytes themselves. {@link #locate} finds that run by
  * walking the writer schema the fingerprint names (the current one or a historical one) up to {@code image.data},
- * skipping the fields before it; nothing is copied. An image taken from the request is first checked to be exactly
+ * skipping the fields before it; nothing is copied.
+ *
+ * <p>In the Confluent Schema Registry framing ({@code 00}, 4-byte schema id, Avro body) the id means nothing without
+ * the registry, and this must work on any TaskManager, registry or not, from the value alone. So the body is walked
+ * whole with each schema this runtime knows (the current one, then the history, newest first), and the first under
+ * which it parses exactly to its end names the run. That choice depends on the bytes only, so it is the same
+ * wherever it is made; and {@link #strip} keeps the image in the request unless the run it names holds exactly the
+ * decoded image bytes, so a value whose writer schema is none of these (a compatible evolution the registry knows,
+ * this runtime not) keeps its image in the request: correct, only not halved. An image taken from the request is first checked to be exactly
  * that run ({@link #strip}); otherwise it stays in the request. In Avro JSON the bytes are escaped text, so there is
  * no run to point at: the image is decoded again from the value when asked for.
  */
@@ -39,6 +48,8 @@ final class OriginImage {
 
     /** Writer schemas of binary requests by fingerprint, as the codec knows them: the current one and the history. */
     private static final Map<Long, Schema> WRITERS = writers();
+    /** The same schemas for the Confluent framing, in the order they are tried: current, then history newest first. */
+    private static final List<Schema> NEWEST_FIRST = newestFirst();
 
     private OriginImage() {
     }
@@ -118,6 +129,9 @@ final class OriginImage {
      * writer schema this runtime knows, has no image, or is malformed.
      */
     static Span locate(byte[] value) {
+        if (ConfluentFraming.hasHeader(value)) {
+            return locateConfluent(value);
+        }
         if (value == null || value.length < HEADER_LENGTH || value[0] != MAGIC_0 || value[1] != MAGIC_1) {
             return null;
         }
@@ -138,6 +152,58 @@ final class OriginImage {
         } catch (IOException | RuntimeException e) {
             return null; // not a well-formed request: nothing to point at
         }
+    }
+
+    /** A Confluent-framed value: the run named by the first known schema the whole body parses with. */
+    private static Span locateConfluent(byte[] value) {
+        for (Schema writer : NEWEST_FIRST) {
+            BinaryDecoder in = DecoderFactory.get().binaryDecoder(value, ConfluentFraming.HEADER_LENGTH,
+                    value.length - ConfluentFraming.HEADER_LENGTH, null);
+            try {
+                Span span = null;
+                for (Schema.Field field : writer.getFields()) {
+                    if (field.name().equals("image")) {
+                        span = skipImage(field.schema(), in, value.length);
+                    } else {
+                        GenericDatumReader.skip(field.schema(), in);
+                    }
+                }
+                if (in.isEnd()) {
+                    return span;
+                }
+            } catch (IOException | RuntimeException e) {
+                // not this schema
+            }
+        }
+        return null;
+    }
+
+    /** Reads past the image field, returning the run of its data bytes (null for the null branch). */
+    private static Span skipImage(Schema schema, BinaryDecoder in, int valueLength) throws IOException {
+        Schema image = schema;
+        if (image.getType() == Schema.Type.UNION) {
+            image = image.getTypes().get(in.readIndex());
+        }
+        if (image.getType() != Schema.Type.RECORD) {
+            GenericDatumReader.skip(image, in);
+            return null;
+        }
+        Span span = null;
+        for (Schema.Field field : image.getFields()) {
+            Schema.Type type = field.schema().getType();
+            if (field.name().equals("data") && (type == Schema.Type.BYTES || type == Schema.Type.STRING)) {
+                long length = in.readLong();
+                long offset = valueLength - (long) in.inputStream().available();
+                if (length < 0 || offset < ConfluentFraming.HEADER_LENGTH || offset + length > valueLength) {
+                    throw new IOException("image data out of the value");
+                }
+                in.skipFixed((int) length);
+                span = new Span((int) offset, (int) length);
+            } else {
+                GenericDatumReader.skip(field.schema(), in);
+            }
+        }
+        return span;
     }
 
     /** {@code in} is at the image field (of the writer's schema {@code schema}): the run of its data bytes. */
@@ -213,6 +279,16 @@ final class OriginImage {
             fp = (fp << 8) | (value[i] & 0xFF);
         }
         return fp;
+    }
+
+    private static List<Schema> newestFirst() {
+        List<Schema> schemas = new java.util.ArrayList<>();
+        schemas.add(EnrichmentRequest.getClassSchema());
+        List<Schema> history = SchemaHistory.schemasOf("EnrichmentRequest");
+        for (int i = history.size() - 1; i >= 0; i--) {
+            schemas.add(history.get(i));
+        }
+        return List.copyOf(schemas);
     }
 
     private static Map<Long, Schema> writers() {

@@ -17,6 +17,7 @@ import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
 import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.io.JsonEncoder;
@@ -42,8 +43,9 @@ import dev.gemmaflink.schemas.ErrorCode;
 
 /**
  * The wire format of one record type: Avro binary with the single-object encoding header
- * ({@code C3 01} + 8-byte little-endian CRC-64-AVRO fingerprint of the writer schema), or, on input only, the Avro
- * JSON encoding.
+ * ({@code C3 01} + 8-byte little-endian CRC-64-AVRO fingerprint of the writer schema), the Avro JSON encoding, or
+ * the body alone for the Confluent Schema Registry framing ({@link ConfluentFraming}: {@link #encodeConfluent},
+ * {@link #decodeBody}; the writer schema of such a value comes from a registry, which this module does not talk to).
  *
  * <p>Decoding is strict: it reads exactly what was sent, or refuses it with a {@link WireFormatException} whose
  * message says what was wrong.
@@ -140,6 +142,27 @@ public final class WireCodec<T extends SpecificRecordBase> {
         }
     }
 
+    /** The Avro binary body alone, with the current schema: no header (for {@link ConfluentFraming}). */
+    public byte[] encodeBody(T record) {
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            BinaryEncoder body = EncoderFactory.get().directBinaryEncoder(out, null);
+            new SpecificDatumWriter<T>(current, model).write(record, body);
+            body.flush();
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot encode " + current.getName(), e);
+        }
+    }
+
+    /**
+     * Encodes in the Confluent Schema Registry framing: {@code 00}, {@code schemaId} (4 bytes, big-endian), the Avro
+     * binary body of the current schema. {@code schemaId} must be the registry's id of {@link #currentSchema()}.
+     */
+    public byte[] encodeConfluent(int schemaId, T record) {
+        return ConfluentFraming.frame(schemaId, encodeBody(record));
+    }
+
     /** Encodes as Avro JSON (UTF-8) with the current schema: for humans, fixtures and the JSON input path. */
     public byte[] encodeJson(T record) {
         try {
@@ -170,8 +193,53 @@ public final class WireCodec<T extends SpecificRecordBase> {
             return decodeJson(bytes);
         }
         throw decodeFailed(String.format(
-                "neither Avro single-object encoding (header C3 01) nor Avro JSON: %d bytes starting %s",
-                bytes.length, hexPrefix(bytes)), null);
+                "neither Avro single-object encoding (header C3 01) nor Avro JSON: %d bytes starting %s%s",
+                bytes.length, hexPrefix(bytes), ConfluentFraming.hasMagic(bytes)
+                        ? " (the Confluent Schema Registry framing starts with 00: reading it needs a registry)" : ""),
+                null);
+    }
+
+    /** Decodes single-object binary only ({@code C3 01} header), strictly; anything else is refused. */
+    public T decodeSingleObject(byte[] bytes) throws WireFormatException {
+        if (bytes == null || bytes.length < 2 || bytes[0] != MAGIC_0 || bytes[1] != MAGIC_1) {
+            throw decodeFailed(String.format("not Avro single-object encoding (header C3 01): %s",
+                    bytes == null ? "no value" : bytes.length + " bytes starting " + hexPrefix(bytes)), null);
+        }
+        return decodeBinary(bytes);
+    }
+
+    /** Decodes Avro JSON only, strictly (see the class documentation); anything else is refused. */
+    public T decodeJsonOnly(byte[] bytes) throws WireFormatException {
+        if (bytes == null || !looksLikeJson(bytes)) {
+            throw decodeFailed(String.format("not Avro JSON (a JSON object): %s",
+                    bytes == null ? "no value" : bytes.length + " bytes starting " + hexPrefix(bytes)), null);
+        }
+        return decodeJson(bytes);
+    }
+
+    /**
+     * Decodes an Avro binary body that starts at {@code offset} and runs to the end of {@code bytes}, written with
+     * {@code writer} and resolved to the current schema (Avro's schema resolution); the body must end exactly at
+     * the end of the value. The caller has checked that {@code writer} can be read as the current schema.
+     *
+     * @param what names the value in messages, e.g. {@code "schema id 7"}
+     * @throws WireFormatException {@link ErrorCode#DECODE_FAILED} for a corrupt, truncated or too long body
+     */
+    public T decodeBody(byte[] bytes, int offset, Schema writer, String what) throws WireFormatException {
+        BinaryDecoder body = DecoderFactory.get().binaryDecoder(bytes, offset, bytes.length - offset, null);
+        try {
+            T record = new SpecificDatumReader<T>(writer, current, model).read(null, body);
+            if (!body.isEnd()) {
+                throw decodeFailed(String.format(
+                        "%d trailing bytes after the %s body (%d bytes, %s): one value holds one record",
+                        body.inputStream().available(), current.getName(), bytes.length, what), null);
+            }
+            return record;
+        } catch (IOException | AvroRuntimeException | IllegalArgumentException | IndexOutOfBoundsException
+                | NegativeArraySizeException | UnsupportedOperationException e) {
+            throw decodeFailed(String.format("corrupt Avro binary %s (%d bytes, %s): %s", current.getName(),
+                    bytes.length, what, e), e);
+        }
     }
 
     // ---- binary ----
@@ -299,6 +367,21 @@ public final class WireCodec<T extends SpecificRecordBase> {
 
     private static WireFormatException decodeFailed(String message, Throwable cause) {
         return new WireFormatException(ErrorCode.DECODE_FAILED, message, cause);
+    }
+
+    /** Whether a value starts with the single-object header {@code C3 01}. */
+    public static boolean isSingleObject(byte[] bytes) {
+        return bytes != null && bytes.length >= 2 && bytes[0] == MAGIC_0 && bytes[1] == MAGIC_1;
+    }
+
+    /** Whether a value is taken for Avro JSON: its first character other than whitespace is an opening brace. */
+    public static boolean isJson(byte[] bytes) {
+        return bytes != null && looksLikeJson(bytes);
+    }
+
+    /** The first bytes of a value in hex, for messages. */
+    public static String hexStart(byte[] bytes) {
+        return hexPrefix(bytes);
     }
 
     private static boolean looksLikeJson(byte[] bytes) {
