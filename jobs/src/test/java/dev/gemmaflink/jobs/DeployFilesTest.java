@@ -28,10 +28,12 @@ import dev.gemmaflink.operators.config.EnrichmentOptions.RestoreMode;
 import dev.gemmaflink.operators.config.OptionsLoader;
 import dev.gemmaflink.operators.kafka.KafkaClientProperties;
 import dev.gemmaflink.operators.model.DeadLetters;
+import dev.gemmaflink.runtime.model.CudaStartCheck;
 
 /**
- * The deployment files parse and agree with the job: jar, entry class, GPU keys, restarts from Flink state (last-state
- * upgrades, Kubernetes HA, job.restore FLINK), topics and their record size limits.
+ * The deployment files parse and agree with the job: jar, entry class, GPU keys, the CUDA libtorch of the GPU image,
+ * restarts from Flink state (last-state upgrades, Kubernetes HA, job.restore FLINK), topics and their record size
+ * limits.
  */
 class DeployFilesTest {
 
@@ -93,8 +95,130 @@ class DeployFilesTest {
                 .containsKey(CheckpointingOptions.CHECKPOINTS_DIRECTORY.key())
                 .containsKey("metrics.reporter.prom.factory.class");
         String podTemplate = spec.get("taskManager").toString();
-        assertThat(podTemplate).contains("nvidia.com/gpu=1", "PYTORCH_LIBRARY_PATH", "PYTORCH_FLAVOR",
-                "tolerations", "nodeSelector");
+        assertThat(podTemplate).contains("nvidia.com/gpu=1", "tolerations", "nodeSelector");
+    }
+
+    /** One Dockerfile instruction: its keyword, its arguments (continuation lines joined) and the stage it is in. */
+    private record Instruction(String stage, String keyword, String arguments) {
+    }
+
+    private static List<Instruction> dockerfile() throws IOException {
+        List<Instruction> out = new ArrayList<>();
+        String joined = Files.readString(DEPLOY.resolve("Dockerfile")).replaceAll("(?m)^\\s*#.*\\n", "")
+                .replaceAll("\\\\\\n", " ");
+        String stage = "";
+        for (String line : joined.split("\\n")) {
+            Matcher m = Pattern.compile("^([A-Z]+)\\s+(.*)$").matcher(line.strip());
+            if (!m.matches()) {
+                assertThat(line.strip()).as("a Dockerfile line that is no instruction").isEmpty();
+                continue;
+            }
+            if (m.group(1).equals("FROM")) {
+                Matcher as = Pattern.compile("(?i).*\\sAS\\s+(\\S+)$").matcher(m.group(2));
+                stage = as.matches() ? as.group(1) : m.group(2);
+            }
+            out.add(new Instruction(stage, m.group(1), m.group(2).strip()));
+        }
+        return out;
+    }
+
+    /** The variables that ENV instructions of {@code stage} and the stages it is built FROM set. */
+    private static Map<String, String> environment(List<Instruction> instructions, String stage) {
+        Map<String, String> env = new LinkedHashMap<>();
+        Map<String, String> parent = new LinkedHashMap<>();
+        for (Instruction i : instructions) {
+            if (i.keyword().equals("FROM")) {
+                parent.put(i.stage(), i.arguments().split("\\s+")[0]);
+            }
+        }
+        List<String> chain = new ArrayList<>();
+        for (String s = stage; s != null; s = parent.get(s)) {
+            chain.add(0, s);
+        }
+        for (Instruction i : instructions) {
+            if (i.keyword().equals("ENV") && chain.contains(i.stage())) {
+                Matcher kv = Pattern.compile("(\\w+)=(\\S+)").matcher(i.arguments());
+                while (kv.find()) {
+                    env.put(kv.group(1), kv.group(2));
+                }
+            }
+        }
+        return env;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, String> taskManagerEnvironment() throws IOException {
+        Map<String, Object> podSpec = map(map(map(map(flinkDeployment(), "spec"), "taskManager"), "podTemplate"),
+                "spec");
+        List<Map<String, Object>> containers = (List<Map<String, Object>>) podSpec.get("containers");
+        Map<String, String> env = new LinkedHashMap<>();
+        for (Map<String, Object> var : (List<Map<String, Object>>) containers.get(0).get("env")) {
+            env.put((String) var.get("name"), String.valueOf(var.get("value")));
+        }
+        return env;
+    }
+
+    /**
+     * The gpu image bakes libtorch 2.7.1 for CUDA 12.8 from the official PyTorch image (a FROM stage, no download)
+     * and selects it with the three variables the engine's start check names; the FlinkDeployment runs that image
+     * with the same values, and the README states them and the driver they need.
+     */
+    @Test
+    void theGpuImageBakesTheCudaLibtorchDjlLoadsAndTheDeploymentSelectsIt() throws IOException {
+        List<Instruction> instructions = dockerfile();
+        String dockerfile = Files.readString(DEPLOY.resolve("Dockerfile"));
+        Matcher torchImage = Pattern.compile("(?m)^ARG PYTORCH_IMAGE=(\\S+)$").matcher(dockerfile);
+        assertThat(torchImage.find()).as("ARG PYTORCH_IMAGE in the Dockerfile").isTrue();
+        assertThat(torchImage.group(1)).isEqualTo("pytorch/pytorch:" + CudaStartCheck.REQUIRED_VERSION
+                + "-cuda12.8-cudnn9-runtime");
+        assertThat(instructions).contains(new Instruction("libtorch-cu128", "FROM",
+                "${PYTORCH_IMAGE} AS libtorch-cu128"));
+        assertThat(instructions).contains(new Instruction("gpu", "FROM", "cpu AS gpu"));
+        assertThat(instructions).contains(new Instruction("gpu", "COPY", "--from=libtorch-cu128 /libtorch /opt/libtorch"));
+        assertThat(instructions.get(instructions.size() - 1).stage()).as("the default target").isEqualTo("gpu");
+        // The stage checks what it copies: torch 2.7.1, CUDA 12.8, the cxx11 ABI.
+        String stageRun = instructions.stream().filter(i -> i.stage().equals("libtorch-cu128")
+                && i.keyword().equals("RUN")).map(Instruction::arguments).findFirst().orElseThrow();
+        assertThat(stageRun).contains("assert v == '2.7.1'", "torch.version.cuda == '12.8'",
+                "torch._C._GLIBCXX_USE_CXX11_ABI", "cp -a \"$site/torch/lib\" /libtorch/torch/lib",
+                "cp -a \"$site/nvidia\" /libtorch/nvidia");
+        for (Instruction i : instructions) {
+            if (i.keyword().equals("RUN") || i.keyword().equals("ADD")) {
+                assertThat(i.arguments()).as(i.keyword() + " in stage " + i.stage() + " downloads nothing")
+                        .doesNotContain("http://", "https://", "curl", "wget", "pip install", "conda install",
+                                "apt-get install");
+            }
+        }
+
+        Map<String, String> gpu = environment(instructions, "gpu");
+        assertThat(gpu).containsEntry(CudaStartCheck.LIBRARY_PATH_VARIABLE, "/opt/libtorch/torch/lib")
+                .containsEntry(CudaStartCheck.VERSION_VARIABLE, CudaStartCheck.REQUIRED_VERSION)
+                .containsEntry(CudaStartCheck.FLAVOR_VARIABLE, CudaStartCheck.REQUIRED_FLAVOR)
+                .containsEntry("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
+                .containsEntry("NVIDIA_DRIVER_CAPABILITIES", "compute,utility")
+                .containsEntry("DJL_OFFLINE", "true");
+        assertThat(environment(instructions, "cpu")).doesNotContainKeys(CudaStartCheck.LIBRARY_PATH_VARIABLE,
+                CudaStartCheck.FLAVOR_VARIABLE);
+
+        Map<String, String> pod = taskManagerEnvironment();
+        for (String name : List.of(CudaStartCheck.LIBRARY_PATH_VARIABLE, CudaStartCheck.VERSION_VARIABLE,
+                CudaStartCheck.FLAVOR_VARIABLE, "CUDA_DEVICE_ORDER", "NVIDIA_DRIVER_CAPABILITIES")) {
+            assertThat(pod).as("TaskManager env " + name).containsEntry(name, gpu.get(name));
+        }
+        String image = (String) map(flinkDeployment(), "spec").get("image");
+        String readme = Files.readString(DEPLOY.resolve("README.md"));
+        assertThat(readme).as("the README builds the image the FlinkDeployment runs")
+                .contains("docker build -f deploy/Dockerfile --target gpu -t " + image + " .");
+        assertThat(readme).contains("PYTORCH_FLAVOR=" + CudaStartCheck.REQUIRED_FLAVOR,
+                "PYTORCH_VERSION=" + CudaStartCheck.REQUIRED_VERSION,
+                "driver >= " + CudaStartCheck.MIN_DRIVER_VERSION);
+        assertThat(dockerfile).contains("driver >= " + CudaStartCheck.MIN_DRIVER_VERSION);
+        assertThat(Files.readString(DEPLOY.resolve("flink/gemma-enrichment.yaml")))
+                .contains("driver >= " + CudaStartCheck.MIN_DRIVER_VERSION);
+        for (String file : List.of("README.md", "Dockerfile", "flink/gemma-enrichment.yaml")) {
+            // DJL 0.36's JNI has no other CUDA flavor: any other would fail at engine load.
+            assertThat(Files.readString(DEPLOY.resolve(file))).as(file).doesNotContainPattern("\\bcu1(1|2[0-7])\\d?\\b");
+        }
     }
 
     @SuppressWarnings("unchecked")

@@ -19,15 +19,18 @@ import java.util.Objects;
  * }</pre>
  *
  * <p>KV budget: {@code kvCacheBytes} when it is &gt; 0, else {@code kvCacheFraction} of the device memory free
- * after the weights are loaded; on a CPU that derived budget is capped at {@link #CPU_KV_CAP_BYTES} and at half the
- * available memory (as vLLM's CPU backend does), so an engine on a shared host does not take most of its RAM.
+ * after the weights are loaded, less the {@link ActivationHeadroom} of one full step ({@code maxTokensPerStep},
+ * {@code maxBatchSize}, the longest context); on a CPU that derived budget is capped at {@link #CPU_KV_CAP_BYTES} and
+ * at half the available memory (as vLLM's CPU backend does), so an engine on a shared host does not take most of its
+ * RAM.
  *
  * @param modelId identity of the weights in prefix-cache keys and results; null: the model folder's name
  * @param precision compute precision of the weights (default {@link Precision#BF16})
  * @param device {@code cpu} (default), {@code gpu} or {@code gpu:N}, as {@link ModelOptions#parseDevice} reads it
  * @param threads intra-op CPU threads of the model, 0 for libtorch's default (default 0)
  * @param kvCacheBytes absolute KV budget in bytes, 0 to derive it from {@code kvCacheFraction} (default 0)
- * @param kvCacheFraction fraction of the free device memory for the KV cache, in (0, 1] (default 0.9)
+ * @param kvCacheFraction fraction of the free device memory the engine takes for its KV cache and the activations of
+ *     one step, in (0, 1] (default 0.9)
  * @param blockSize tokens per KV block; the prefix cache shares whole blocks (default 16)
  * @param targetSequenceLength sequence length (prompt plus output) the KV cache holds at least once, and whose
  *     proportions split the budget between the full-attention and sliding-window pools (default 32768)
@@ -98,12 +101,22 @@ public record EngineConfig(String modelId, Precision precision, String device, i
      * The KV budget in bytes on a device with {@code freeBytes} free after loading (see the class comment).
      *
      * @param gpu whether the device is a GPU
+     * @param headroomBytes the activation headroom of one step ({@link ActivationHeadroom#totalBytes()}), taken
+     *     from a derived budget; an absolute {@code kvCacheBytes} is returned as it is
+     * @throws IllegalArgumentException when the headroom leaves no derived budget
      */
-    public long kvBudgetBytes(long freeBytes, boolean gpu) {
+    public long kvBudgetBytes(long freeBytes, boolean gpu, long headroomBytes) {
         if (kvCacheBytes > 0) {
             return kvCacheBytes;
         }
-        long derived = KvCacheSizing.budgetFromFreeMemory(freeBytes, kvCacheFraction);
+        nonNegative("headroomBytes", headroomBytes);
+        long derived = KvCacheSizing.budgetFromFreeMemory(freeBytes, kvCacheFraction) - headroomBytes;
+        if (derived <= 0) {
+            throw new IllegalArgumentException("kvCacheFraction " + kvCacheFraction + " of the " + freeBytes
+                    + " bytes free leaves no KV budget after the activation headroom of " + headroomBytes
+                    + " bytes (one step of maxTokensPerStep " + maxTokensPerStep + " and maxBatchSize "
+                    + maxBatchSize + "): lower them, or set kvCacheBytes");
+        }
         return gpu ? derived : Math.min(CPU_KV_CAP_BYTES, Math.min(derived, freeBytes / 2));
     }
 

@@ -41,8 +41,9 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>At start the engine sizes the KV pools ({@link EngineConfig#kvBudgetBytes}) and allocates the {@link KvStorage}
- * once: per layer of group g, {@code numBlocks_g * blockSize} slots, block 0 the null block.
+ * <p>At start the engine sizes the KV pools ({@link EngineConfig#kvBudgetBytes}, after the {@link ActivationHeadroom}
+ * of a full step) and allocates the {@link KvStorage} once: per layer of group g, {@code numBlocks_g * blockSize}
+ * slots, block 0 the null block.
  *
  * <p>{@link #submit} is cheap: it reserves a place in the queue first (at most {@code queueCapacity} requests are
  * accepted and not yet scheduled), then hands the request to {@link RequestPreparer} on the preparation threads.
@@ -85,9 +86,12 @@ public final class GemmaEngine implements AutoCloseable {
         String modelId = modelId(b);
         KvCacheLayout layout =
                 KvCacheLayout.fromConfig(model.config(), model.precision().bytesPerElement(), config.blockSize());
-        long budget = config.kvBudgetBytes(DeviceMemory.freeBytes(model.device()), model.device().isGpu());
+        KvBudget budget = KvBudget.of(config, model.config(), layout, DeviceMemory.freeBytes(model.device()),
+                model.device().isGpu());
+        LOG.info("Gemma engine on {}: KV budget {} MB, activation headroom {} MB (context {})", model.device(),
+                budget.bytes() >> 20, budget.headroom().totalBytes() >> 20, budget.longestContext());
         KvCacheManager kvCache = KvCacheManager.builder(layout)
-                .numBlocks(KvCacheSizing.blocksForBudget(layout, budget, config.targetSequenceLength(),
+                .numBlocks(KvCacheSizing.blocksForBudget(layout, budget.bytes(), config.targetSequenceLength(),
                         config.maxTokensPerStep()))
                 .prefixCaching(config.prefixCaching()).build();
         int[] blocks = new int[layout.numGroups()];
@@ -259,8 +263,9 @@ public final class GemmaEngine implements AutoCloseable {
     /**
      * Stops accepting requests, lets pending ones (preparing, queued, running) finish for up to the drain timeout,
      * then ends every remaining one with {@link EngineError.Reason#ENGINE_CLOSED}; frees the KV storage and, when
-     * the engine loaded them, the model, encoder and tokenizer. Every future is complete when this returns.
-     * Idempotent.
+     * the engine loaded them, the model (weights and module), encoder and tokenizer; on a GPU it then empties
+     * libtorch's caching allocator, so the driver sees that memory free again (a model or encoder passed in stays
+     * resident until its owner closes it). Every future is complete when this returns. Idempotent.
      */
     @Override
     public void close() {
@@ -295,5 +300,6 @@ public final class GemmaEngine implements AutoCloseable {
                 tokenizer.close();
             }
         }
+        DeviceMemory.release(model.device());
     }
 }

@@ -117,7 +117,10 @@ public final class ModelOptions {
             return this;
         }
 
-        /** Forces a matmul path; it must suit the precision (F32 for FLOAT32, a BF16 path for BF16). */
+        /**
+         * Forces a matmul path; it must suit the precision (F32 for FLOAT32, a BF16 path for BF16) and the device
+         * (no {@linkplain MatmulPath#cpuOnly() CPU-only} path on a GPU).
+         */
         public Builder forcedPath(MatmulPath path) {
             this.forcedPath = path;
             return this;
@@ -129,6 +132,11 @@ public final class ModelOptions {
             }
             if (forcedPath != null && (forcedPath == MatmulPath.F32) != (precision == Precision.FLOAT32)) {
                 throw new IllegalArgumentException("matmul path " + forcedPath + " does not fit precision " + precision);
+            }
+            if (forcedPath != null && forcedPath.cpuOnly() && device.isGpu()) {
+                throw new IllegalArgumentException("matmul path " + forcedPath + " runs on the CPU only; device gpu:"
+                        + device.getDeviceId() + " takes " + MatmulPath.BF16_PLAIN + " (bf16) or " + MatmulPath.F32
+                        + " (float32)");
             }
             return new ModelOptions(this);
         }

@@ -86,7 +86,8 @@ public final class TorchScriptModule implements AutoCloseable {
      * thread ({@link TorchThreads#initialize}).
      *
      * @param threads intra-op CPU threads for this module's calls; 0 leaves libtorch's default
-     * @throws ModelLoadException when PyTorch rejects the generated module
+     * @throws ModelLoadException when PyTorch rejects the generated module, or {@code device} is a GPU the loaded
+     *     engine cannot use ({@link CudaStartCheck})
      */
     public static TorchScriptModule load(Source source, Device device, int threads) {
         return load(source, device, threads, MAX_UPLOAD_CHUNK);
@@ -94,6 +95,7 @@ public final class TorchScriptModule implements AutoCloseable {
 
     static TorchScriptModule load(Source source, Device device, int threads, long maxChunkBytes) {
         TorchThreads.initialize(threads);
+        CudaStartCheck.require(device); // before anything is loaded: a CPU-only engine fails here, clearly
         Model model = source.archive().load(device);
         try {
             return new TorchScriptModule(model, source.precision(), threads, maxChunkBytes);

@@ -40,16 +40,38 @@ class EngineConfigTest {
     @Test
     void theKvBudgetIsAbsoluteOrAFractionOfFreeMemoryCappedOnTheCpu() {
         EngineConfig absolute = EngineConfig.builder().kvCacheBytes(2 * GIB).build();
-        assertThat(absolute.kvBudgetBytes(80 * GIB, true)).isEqualTo(2 * GIB);
-        assertThat(absolute.kvBudgetBytes(80 * GIB, false)).isEqualTo(2 * GIB);
+        assertThat(absolute.kvBudgetBytes(80 * GIB, true, 0)).isEqualTo(2 * GIB);
+        assertThat(absolute.kvBudgetBytes(80 * GIB, false, 0)).isEqualTo(2 * GIB);
+        // An absolute budget is the user's sizing: the headroom is not taken from it.
+        assertThat(absolute.kvBudgetBytes(80 * GIB, true, 7 * GIB)).isEqualTo(2 * GIB);
 
         EngineConfig fraction = EngineConfig.builder().kvCacheFraction(0.5).build();
-        assertThat(fraction.kvBudgetBytes(20 * GIB, true)).isEqualTo(10 * GIB);
+        assertThat(fraction.kvBudgetBytes(20 * GIB, true, 0)).isEqualTo(10 * GIB);
         // CPU: the fraction, then at most half the free memory, then at most 4 GiB.
-        assertThat(fraction.kvBudgetBytes(6 * GIB, false)).isEqualTo(3 * GIB);
-        assertThat(fraction.kvBudgetBytes(20 * GIB, false)).isEqualTo(EngineConfig.CPU_KV_CAP_BYTES);
-        assertThat(EngineConfig.DEFAULTS.kvBudgetBytes(6 * GIB, false)).isEqualTo(3 * GIB);
-        assertThat(EngineConfig.DEFAULTS.kvBudgetBytes(10 * GIB, true)).isEqualTo(9 * GIB);
+        assertThat(fraction.kvBudgetBytes(6 * GIB, false, 0)).isEqualTo(3 * GIB);
+        assertThat(fraction.kvBudgetBytes(20 * GIB, false, 0)).isEqualTo(EngineConfig.CPU_KV_CAP_BYTES);
+        assertThat(EngineConfig.DEFAULTS.kvBudgetBytes(6 * GIB, false, 0)).isEqualTo(3 * GIB);
+        assertThat(EngineConfig.DEFAULTS.kvBudgetBytes(10 * GIB, true, 0)).isEqualTo(9 * GIB);
+    }
+
+    @Test
+    void aDerivedKvBudgetLeavesTheActivationHeadroomOfOneStep() {
+        EngineConfig fraction = EngineConfig.builder().kvCacheFraction(0.5).build();
+        // GPU: half of 20 GiB, less 3 GiB of headroom.
+        assertThat(fraction.kvBudgetBytes(20 * GIB, true, 3 * GIB)).isEqualTo(7 * GIB);
+        // CPU: 0.5 * 12 GiB - 5 GiB = 1 GiB, below half the free memory and the cap.
+        assertThat(fraction.kvBudgetBytes(12 * GIB, false, 5 * GIB)).isEqualTo(GIB);
+        // The default fraction on an 80 GiB GPU with the 1B shape's headroom at batch 64 (ActivationHeadroomTest).
+        assertThat(EngineConfig.DEFAULTS.kvBudgetBytes(80 * GIB, true, 7_690_256_384L))
+                .isEqualTo((long) (80 * GIB * 0.9) - 7_690_256_384L);
+
+        assertThatThrownBy(() -> fraction.kvBudgetBytes(8 * GIB, true, 4 * GIB))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("kvCacheFraction 0.5 of the 8589934592 bytes free leaves no KV budget after the "
+                        + "activation headroom of 4294967296 bytes (one step of maxTokensPerStep 2048 and "
+                        + "maxBatchSize 64): lower them, or set kvCacheBytes");
+        assertThatThrownBy(() -> fraction.kvBudgetBytes(8 * GIB, true, -1))
+                .hasMessage("headroomBytes must be >= 0, got -1");
     }
 
     @Test

@@ -42,9 +42,13 @@ import dev.gemmaflink.schemas.Stage;
  * tries the request again with back-off until the async timeout, which spans all attempts. A request the timeout
  * gives up on is {@linkplain Enricher#cancel cancelled} in the enricher.
  *
+ * <p>GPUs: {@code open} takes one of the TaskManager's {@code gpu} external resources from {@link GpuAssigner} (the
+ * one fewest subtasks of this TaskManager hold) and hands it to the enricher as {@link EnricherContext#gpuIndex()};
+ * {@code close} gives it back.
+ *
  * <p>Metrics, in the operator's group {@code enrich}: {@code deadLetters.total} and {@code deadLetters.<CODE>}, and
- * the gauge {@code gpuIndex}: the GPU this subtask uses among those Flink gave its slot
- * ({@link EnricherContext#gpuIndex()}), -1 for a slot without one.
+ * the gauge {@code gpuIndex}: the GPU this subtask was assigned, the one its enricher runs on, -1 for a TaskManager
+ * without one.
  */
 public final class EnrichAsyncFunction extends RichAsyncFunction<ValidatedRequest, EnrichmentOutcome> {
     private static final long serialVersionUID = 1L;
@@ -61,6 +65,7 @@ public final class EnrichAsyncFunction extends RichAsyncFunction<ValidatedReques
     private final Enricher enricher;
     private final Configuration config;
     private transient DeadLetterCounters deadLetters;
+    private transient GpuAssigner.Assignment gpu;
 
     /**
      * @param enricher the enricher, unopened
@@ -78,19 +83,36 @@ public final class EnrichAsyncFunction extends RichAsyncFunction<ValidatedReques
         MetricGroup enrichMetrics = metrics.addGroup("enrich");
         deadLetters = new DeadLetterCounters(enrichMetrics);
         Set<ExternalResourceInfo> gpus = getRuntimeContext().getExternalResourceInfos(GPU_RESOURCE);
+        gpu = GpuAssigner.TASK_MANAGER.acquire(gpus);
+        int gpuIndex = gpu.index();
         EnricherContext context = new EnricherContext(task.getIndexOfThisSubtask(),
-                task.getNumberOfParallelSubtasks(), task.getAttemptNumber(), config, gpus, metrics);
-        // Where inference runs is decided by the cluster, not the job: the gauge lets dashboards (and tests) see
-        // which GPU a subtask uses, and -1 shows a slot that got none. It reads the same decision the enricher's
-        // device selection makes, so it names the device actually in use.
-        int gpuIndex = context.gpuIndex();
+                task.getNumberOfParallelSubtasks(), task.getAttemptNumber(), config, gpus, gpuIndex, metrics);
+        // Where inference runs is decided by the cluster and the assigner, not the job: the gauge lets dashboards
+        // (and tests) see which GPU a subtask uses, and -1 shows a TaskManager without one. It is the index the
+        // enricher is handed, so it names the device actually in use.
         enrichMetrics.gauge(GPU_INDEX_GAUGE, (Gauge<Integer>) () -> gpuIndex);
-        enricher.open(context);
+        try {
+            enricher.open(context);
+        } catch (Exception | Error e) {
+            releaseGpu();
+            throw e;
+        }
     }
 
     @Override
     public void close() throws Exception {
-        enricher.close();
+        try {
+            enricher.close();
+        } finally {
+            releaseGpu();
+        }
+    }
+
+    private void releaseGpu() {
+        if (gpu != null) {
+            gpu.close();
+            gpu = null;
+        }
     }
 
     /**

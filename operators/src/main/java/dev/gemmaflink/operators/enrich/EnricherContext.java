@@ -18,54 +18,50 @@ import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
  * @param parallelism number of parallel subtasks
  * @param attemptNumber 0 on the first run, incremented by each restart
  * @param config the job configuration ({@code EnrichmentOptions} and provider options)
- * @param gpus the {@code gpu} external resources of the subtask's slot (empty without any)
+ * @param gpus the {@code gpu} external resources of the subtask's TaskManager (empty without any)
+ * @param gpuIndex the GPU this subtask runs on, one of {@code gpus}' indices ({@link GpuAssigner} decides it), or -1
+ *     when {@code gpus} is empty
  * @param metricGroup where the enricher registers its metrics (the subtask's, or an unregistered group)
  */
 public record EnricherContext(int subtaskIndex, int parallelism, int attemptNumber, ReadableConfig config,
-        Collection<ExternalResourceInfo> gpus, MetricGroup metricGroup) {
-
+        Collection<ExternalResourceInfo> gpus, int gpuIndex, MetricGroup metricGroup) {
 
     /** Property of a {@code gpu} resource info holding the device index (Flink's GPU plugin, {@code GPUInfo}). */
     public static final String GPU_INDEX_PROPERTY = "index";
 
+    /**
+     * @throws IllegalArgumentException when {@code gpuIndex} is not one of the GPUs' indices (or not -1 without
+     *     GPUs), or an info has no valid index
+     */
     public EnricherContext {
         Objects.requireNonNull(config, "config");
         gpus = gpus == null ? List.of() : List.copyOf(gpus);
+        List<Integer> indices = gpuIndices(gpus);
+        if (indices.isEmpty() ? gpuIndex != -1 : !indices.contains(gpuIndex)) {
+            throw new IllegalArgumentException("gpuIndex " + gpuIndex + " is not one of the GPUs given " + indices
+                    + (indices.isEmpty() ? " (-1 without GPUs)" : ""));
+        }
         metricGroup = metricGroup == null ? new UnregisteredMetricsGroup() : metricGroup;
+    }
+
+    /**
+     * A context on the lowest-index GPU of {@code gpus} (-1 without any): for tools and tests that run one subtask
+     * per set of GPUs. Flink subtasks get theirs from {@link GpuAssigner}, in {@link EnrichAsyncFunction}.
+     */
+    public EnricherContext(int subtaskIndex, int parallelism, int attemptNumber, ReadableConfig config,
+            Collection<ExternalResourceInfo> gpus, MetricGroup metricGroup) {
+        this(subtaskIndex, parallelism, attemptNumber, config, gpus,
+                gpuIndices(gpus).isEmpty() ? -1 : gpuIndices(gpus).get(0), metricGroup);
     }
 
     /** A context without GPUs and with metrics going nowhere (tests, local tools). */
     public EnricherContext(int subtaskIndex, int parallelism, int attemptNumber, ReadableConfig config) {
-        this(subtaskIndex, parallelism, attemptNumber, config, List.of(), null);
+        this(subtaskIndex, parallelism, attemptNumber, config, List.of(), -1, null);
     }
 
     /**
-     * The GPU this subtask runs on: {@link #gpuIndex(Collection, int)} of this context's GPUs and subtask index.
-     *
-     * @return the device index, or -1 when the slot got no GPU with a valid index
-     */
-    public int gpuIndex() {
-        return gpuIndex(gpus, subtaskIndex);
-    }
-
-    /**
-     * Decides which of a slot's GPUs a subtask uses, so that the device an enricher opens and the {@code gpuIndex}
-     * gauge always agree: the {@code index} properties in ascending order, taken round-robin by subtask index
-     * ({@code floorMod(subtaskIndex, n)}) when a slot got more than one.
-     *
-     * @param gpus the slot's {@code gpu} external resource infos; null or empty for none
-     * @param subtaskIndex the subtask's index
-     * @return the device index, or -1 when there is no GPU
-     * @throws IllegalArgumentException when an info has no valid index (a cluster misconfiguration)
-     */
-    public static int gpuIndex(Collection<? extends ExternalResourceInfo> gpus, int subtaskIndex) {
-        List<Integer> indices = gpuIndices(gpus);
-        return indices.isEmpty() ? -1 : indices.get(Math.floorMod(subtaskIndex, indices.size()));
-    }
-
-    /**
-     * The device indices of a slot's GPUs ({@value #GPU_INDEX_PROPERTY} property, as Flink's GPU plugin reports it),
-     * ascending.
+     * The device indices of a TaskManager's GPUs ({@value #GPU_INDEX_PROPERTY} property, as Flink's GPU plugin
+     * reports it), ascending.
      *
      * @throws IllegalArgumentException naming the info whose index is missing or not an integer &gt;= 0
      */

@@ -1,16 +1,14 @@
 package dev.gemmaflink.operators.gemma;
 
-import java.util.Collection;
 import java.util.Objects;
 
-import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
-
 import dev.gemmaflink.operators.enrich.EnricherContext;
+import dev.gemmaflink.operators.enrich.GpuAssigner;
 
 /**
- * Chooses the device of a subtask from the {@code gpu} external resources Flink gave its slot
- * ({@code getRuntimeContext().getExternalResourceInfos("gpu")}, property {@code index}, as the GPU plugin's
- * {@code GPUInfo} reports it).
+ * Turns the GPU a subtask was assigned ({@link EnricherContext#gpuIndex()}, chosen by {@link GpuAssigner} among the
+ * TaskManager's {@code gpu} external resources) into the engine's device, applying the device policy when there is
+ * none. The {@code enrich.gpuIndex} gauge reports the same assignment, so it names the device in use.
  */
 public final class DeviceSelector {
 
@@ -23,18 +21,14 @@ public final class DeviceSelector {
     }
 
     /**
-     * @param gpus the slot's GPU infos (empty when the TaskManager offers none, as on a MiniCluster)
+     * @param gpuIndex the assigned GPU, -1 when the TaskManager offers none (as on a MiniCluster)
      * @param policy what to do without a GPU
-     * @param subtaskIndex spreads subtasks over several GPUs of one slot, if a slot got more than one, as
-     *     {@link EnricherContext#gpuIndex(Collection, int)} decides (the {@code enrich.gpuIndex} gauge reads it too)
      * @return {@code cpu} or {@code gpu:N}, a spelling {@code ModelOptions.parseDevice} accepts
      * @throws IllegalStateException under {@link DevicePolicy#REQUIRE_GPU} when there is no GPU
-     * @throws IllegalArgumentException when a GPU info has no valid {@code index}
      */
-    public static String select(Collection<? extends ExternalResourceInfo> gpus, DevicePolicy policy,
-            int subtaskIndex) {
+    public static String select(int gpuIndex, DevicePolicy policy) {
         Objects.requireNonNull(policy, "policy");
-        if (EnricherContext.gpuIndices(gpus).isEmpty()) {
+        if (gpuIndex < 0) {
             if (policy == DevicePolicy.REQUIRE_GPU) {
                 throw new IllegalStateException("enrich.gemma.device-policy is require-gpu but this slot got no '"
                         + GPU_RESOURCE + "' external resource: configure the TaskManagers with external-resources: "
@@ -43,6 +37,6 @@ public final class DeviceSelector {
             }
             return "cpu";
         }
-        return "gpu:" + EnricherContext.gpuIndex(gpus, subtaskIndex);
+        return "gpu:" + gpuIndex;
     }
 }

@@ -116,7 +116,7 @@ public final class GemmaEnricher implements Enricher {
 
     @Override
     public void open(EnricherContext context) {
-        device = DeviceSelector.select(context.gpus(), devicePolicy, context.subtaskIndex());
+        device = DeviceSelector.select(context.gpuIndex(), devicePolicy);
         Path dir = Path.of(modelDir);
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
             throw new IllegalStateException(GemmaOptions.MODEL_DIR.key() + "=" + modelDir

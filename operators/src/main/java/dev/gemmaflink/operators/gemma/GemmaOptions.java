@@ -49,9 +49,9 @@ public final class GemmaOptions {
 
     public static final ConfigOption<Double> KV_CACHE_FRACTION = ConfigOptions.key("enrich.gemma.kv-cache-fraction")
             .doubleType().defaultValue(EngineConfig.DEFAULTS.kvCacheFraction())
-            .withDescription("KV cache budget as a fraction of the device memory free after loading the weights "
-                    + "(used when enrich.gemma.kv-cache-bytes is 0); on a CPU at most half the free memory and at "
-                    + "most 4 GiB.");
+            .withDescription("Share of the device memory free after loading the weights that the engine takes "
+                    + "for its KV cache and the activations of one full step (used when enrich.gemma.kv-cache-bytes "
+                    + "is 0); on a CPU the KV cache gets at most half the free memory and at most 4 GiB.");
 
     public static final ConfigOption<Integer> BLOCK_SIZE = ConfigOptions.key("enrich.gemma.block-size")
             .intType().defaultValue(EngineConfig.DEFAULTS.blockSize())

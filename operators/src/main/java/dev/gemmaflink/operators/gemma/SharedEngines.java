@@ -33,7 +33,10 @@ public final class SharedEngines {
     private SharedEngines() {
     }
 
-    /** A lease on the engine of {@code key}, loading the model when no subtask holds it. */
+    /**
+     * A lease on the engine of {@code key}, loading the model when no subtask holds it. Engines of different keys
+     * (two GPUs) load in parallel; subtasks asking for one key while it loads wait for that load.
+     */
     public static SharedResources.Lease<Key, GemmaEngine> acquire(Key key) {
         return ENGINES.acquire(key, () -> create(key));
     }

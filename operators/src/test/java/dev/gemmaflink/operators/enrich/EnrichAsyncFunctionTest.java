@@ -19,8 +19,7 @@ import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.junit.jupiter.api.Test;
 
 import dev.gemmaflink.operators.FakeGpu;
-import dev.gemmaflink.operators.gemma.DevicePolicy;
-import dev.gemmaflink.operators.gemma.DeviceSelector;
+import dev.gemmaflink.operators.FakeRuntimeContext;
 import dev.gemmaflink.operators.model.EnrichmentOutcome;
 import dev.gemmaflink.operators.model.ValidatedRequest;
 import dev.gemmaflink.schemas.DeadLetter;
@@ -79,19 +78,17 @@ class EnrichAsyncFunctionTest {
     }
 
     @Test
-    void gpuIndexGaugeValueIsTheSubtasksIndexOrMinusOneAndAnInvalidIndexIsRefused() {
-        assertThat(EnricherContext.gpuIndex(Set.of(), 0)).isEqualTo(-1);
-        assertThat(EnricherContext.gpuIndex(null, 0)).isEqualTo(-1);
-        assertThat(EnricherContext.gpuIndex(List.of(gpu("3")), 0)).isEqualTo(3);
-        assertThat(EnricherContext.gpuIndex(List.of(gpu("5"), gpu(" 2 "), gpu("7")), 0)).isEqualTo(2);
+    void gpuIndicesAreAscendingAndAnInvalidIndexIsRefused() {
+        assertThat(EnricherContext.gpuIndices(Set.of())).isEmpty();
+        assertThat(EnricherContext.gpuIndices(null)).isEmpty();
         assertThat(EnricherContext.gpuIndices(List.of(gpu("5"), gpu(" 2 "), gpu("7")))).containsExactly(2, 5, 7);
         // A GPU without a usable index is a cluster misconfiguration: refused, not skipped.
-        assertThatThrownBy(() -> EnricherContext.gpuIndex(List.of(gpu("x"), gpu("4")), 0))
+        assertThatThrownBy(() -> EnricherContext.gpuIndices(List.of(gpu("x"), gpu("4"))))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("a 'gpu' external resource has index 'x', not a GPU index >= 0");
-        assertThatThrownBy(() -> EnricherContext.gpuIndex(List.of(gpu("-1")), 0))
+        assertThatThrownBy(() -> EnricherContext.gpuIndices(List.of(gpu("-1"))))
                 .hasMessage("a 'gpu' external resource has index '-1', not a GPU index >= 0");
-        assertThatThrownBy(() -> EnricherContext.gpuIndex(List.of(gpu(null)), 0))
+        assertThatThrownBy(() -> EnricherContext.gpuIndices(List.of(gpu(null))))
                 .hasMessageStartingWith("a 'gpu' external resource info has no 'index' property");
     }
 
@@ -142,15 +139,78 @@ class EnrichAsyncFunctionTest {
                 .satisfies(o -> assertThat(o.deadLetter().getErrorCode()).isEqualTo("TIMEOUT"));
     }
 
+    /**
+     * Flink gives every subtask of a TaskManager all of its GPUs. Subtasks 0 and 2 (both even: "index modulo 2"
+     * would put both on the first GPU) share a TaskManager with GPUs 6 and 7: each gets its own, the enricher runs
+     * on it and the gauge reports it; a subtask that opens after one closed takes the GPU given back.
+     */
     @Test
-    void gpuIndexGaugeReportsTheDeviceTheSubtaskRunsOn() {
-        List<ExternalResourceInfo> gpus = List.of(gpu("5"), gpu("1"), gpu("3"));
-        for (int subtask = 0; subtask < 6; subtask++) {
-            int gauge = new EnricherContext(subtask, 6, 0, new Configuration(), gpus, null).gpuIndex();
-            assertThat("gpu:" + gauge).as("subtask %d", subtask)
-                    .isEqualTo(DeviceSelector.select(gpus, DevicePolicy.REQUIRE_GPU, subtask));
-        }
-        assertThat(new EnricherContext(1, 2, 0, new Configuration(), gpus, null).gpuIndex()).isEqualTo(3);
+    void subtasksOfATaskManagerTakeItsGpusInTurnAndTheGaugeNamesTheDeviceInUse() throws Exception {
+        List<ExternalResourceInfo> gpus = List.of(gpu("7"), gpu("6"));
+        List<Integer> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Enricher recordsItsGpu = new Enricher() {
+            @Override
+            public void open(EnricherContext context) {
+                opened.add(context.gpuIndex());
+            }
+
+            @Override
+            public CompletableFuture<EnrichmentResult> enrich(ValidatedRequest request) {
+                return new CompletableFuture<>();
+            }
+        };
+        FakeRuntimeContext first = new FakeRuntimeContext(0, 4, gpus, "enrich");
+        FakeRuntimeContext second = new FakeRuntimeContext(2, 4, gpus, "enrich");
+        EnrichAsyncFunction a = open(recordsItsGpu, first);
+        EnrichAsyncFunction b = open(recordsItsGpu, second);
+        assertThat(opened).containsExactly(6, 7);
+        assertThat(first.gauges.get(EnrichAsyncFunction.GPU_INDEX_GAUGE).getValue()).isEqualTo(6);
+        assertThat(second.gauges.get(EnrichAsyncFunction.GPU_INDEX_GAUGE).getValue()).isEqualTo(7);
+        assertThat(GpuAssigner.TASK_MANAGER.holders(6)).isEqualTo(1);
+        assertThat(GpuAssigner.TASK_MANAGER.holders(7)).isEqualTo(1);
+
+        a.close();
+        assertThat(GpuAssigner.TASK_MANAGER.holders(6)).isZero();
+        FakeRuntimeContext restarted = new FakeRuntimeContext(0, 4, gpus, "enrich");
+        EnrichAsyncFunction c = open(recordsItsGpu, restarted);
+        assertThat(opened).containsExactly(6, 7, 6);
+        assertThat(restarted.gauges.get(EnrichAsyncFunction.GPU_INDEX_GAUGE).getValue()).isEqualTo(6);
+        b.close();
+        c.close();
+        assertThat(GpuAssigner.TASK_MANAGER.holders(6)).isZero();
+        assertThat(GpuAssigner.TASK_MANAGER.holders(7)).isZero();
+    }
+
+    @Test
+    void aTaskManagerWithoutGpusReportsMinusOneAndAFailedOpenGivesTheGpuBack() throws Exception {
+        FakeRuntimeContext noGpu = new FakeRuntimeContext(0, 1, List.of(), "enrich");
+        open(new EchoEnricher(""), noGpu).close();
+        assertThat(noGpu.gauges.get(EnrichAsyncFunction.GPU_INDEX_GAUGE).getValue()).isEqualTo(-1);
+
+        Enricher failing = new Enricher() {
+            @Override
+            public void open(EnricherContext context) {
+                throw new IllegalStateException("no CUDA on gpu:" + context.gpuIndex());
+            }
+
+            @Override
+            public CompletableFuture<EnrichmentResult> enrich(ValidatedRequest request) {
+                return new CompletableFuture<>();
+            }
+        };
+        EnrichAsyncFunction function = new EnrichAsyncFunction(failing, new Configuration());
+        function.setRuntimeContext(new FakeRuntimeContext(0, 1, List.of(gpu("9")), "enrich").context());
+        assertThatThrownBy(() -> function.open(null)).hasMessage("no CUDA on gpu:9");
+        assertThat(GpuAssigner.TASK_MANAGER.holders(9)).isZero();
+        function.close(); // Flink closes a function whose open failed: nothing is released twice
+        assertThat(GpuAssigner.TASK_MANAGER.holders(9)).isZero();
+    }
+
+    private static EnrichAsyncFunction open(Enricher enricher, FakeRuntimeContext context) throws Exception {
+        EnrichAsyncFunction function = new EnrichAsyncFunction(enricher, new Configuration());
+        function.setRuntimeContext(context.context());
+        function.open(null);
+        return function;
     }
 
     /** A GPU info as Flink's GPU plugin reports it: property {@code index}; null for an info without one. */
