@@ -33,6 +33,9 @@ import org.apache.flink.table.api.Schema;
 import org.apache.flink.table.api.Table;
 import org.apache.flink.table.api.TableEnvironment;
 import org.apache.flink.table.api.TableResult;
+import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.types.ColumnList;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.CloseableIterator;
@@ -46,6 +49,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.gemmaflink.e2e.support.EngineReference;
 import dev.gemmaflink.e2e.support.Expectation;
+import dev.gemmaflink.e2e.support.FailOnceAfterCheckpoint;
 import dev.gemmaflink.e2e.support.GemmaScenarios;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
@@ -241,6 +245,64 @@ class GemmaSqlPipelineTest {
         assertThat(m.prefixHitTokens()).as("prompt tokens served from the prefix cache").isPositive();
         assertThat(sql.values().stream().filter(r -> r.get("cached_prompt_tokens").asInt() > 0).count())
                 .as("rows whose instruction prefix was cached").isPositive();
+    }
+
+    @Test
+    void aFailureAfterACheckpointStillGivesExactlyOneRowPerRequestWithTheSameOutputs() throws Exception {
+        Scenario job = gemmaScenario("sql-failover", textModel);
+        String id = job.id();
+        String in = id + "-json";
+        String out = id + "-rows";
+        EmbeddedKafkaCluster.createTopics(CLUSTER.bootstrapServers(), 2, List.of(in));
+        EmbeddedKafkaCluster.createTopics(CLUSTER.bootstrapServers(), 1, List.of(out));
+        List<EnrichmentRequest> requests = new ArrayList<>();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            EnrichmentRequest r = summarize("r-" + i, "text " + i);
+            requests.add(r);
+            rows.add(row(r.getRequestId(), r.getTask(), r.getText(), null));
+        }
+        SqlKafka.send(CLUSTER.bootstrapServers(), in, rows);
+
+        // The Table API over a DataStream environment: the requests pass a map that fails the job once after a
+        // checkpoint completed (chained to the source), then ML_PREDICT into the exactly-once Kafka table.
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(2);
+        env.enableCheckpointing(500);
+        Configuration restart = new Configuration();
+        restart.setString("restart-strategy.type", "fixed-delay");
+        restart.setString("restart-strategy.fixed-delay.attempts", "3");
+        restart.setString("restart-strategy.fixed-delay.delay", "200 ms");
+        env.configure(restart);
+        StreamTableEnvironment t = StreamTableEnvironment.create(env);
+        t.executeSql(SqlKafka.sourceTable("requests", "id STRING, task STRING, text STRING, lang STRING", in,
+                CLUSTER.bootstrapServers(), id));
+        t.executeSql(SqlKafka.exactlyOnceSinkTable("results", RESULT_TABLE, out, CLUSTER.bootstrapServers(), id));
+        DataStream<Row> source = t.toDataStream(t.from("requests"));
+        t.createTemporaryView("failing", t.fromDataStream(source.map(new FailOnceAfterCheckpoint<Row>(id, 20))
+                .returns(source.getType())));
+        t.executeSql("CREATE TEMPORARY MODEL summarizer INPUT (text STRING) OUTPUT (summary STRING, "
+                + OUTPUT_COLUMNS + ") WITH ('provider' = 'gemma', 'task' = 'summarize', "
+                + SqlKafka.modelOptions(job.settings()) + ")");
+        t.executeSql("INSERT INTO results SELECT id, task, summary, finish_reason, prompt_tokens, output_tokens, "
+                + "cached_prompt_tokens, model_id, error_code, error_message FROM ML_PREDICT(TABLE failing, "
+                + "MODEL summarizer, DESCRIPTOR(text), MAP['max-concurrent-operations', '16'])")
+                .await(3, java.util.concurrent.TimeUnit.MINUTES);
+
+        assertThat(FailOnceAfterCheckpoint.failed(id)).as("the failure was injected").isTrue();
+        assertThat(FailOnceAfterCheckpoint.highestAttempt(id)).as("the job restarted").isPositive();
+        Map<String, JsonNode> sql = byId(SqlKafka.readCommitted(CLUSTER.bootstrapServers(), out,
+                Duration.ofSeconds(60)));
+        assertThat(sql.keySet()).as("one committed row per request").containsExactlyInAnyOrderElementsOf(
+                requests.stream().map(r -> r.getRequestId().toString()).toList());
+        // Rows replayed after the restore produce what the engine alone produces for them.
+        Map<String, EngineReference.Expected> expected = EngineReference.expected(job.settings(), requests);
+        for (Map.Entry<String, EngineReference.Expected> e : expected.entrySet()) {
+            JsonNode r = sql.get(e.getKey());
+            assertThat(new EngineReference.Expected(text(r, "output"), r.get("output_tokens").asInt(),
+                    text(r, "finish_reason"), r.get("prompt_tokens").asInt())).as("row of %s", e.getKey())
+                    .isEqualTo(e.getValue());
+        }
     }
 
     private static byte[] picture(String format, Color color, int width, int height) throws Exception {

@@ -127,6 +127,12 @@ public final class GemmaModelOptions {
                     + "folder and image input on a text-only checkpoint there. Turn off when the folder exists only "
                     + "on the TaskManagers (SQL Gateway, remote clusters); they check it when the task starts.");
 
+    /** Descriptions that speak of a request's own settings, which SQL rows do not have. */
+    private static final Map<String, String> SQL_DESCRIPTIONS = Map.of(
+            "max-new-tokens", "Output token limit of each row.",
+            "temperature", "Sampling temperature; 0 is greedy, so a replayed row gives the same output (sampled "
+                    + "rows take a seed from their prompt).");
+
     /** The engine and generation options shared with the DataStream job, SQL key to job option. */
     static final Map<ConfigOption<?>, ConfigOption<?>> SHARED = shared();
 
@@ -169,7 +175,8 @@ public final class GemmaModelOptions {
 
     /** The job option under its SQL key: same type, default and description (job keys in it shortened too). */
     private static ConfigOption<?> renamed(ConfigOption<?> job, String key) {
-        String description = new HtmlFormatter().format(job.description()).replace(JOB_PREFIX, "")
+        String description = SQL_DESCRIPTIONS.containsKey(key) ? SQL_DESCRIPTIONS.get(key)
+                : new HtmlFormatter().format(job.description()).replace(JOB_PREFIX, "")
                 .replace("Flink's async retry", "the provider").replace("enrich.async-timeout", "request-timeout")
                 .replace("TIMEOUT dead letter", "TIMEOUT row");
         ConfigOptions.OptionBuilder b = ConfigOptions.key(key);
