@@ -410,5 +410,17 @@ class GemmaSqlPipelineTest {
         }).satisfies(e -> assertThat(ExceptionUtils.findThrowable(e, GemmaRowException.class))
                 .as("the row's failure in %s", ExceptionUtils.stringifyException(e))
                 .hasValueSatisfying(g -> assertThat(g.code()).isEqualTo(ErrorCode.MISSING_TEXT)));
+
+        // The predict subtask reads its slot's 'gpu' resources as the DataStream job does: none here.
+        t.executeSql("CREATE TEMPORARY MODEL on_gpu INPUT (text STRING) OUTPUT (summary STRING) WITH ('provider' = "
+                + "'gemma', 'task' = 'summarize', 'error-handling' = 'fail', " + options
+                + ", 'device-policy' = 'require-gpu')");
+        assertThatThrownBy(() -> {
+            try (CloseableIterator<Row> it = t.executeSql("SELECT id, summary FROM ML_PREDICT(TABLE docs, "
+                    + "MODEL on_gpu, DESCRIPTOR(text))").collect()) {
+                it.forEachRemaining(r -> { });
+            }
+        }).satisfies(e -> assertThat(ExceptionUtils.stringifyException(e))
+                .contains("device-policy is require-gpu but this slot got no 'gpu' external resource"));
     }
 }

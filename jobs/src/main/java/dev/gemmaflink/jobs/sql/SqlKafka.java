@@ -91,6 +91,21 @@ public final class SqlKafka {
         }
     }
 
+    /** Publishes raw record values (the DataStream job's wire format, for comparisons). */
+    public static void sendBytes(String bootstrapServers, String topic, List<byte[]> values) throws Exception {
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            for (byte[] value : values) {
+                producer.send(new ProducerRecord<>(topic, value));
+            }
+            producer.flush();
+        }
+    }
+
     /** Every committed JSON row of a topic, as a {@code read_committed} consumer sees it now. */
     public static List<JsonNode> readCommitted(String bootstrapServers, String topic, Duration timeout) {
         List<JsonNode> out = new ArrayList<>();
