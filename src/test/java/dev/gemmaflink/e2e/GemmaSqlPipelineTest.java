@@ -383,6 +383,33 @@ class GemmaSqlPipelineTest {
     }
 
     @Test
+    void rowsRefusedByAFullEngineQueueAreSubmittedAgainUntilServed() throws Exception {
+        Scenario job = gemmaScenario("sql-queue", textModel);
+        Map<String, String> settings = new LinkedHashMap<>(job.settings());
+        settings.put("enrich.gemma.queue-capacity", "1");
+        TableEnvironment t = tableEnvironment();
+        StringBuilder values = new StringBuilder();
+        for (int i = 0; i < 12; i++) {
+            values.append(i == 0 ? "" : ", ").append("('q").append(i).append("', 'Queued text ").append(i)
+                    .append(".')");
+        }
+        t.executeSql("CREATE TEMPORARY VIEW docs AS SELECT * FROM (VALUES " + values + ") AS v(id, text)");
+        t.executeSql("CREATE TEMPORARY MODEL summarizer INPUT (text STRING) OUTPUT (summary STRING, "
+                + "error_code STRING) WITH ('provider' = 'gemma', 'task' = 'summarize', "
+                + SqlKafka.modelOptions(settings) + ")");
+        List<Row> got = new ArrayList<>();
+        try (CloseableIterator<Row> it = t.executeSql("SELECT id, summary, error_code FROM ML_PREDICT(TABLE docs, "
+                + "MODEL summarizer, DESCRIPTOR(text), MAP['max-concurrent-operations', '16'])").collect()) {
+            it.forEachRemaining(got::add);
+        }
+        assertThat(got).hasSize(12).allSatisfy(r -> assertThat(r.getField(2)).as("error of %s", r.getField(0))
+                .isNull());
+        EngineMetrics m = GemmaScenarios.finalMetrics(job);
+        assertThat(m.rejected()).as("submits refused by the full queue").isPositive();
+        assertThat(m.completed()).isEqualTo(12);
+    }
+
+    @Test
     void synchronousPredictionWorksAndFailModeFailsTheJobOnABadRow() throws Exception {
         Scenario job = gemmaScenario("sql-sync", textModel);
         String options = SqlKafka.modelOptions(job.settings());

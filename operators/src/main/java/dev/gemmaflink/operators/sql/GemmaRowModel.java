@@ -118,8 +118,13 @@ final class GemmaRowModel implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        if (metrics != null) {
-            GemmaMetrics.register(metrics, engine, inFlight::size);
+        try {
+            if (metrics != null) {
+                GemmaMetrics.register(metrics, engine, inFlight::size);
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
         }
         LOG.info("gemma model {} subtask {} on {} (engine shared by {} subtasks), rows time out after {}",
                 spec.name(), subtaskIndex, device, SharedEngines.references(lease.key()), rowTimeout);
@@ -148,6 +153,9 @@ final class GemmaRowModel implements AutoCloseable {
             prepared = prepare(input);
         } catch (EnrichmentException e) {
             return failed(e);
+        } catch (RuntimeException e) {
+            // Not the row's known fault, but still this row's only: it gets INTERNAL, the stream goes on.
+            return failed(new EnrichmentException(ErrorCode.INTERNAL, "could not prepare the row: " + e, e));
         }
         CompletableFuture<RowData> out = new CompletableFuture<>();
         submit(prepared, deadline, FIRST_RETRY_MILLIS, out);
@@ -159,7 +167,13 @@ final class GemmaRowModel implements AutoCloseable {
             out.completeExceptionally(new IllegalStateException("gemma model " + spec.name() + " is closed"));
             return;
         }
-        RequestHandle handle = engine.submit(prepared.request(nextId(), deadline));
+        RequestHandle handle;
+        try {
+            handle = engine.submit(prepared.request(nextId(), deadline));
+        } catch (RuntimeException e) {
+            complete(out, new EnrichmentException(ErrorCode.INTERNAL, "the engine refused the row: " + e, e));
+            return;
+        }
         inFlight.add(handle);
         handle.result().whenComplete((r, e) -> {
             inFlight.remove(handle);
