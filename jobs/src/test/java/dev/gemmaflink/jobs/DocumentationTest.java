@@ -25,6 +25,16 @@ class DocumentationTest {
     }
 
     @Test
+    void readmeHasTheCurrentSqlModelOptionsTable() throws IOException {
+        String readme = Files.readString(ROOT.resolve("README.md"));
+        assertThat(readme)
+                .as("README.md table of the gemma model's SQL options; regenerate it with "
+                        + "GemmaModelOptions.markdownTable()")
+                .contains(dev.gemmaflink.operators.sql.GemmaModelOptions.markdownTable());
+        assertThat(Files.isExecutable(ROOT.resolve("bin/sql"))).isTrue();
+    }
+
+    @Test
     void readmeYamlExampleIsAValidConfiguration() throws IOException {
         String readme = Files.readString(ROOT.resolve("README.md"));
         int start = readme.indexOf("```yaml\n");

@@ -32,6 +32,11 @@ class ShadedJarCheck {
             var enrichers = file.getEntry("META-INF/services/dev.gemmaflink.operators.enrich.EnricherProvider");
             assertThat(new String(file.getInputStream(enrichers).readAllBytes(), StandardCharsets.UTF_8))
                     .contains("GemmaEnricherProvider", "EchoEnricherProvider");
+            // The SQL model provider beside the Kafka connector's table factories (ADD JAR of this jar).
+            var factories = file.getEntry("META-INF/services/org.apache.flink.table.factories.Factory");
+            assertThat(factories).as("Flink table factory service file").isNotNull();
+            assertThat(new String(file.getInputStream(factories).readAllBytes(), StandardCharsets.UTF_8))
+                    .contains("dev.gemmaflink.operators.sql.GemmaModelProviderFactory", "KafkaDynamicTableFactory");
             assertThat(file.stream().anyMatch(e -> e.getName().startsWith("native/lib/")
                     || e.getName().contains("pytorch/cpu"))).as("CPU libtorch natives").isTrue();
             assertThat(file.getEntry("org/apache/flink/streaming/api/environment/StreamExecutionEnvironment.class"))

@@ -10,9 +10,10 @@ import dev.gemmaflink.schemas.ErrorCode;
  * The one mapping from how the engine ended a request to the pipeline's dead-letter codes. A request that the engine
  * finished ({@code STOP}, {@code LENGTH}) is a result; everything else is a dead letter, or a retry for a full queue,
  * or, when the engine itself is gone, a failure of the task (which restarts from the checkpoint and replays the
- * request: the record is fine, the engine is not).
+ * request: the record is fine, the engine is not). The DataStream job's enricher and the SQL model provider
+ * ({@code operators.sql}) both map through it, so a row and a record that fail alike get the same code.
  */
-final class EngineFailures {
+public final class EngineFailures {
 
     /** Dead-letter reason of image requests on a text-only checkpoint. */
     static final String VISION_UNAVAILABLE = "captioning needs a multimodal checkpoint (one with a vision_config, "
@@ -28,7 +29,7 @@ final class EngineFailures {
      * @return the request's failure: an {@link EnrichmentException} (dead letter or retry), or an
      *     {@link EnricherUnavailableException} when the engine stopped serving
      */
-    static RuntimeException of(EngineResult result) {
+    public static RuntimeException of(EngineResult result) {
         switch (result.finishReason()) {
             case DEADLINE:
                 return new EnrichmentException(ErrorCode.TIMEOUT, "the request's deadline passed in the engine after "

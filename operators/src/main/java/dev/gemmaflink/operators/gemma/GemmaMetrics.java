@@ -10,10 +10,11 @@ import dev.gemmaflink.runtime.engine.EngineMetrics;
 import dev.gemmaflink.runtime.engine.GemmaEngine;
 
 /**
- * Flink metrics of a gemma enrichment subtask, in group {@code gemma}: its own requests in flight, and gauges over
- * the shared engine's {@link EngineMetrics} (every subtask on a device reports the same engine values).
+ * Flink metrics of a gemma enrichment subtask (or of an ML_PREDICT subtask of a gemma model), in group {@code gemma}:
+ * its own requests in flight, and gauges over the shared engine's {@link EngineMetrics} (every subtask on a device
+ * reports the same engine values).
  */
-final class GemmaMetrics {
+public final class GemmaMetrics {
 
     /** Group name under the subtask's metric group. */
     static final String GROUP = "gemma";
@@ -21,7 +22,7 @@ final class GemmaMetrics {
     private GemmaMetrics() {
     }
 
-    static void register(MetricGroup parent, GemmaEngine engine, IntSupplier inFlight) {
+    public static void register(MetricGroup parent, GemmaEngine engine, IntSupplier inFlight) {
         MetricGroup g = parent.addGroup(GROUP);
         g.gauge("requestsInFlight", (Gauge<Integer>) inFlight::getAsInt);
         engineGauge(g, engine, "queueDepth", m -> m.queueDepth());

@@ -38,6 +38,15 @@ public final class RequestValidator implements Serializable {
         this.limits = Objects.requireNonNull(limits, "limits");
     }
 
+    /**
+     * The media type of an image told by its magic bytes ({@code image/jpeg}, {@code image/png}, {@code image/gif},
+     * {@code image/webp}, {@code image/bmp}), for callers whose images come without one (SQL rows); empty for bytes
+     * of no known format.
+     */
+    public static Optional<String> mediaTypeOf(ByteBuffer data) {
+        return ImageSignature.of(data).map(f -> "image/" + f.name().toLowerCase(Locale.ROOT));
+    }
+
     /** Empty when the request is valid, else the first rejection. */
     public Optional<Rejection> validate(EnrichmentRequest request) {
         if (isBlank(request.getRequestId())) {

@@ -27,6 +27,9 @@ class ModuleWallTest {
      */
     static final Set<String> RUNTIME_API_ALLOWED_IN_OPERATORS = Set.of(
             "dev.gemmaflink.runtime.engine.GemmaEngine",
+            // The checkpoint's description (config.json): the SQL model provider reads it when a statement is
+            // planned, to refuse image input on a text-only checkpoint before anything runs.
+            "dev.gemmaflink.runtime.config.GemmaConfig",
             "dev.gemmaflink.runtime.engine.EngineConfig",
             "dev.gemmaflink.runtime.engine.EngineRequest",
             "dev.gemmaflink.runtime.engine.RequestHandle",
