@@ -13,9 +13,10 @@ import dev.gemmaflink.runtime.sched.ScheduledRequest;
 import dev.gemmaflink.runtime.sched.StepPlan;
 import dev.gemmaflink.runtime.sched.StepPlanner;
 import dev.gemmaflink.runtime.model.ForwardBatch;
-import dev.gemmaflink.runtime.model.ForwardResult;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
+import dev.gemmaflink.runtime.model.SampleRow;
+import dev.gemmaflink.runtime.model.SampledTokens;
 import dev.gemmaflink.runtime.model.SequenceStep;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * Other threads talk to it through the inbox (new requests, cancellations, close) and read futures and metrics.
  *
  * <p>One iteration: take every inbox command, plan a step ({@link StepPlanner#plan}), run one forward pass over all
- * its chunks, commit, sample for the chunks that end at the last known token, append, stop or continue.
+ * its chunks that also samples, on the device, the next token of the chunks that end at the last known token
+ * ({@link GemmaModel#forwardSample}: only token ids come back), commit, append, stop or continue.
  */
 final class EngineLoop implements Runnable {
 
@@ -257,11 +259,13 @@ final class EngineLoop implements Runnable {
             return;
         }
         List<ScheduledChunk> chunks = plan.chunks();
-        ForwardResult out;
+        SampledTokens out;
+        int[] sampleRow = new int[chunks.size()]; // per chunk, its row in the sampled tokens; -1: none
         try {
             // Building the steps is inside the try too: a step the model refuses (say, image inputs that do not fit
             // their chunk) fails this step's requests, never the engine thread.
             List<SequenceStep> steps = new ArrayList<>(chunks.size());
+            List<SampleRow> rows = new ArrayList<>();
             for (ScheduledChunk c : chunks) {
                 RequestState s = states.get(c.request().requestId());
                 if (!s.started) {
@@ -276,9 +280,15 @@ final class EngineLoop implements Runnable {
                     // Also on a recompute after preemption: the soft tokens stay with the request.
                     step = step.withImages(s.softTokens.slice(c.startPosition(), c.endPosition()));
                 }
+                sampleRow[steps.size()] = -1;
+                if (c.samples()) {
+                    // The token it samples takes position endPosition: the draw depends on (seed, position) only.
+                    sampleRow[steps.size()] = rows.size();
+                    rows.add(Sampler.row(steps.size(), s.request.params(), c.endPosition()));
+                }
                 steps.add(step);
             }
-            out = model.forward(new ForwardBatch(steps), storage);
+            out = model.forwardSample(new ForwardBatch(steps), storage, rows);
         } catch (RuntimeException e) {
             // The step's blocks hold no valid K/V: end its requests and withdraw the blocks they alone hold from the
             // prefix cache (they were offered to it at allocation).
@@ -307,14 +317,14 @@ final class EngineLoop implements Runnable {
                 metrics.prefillTokens.add(c.numTokens());
             }
             if (c.samples()) {
-                sample(states.get(c.request().requestId()), out.lastLogits(i), now);
+                sample(states.get(c.request().requestId()), out.token(sampleRow[i]), now);
             }
         }
         metrics.recordStep(chunks.size(), System.nanoTime() - t0);
     }
 
-    private void sample(RequestState s, float[] logits, long now) {
-        int token = Sampler.sample(logits, s.request.params(), s.rng());
+    /** Takes the token the device sampled for {@code s}: stop, append and stream it, or finish at the length cap. */
+    private void sample(RequestState s, int token, long now) {
         if (s.firstTokenNanos < 0) {
             s.firstTokenNanos = now;
         }

@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +27,6 @@ final class RequestState {
     final long submitNanos;
     final long deadlineNanos;
     private final TokenListener listener;
-    private final SplittableRandom rng;
     private final StreamingDetokenizer detokenizer; // null without a tokenizer
     private final StringBuilder text = new StringBuilder();
     private int[] generated = new int[16];
@@ -52,7 +50,6 @@ final class RequestState {
         this.request = request;
         this.listener = listener;
         this.detokenizer = detokenizer;
-        this.rng = new SplittableRandom(request.params().seed());
         this.submitNanos = submitNanos;
         this.deadlineNanos = deadlineNanos(request.deadline(), submitNanos);
     }
@@ -70,10 +67,6 @@ final class RequestState {
 
     String id() {
         return request.requestId();
-    }
-
-    SplittableRandom rng() {
-        return rng;
     }
 
     int numGenerated() {

@@ -21,8 +21,11 @@
  *
  * <p>Exactness: with {@code Precision.FLOAT32} a greedy request produces the same tokens as the single-sequence
  * {@link dev.gemmaflink.runtime.generate.Generator}, whether it ran alone, batched, after a prefix-cache hit or
- * after preemption and recompute (the tests assert this). Sampling uses the request's own seeded stream, so a seeded
- * request is reproducible too, except that recompute after preemption repeats no draws.
+ * after preemption and recompute (the tests assert this). Tokens are sampled on the device right after the forward
+ * pass ({@code GemmaModel.forwardSample}; only token ids come back), with counter-based noise of the request's seed
+ * and the token's position ({@code model.SamplingNoise}), so a seeded sampled request is reproducible too, whatever it
+ * is batched with and after preemption, and gets the tokens of the Java reference {@code generate.Sampler} (the tests
+ * assert this as well).
  *
  * <p>Images (multimodal checkpoints): a request carries encoded images with a text prompt; {@code submit} decodes
  * and preprocesses them on a preparation thread and assembles the prompt with {@code vision.ImagePrompt}; the engine

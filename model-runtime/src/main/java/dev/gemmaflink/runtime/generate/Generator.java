@@ -7,18 +7,21 @@ import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
 import dev.gemmaflink.runtime.model.PromptImages;
 import dev.gemmaflink.runtime.model.SequenceCache;
+import dev.gemmaflink.runtime.model.SampledTokens;
 import dev.gemmaflink.runtime.model.SequenceStep;
 import dev.gemmaflink.runtime.tokenizer.ChatFormat;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import dev.gemmaflink.runtime.tokenizer.StreamingDetokenizer;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
-import java.util.SplittableRandom;
 
 /**
  * Single-sequence text generation: the whole prompt in one prefill pass, then one decode step per token against
  * the KV cache, sampling with the request's {@link GenerationParams} and reporting each token to a
- * {@link TokenListener}.
+ * {@link TokenListener}. Tokens are sampled on the device by default ({@link Sampling#DEVICE}: no logits reach the
+ * host); {@link Sampling#HOST_REFERENCE} copies the logits and runs the Java {@link Sampler}, the reference that
+ * tests hold the device sampler and the engine to.
  *
  * <p>The generator owns one {@link KvStorage}, reused across requests and grown when a request needs more slots
  * (up to the context limit), so repeated generations allocate no new native memory. One request at a time per
@@ -43,10 +46,19 @@ public final class Generator implements AutoCloseable {
      */
     public static final int DEFAULT_PREFILL_CHUNK = 512;
 
+    /** Where the next token is chosen. */
+    public enum Sampling {
+        /** On the device, right after the forward pass; only token ids come back (serving). */
+        DEVICE,
+        /** On the host by the Java {@link Sampler} from copied logits: the reference for tests. */
+        HOST_REFERENCE
+    }
+
     private final GemmaModel model;
     private final GemmaTokenizer tokenizer; // may be null: ids in, ids out
     private final int contextLimit;
     private final int prefillChunk;
+    private final Sampling sampling;
     private KvStorage kv;
 
     /**
@@ -64,6 +76,16 @@ public final class Generator implements AutoCloseable {
      * @see #Generator(GemmaModel, GemmaTokenizer, int)
      */
     public Generator(GemmaModel model, GemmaTokenizer tokenizer, int contextLimit, int prefillChunk) {
+        this(model, tokenizer, contextLimit, prefillChunk, Sampling.DEVICE);
+    }
+
+    /**
+     * @param sampling where tokens are chosen; both give the same tokens (see {@link Sampler})
+     * @see #Generator(GemmaModel, GemmaTokenizer, int, int)
+     */
+    public Generator(GemmaModel model, GemmaTokenizer tokenizer, int contextLimit, int prefillChunk,
+            Sampling sampling) {
+        this.sampling = Objects.requireNonNull(sampling, "sampling");
         if (prefillChunk < 1) {
             throw new IllegalArgumentException("prefillChunk must be >= 1, got " + prefillChunk);
         }
@@ -128,14 +150,13 @@ public final class Generator implements AutoCloseable {
         int capacity = Math.min(contextLimit, promptIds.length + params.maxNewTokens());
         KvStorage storage = storageFor(capacity);
         SequenceCache cache = new SequenceCache(model.config(), 0, capacity);
-        SplittableRandom rng = new SplittableRandom(params.seed());
         StreamingDetokenizer detok = tokenizer == null ? null : tokenizer.streamingDetokenizer(true);
         StringBuilder text = new StringBuilder();
         int[] generated = new int[Math.min(params.maxNewTokens(), capacity - promptIds.length)];
         int count = 0;
         long ttft = 0;
         FinishReason reason = null;
-        ForwardResult logits = null;
+        int next = -1;
         for (int from = 0; from < promptIds.length; ) {
             int to = Math.min(promptIds.length, from + prefillChunk);
             if (images != null) {
@@ -145,11 +166,10 @@ public final class Generator implements AutoCloseable {
             if (images != null) {
                 step = step.withImages(images.slice(from, to));
             }
-            logits = model.forward(ForwardBatch.of(step), storage);
+            next = step(step, params, to == promptIds.length, promptIds.length, storage);
             from = to;
         }
         while (reason == null) {
-            int next = Sampler.sample(logits.lastLogits(0), params, rng);
             if (count == 0) {
                 ttft = System.nanoTime() - start;
             }
@@ -169,7 +189,7 @@ public final class Generator implements AutoCloseable {
             } else if (promptIds.length + count >= contextLimit) {
                 reason = FinishReason.CONTEXT_LIMIT;
             } else {
-                logits = model.forward(ForwardBatch.of(cache.append(new int[] {next}, false)), storage);
+                next = step(cache.append(new int[] {next}, false), params, true, promptIds.length + count, storage);
             }
         }
         if (detok != null && detok.hasPending()) {
@@ -178,6 +198,20 @@ public final class Generator implements AutoCloseable {
         }
         return new GenerationResult(Arrays.copyOf(generated, count), text.toString(), reason, promptIds.length, ttft,
                 System.nanoTime() - start);
+    }
+
+    /**
+     * Runs one step; when {@code sample}, returns the token chosen from its last logits for sequence position
+     * {@code position}, else -1.
+     */
+    private int step(SequenceStep step, GenerationParams params, boolean sample, int position, KvStorage storage) {
+        if (sampling == Sampling.HOST_REFERENCE) {
+            ForwardResult logits = model.forward(ForwardBatch.of(step), storage);
+            return sample ? Sampler.sample(logits.lastLogits(0), params, position) : -1;
+        }
+        SampledTokens t = model.forwardSample(ForwardBatch.of(step), storage,
+                sample ? List.of(Sampler.row(0, params, position)) : List.of());
+        return sample ? t.token(0) : -1;
     }
 
     /** The reusable storage, grown (power of two, at most the context limit) when a request needs more. */

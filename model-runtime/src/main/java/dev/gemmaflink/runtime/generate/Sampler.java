@@ -1,12 +1,26 @@
 package dev.gemmaflink.runtime.generate;
 
+import dev.gemmaflink.runtime.model.SampleRow;
+import dev.gemmaflink.runtime.model.SamplingNoise;
+import dev.gemmaflink.runtime.model.TokenMask;
 import java.util.Arrays;
-import java.util.SplittableRandom;
 
 /**
  * Picks the next token from float32 logits: greedy (temperature 0: the first maximum) or, in the order of Hugging
- * Face's warpers, temperature, then top-k, then top-p (nucleus), then a draw from the request's seeded stream.
- * Stateless; the random stream belongs to the request.
+ * Face's warpers, temperature, then top-k, then top-p (nucleus), then one draw by inverse CDF. Stateless.
+ *
+ * <p><b>The reference of the device sampler.</b> Serving samples on the device ({@code GemmaModel.forwardSample});
+ * this class is the Java statement of the same algorithm and is kept as the exact reference for it, rather than
+ * being only distributionally equal. So the draw is not taken from a random stream held by the request but is the
+ * counter-based {@link SamplingNoise#uniform}{@code (seed, position)} — the same number the device computes from the
+ * same seed and position with integer tensor ops — and every float64 step (scaling by {@code 1 / T}, {@code exp},
+ * running sums for top-p and the inverse CDF, strict {@code >} against {@code u * total}) is the one the device
+ * performs. Consequences: greedy choices are identical; seeded choices are identical except when {@code u * total}
+ * falls within float64 rounding (about 1e-16 relative) of a bucket boundary, because libtorch's {@code exp} and
+ * accumulation order may differ from Java's in the last bit; a replayed request (same seed, same prompt) gets the
+ * same tokens whatever it is batched, chunked or preempted with, since no random state lives anywhere. The
+ * distributional guarantee (tokens follow {@code softmax(logits / T)} restricted to top-k, then top-p, renormalised)
+ * holds for both and is tested.
  */
 public final class Sampler {
 
@@ -28,20 +42,42 @@ public final class Sampler {
     }
 
     /**
-     * @param logits one row of logits (not modified)
-     * @param params temperature, top-k, top-p
-     * @param rng    the request's random stream (unused when greedy)
+     * @param logits   one row of logits (not modified)
+     * @param params   temperature, top-k, top-p and the seed
+     * @param position absolute position the sampled token takes in its sequence (prompt length plus tokens
+     *                 generated before it): with the seed, it selects the draw
      * @return the chosen token id
      */
-    public static int sample(float[] logits, GenerationParams params, SplittableRandom rng) {
+    public static int sample(float[] logits, GenerationParams params, int position) {
+        return sample(logits, row(0, params, position));
+    }
+
+    /** The device sampler's row for a request's params at {@code position} (see {@link #sample(float[], SampleRow)}). */
+    public static SampleRow row(int sequence, GenerationParams params, int position) {
+        return params.greedy() ? SampleRow.greedy(sequence)
+                : SampleRow.sampled(sequence, params.temperature(), params.topK(), params.topP(), params.seed(),
+                        position);
+    }
+
+    /**
+     * The reference for one device sample row ({@link SampleRow#sequence()} is ignored): its mask, then greedy or
+     * temperature, top-k, top-p and the draw of {@code (seed, position)}.
+     */
+    public static int sample(float[] logits, SampleRow row) {
         if (logits.length == 0) {
             throw new IllegalArgumentException("cannot sample from an empty logit row");
         }
-        if (params.greedy()) {
-            return argmax(logits);
+        float[] l = row.mask() == null ? logits : row.mask().apply(logits);
+        if (row.greedy()) {
+            return argmax(l);
         }
-        int[] order = candidates(logits, params.topK()); // descending by logit
-        double inv = 1.0 / params.temperature();
+        return draw(l, 1.0 / row.temperature(), row.effectiveTopK(l.length), row.topP(),
+                SamplingNoise.uniform(row.seed(), row.position()));
+    }
+
+    /** Inverse-CDF draw {@code u} from the top-k, then top-p, candidates at inverse temperature {@code inv}. */
+    private static int draw(float[] logits, double inv, int topK, double topP, double u) {
+        int[] order = candidates(logits, topK); // descending by logit, then ascending id
         double max = logits[order[0]] * inv;
         double[] p = new double[order.length];
         double sum = 0;
@@ -50,11 +86,11 @@ public final class Sampler {
             sum += p[i];
         }
         int keep = order.length;
-        if (params.topP() < 1.0) {
+        if (topP < 1.0) {
             double cum = 0;
             for (int i = 0; i < order.length; i++) {
                 cum += p[i] / sum;
-                if (cum >= params.topP()) {
+                if (cum >= topP) {
                     keep = i + 1;
                     break;
                 }
@@ -64,14 +100,20 @@ public final class Sampler {
         for (int i = 0; i < keep; i++) {
             total += p[i];
         }
-        double u = rng.nextDouble() * total;
+        double target = u * total;
+        double cum = 0;
+        int reach = keep - 1;
         for (int i = 0; i < keep; i++) {
-            u -= p[i];
-            if (u < 0) {
+            cum += p[i];
+            if (cum > target) {
                 return order[i];
             }
+            if (cum >= total && reach == keep - 1) {
+                reach = i; // the first index whose mass reaches the total: the last with a probability above 0
+            }
         }
-        return order[keep - 1];
+        // u * total rounded up to total (u < 1): never a token of probability 0, such as a masked one.
+        return order[reach];
     }
 
     /** Token ids of the k largest logits (all when k is 0 or at least the vocabulary), largest first. */

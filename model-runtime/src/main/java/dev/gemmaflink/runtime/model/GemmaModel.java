@@ -12,7 +12,9 @@ import dev.gemmaflink.runtime.weights.TensorKind;
 import dev.gemmaflink.runtime.weights.TensorSlot;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +29,9 @@ import org.slf4j.LoggerFactory;
  * {@code List[Tensor]}; they never become DJL arrays. See {@link Precision} for the dtype policy per device.
  *
  * <p>Step API: {@link #forward(ForwardBatch, KvStorage)} runs the new tokens of several sequences at once against a
- * slot-addressed {@link KvStorage}; prefill, chunked prefill and decode are the same call.
+ * slot-addressed {@link KvStorage}; prefill, chunked prefill and decode are the same call. Serving uses
+ * {@link #forwardSample(ForwardBatch, KvStorage, List)}, which samples on the device and returns token ids only;
+ * {@code forward} copies the logits to the host (tests, parity checks, dump-logits).
  *
  * <p>Thread safety: {@code forward} may be called from several threads with distinct {@link KvStorage}s; calls on
  * one storage must not overlap. Keep a reference to this object while it is used: the DJL model behind it frees
@@ -41,6 +45,7 @@ public final class GemmaModel implements AutoCloseable {
     private final MatmulPath path;
     private final TorchScriptModule module;
     private final long weightBytes;
+    private final LongAdder deviceToHostBytes = new LongAdder();
 
     private GemmaModel(GemmaConfig config, MatmulPath path, TorchScriptModule module, long weightBytes) {
         this.config = config;
@@ -198,6 +203,66 @@ public final class GemmaModel implements AutoCloseable {
      * @throws IllegalArgumentException when a slot lies outside the storage or the storage belongs to another model
      */
     public ForwardResult forward(ForwardBatch batch, KvStorage kv) {
+        return run(batch, kv, (bt, out, sub) -> {
+            float[] data = out.toTensor(sub).toFloatArray();
+            deviceToHostBytes.add((long) data.length * Float.BYTES);
+            return new ForwardResult(data, config.vocabSize(), bt.firstRow(), bt.rowCount());
+        });
+    }
+
+    /**
+     * Runs one step as {@link #forward} does and samples the next token of the sequences {@code rows} name, on the
+     * device ({@link DeviceSampler}, right after the forward pass in the same step): only token ids and the
+     * log-probabilities rows ask for come back, never logits. Each row samples from the logits of its sequence's
+     * last new token. With no rows, nothing is copied back (a prefill chunk that does not end the prompt).
+     *
+     * <p>The result is the Java reference sampler's ({@code generate.Sampler}) choice on the same logits: exactly
+     * for greedy rows, and for sampled rows up to float64 rounding at a bucket boundary of the inverse CDF (the
+     * two compute the same float64 expressions; see {@link DeviceSampler}).
+     *
+     * @throws IllegalArgumentException when a row names a sequence outside the batch, two rows the same one, or a
+     *                                  row's mask another vocabulary (checked before the step runs)
+     */
+    public SampledTokens forwardSample(ForwardBatch batch, KvStorage kv, List<SampleRow> rows) {
+        int n = batch.steps().size();
+        boolean[] seen = new boolean[n];
+        for (SampleRow row : rows) {
+            if (row.sequence() >= n) {
+                throw new IllegalArgumentException("sample row for sequence " + row.sequence() + " of a batch of "
+                        + n + " sequences");
+            }
+            if (seen[row.sequence()]) {
+                throw new IllegalArgumentException("two sample rows for sequence " + row.sequence());
+            }
+            if (row.mask() != null && row.mask().vocabSize() != config.vocabSize()) {
+                throw new IllegalArgumentException("sample row for sequence " + row.sequence() + ": mask over "
+                        + row.mask().vocabSize() + " tokens but the model's vocabulary has " + config.vocabSize());
+            }
+            seen[row.sequence()] = true;
+        }
+        return run(batch, kv, (bt, out, sub) -> {
+            int[] first = bt.firstRow();
+            int[] count = bt.rowCount();
+            int[] logitRow = rows.stream().mapToInt(r -> first[r.sequence()] + count[r.sequence()] - 1).toArray();
+            return DeviceSampler.sample(module, sub, out, Arrays.stream(count).sum(), logitRow, rows,
+                    config.vocabSize(), deviceToHostBytes::add);
+        });
+    }
+
+    /**
+     * Diagnostics: bytes copied from the device to the host by {@link #forward} (logits) and {@link #forwardSample}
+     * (token ids) since load.
+     */
+    public long deviceToHostBytes() {
+        return deviceToHostBytes.sum();
+    }
+
+    /** What a step does with the logits {@code forward} left on the device. */
+    private interface StepOutput<T> {
+        T take(BatchTensors bt, IValue logits, PtNDManager sub);
+    }
+
+    private <T> T run(ForwardBatch batch, KvStorage kv, StepOutput<T> then) {
         checkOpen();
         if (kv.owner() != this) {
             throw new IllegalArgumentException("KV storage was allocated by another model");
@@ -222,9 +287,7 @@ public final class GemmaModel implements AutoCloseable {
                 args.add(IValue.from((PtNDArray) sub.create(bt.soft(),
                         new Shape(bt.softRows(), bt.softRows() == 0 ? config.hiddenSize() : bt.soft().length / bt.softRows()))));
                 try (IValue out = module.call("forward", args.toArray(new IValue[0]))) {
-                    PtNDArray logits = out.toTensor(sub);
-                    float[] data = logits.toFloatArray();
-                    return new ForwardResult(data, config.vocabSize(), bt.firstRow(), bt.rowCount());
+                    return then.take(bt, out, sub);
                 } finally {
                     for (int i = owned; i < args.size(); i++) {
                         args.get(i).close();

@@ -46,7 +46,8 @@ final class GemmaScript {
 
     /** @return the text model's module for {@code cfg}: its own methods plus the weight-loading ones */
     static TorchScriptModule.Source module(GemmaConfig cfg, Precision precision, MatmulPath path) {
-        return new TorchScriptModule.Source(ARCHIVE, CLASS_NAME, precision, source(cfg, precision, path));
+        return new TorchScriptModule.Source(ARCHIVE, CLASS_NAME, precision,
+                source(cfg, precision, path) + DeviceSampler.methods(CLASS_NAME)); // + sampling on the device
     }
 
     /** Source of the probe archive: packs one weight for oneDNN and runs one product with it. */

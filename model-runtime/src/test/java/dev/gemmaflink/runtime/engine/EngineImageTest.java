@@ -92,6 +92,11 @@ class EngineImageTest {
         return GemmaEngine.builder().model(model, tokenizer).imageEncoder(encoder).config(config.build());
     }
 
+    /** The single-sequence reference (chunks of 8, which keep each image whole), sampling with the Java sampler. */
+    private static Generator reference() {
+        return new Generator(model, tokenizer, 0, 8, Generator.Sampling.HOST_REFERENCE);
+    }
+
     private static GenerationParams greedy(int n) {
         return GenerationParams.builder().temperature(0).maxNewTokens(n).stopIds().build();
     }
@@ -172,7 +177,7 @@ class EngineImageTest {
     @Test
     void captionsAPngAndAJpegLikeTheGenerator() throws Exception {
         ImageCaptioner cap = new ImageCaptioner(encoder, tokenizer, new ImageDecoder());
-        try (GemmaEngine engine = engine().build(); Generator gen = new Generator(model, tokenizer, 0, 8)) {
+        try (GemmaEngine engine = engine().build(); Generator gen = reference()) {
             for (String format : new String[] {"png", "jpeg"}) {
                 byte[] img = image(70, 40, format, 0);
                 MultimodalPrompt mp = cap.prepare(PROMPT, false, List.of(img), PanAndScanOptions.DISABLED);
@@ -192,7 +197,7 @@ class EngineImageTest {
                 .prepare(PROMPT, false, List.of(img), PanAndScanOptions.DISABLED);
         try (GemmaEngine engine = GemmaEngine.builder().modelDir(ckpt.directory())
                 .config(config().modelId(null).precision(Precision.FLOAT32).threads(1).build()).build();
-             Generator gen = new Generator(model, tokenizer, 0, 8)) {
+             Generator gen = reference()) {
             EngineResult r = get(engine.submit(request(img, 5)));
             assertThat(r.tokens()).containsExactly(gen.generate(mp.ids(), mp.images(), greedy(5), null).tokens());
         }
@@ -205,7 +210,7 @@ class EngineImageTest {
         byte[] wide = image(160, 40, "png", 3);
         byte[] small = image(30, 30, "jpeg", 9);
         String prompt = "Compare <start_of_image> with <start_of_image> please.";
-        try (GemmaEngine engine = engine().build(); Generator gen = new Generator(model, tokenizer, 0, 8)) {
+        try (GemmaEngine engine = engine().build(); Generator gen = reference()) {
             MultimodalPrompt mp = cap.prepare(prompt, true, List.of(wide, small), pas);
             assertThat(mp.tokens().spans()).as("the wide image's crops plus the small image").hasSizeGreaterThan(3);
             int[] expected = gen.generate(mp.ids(), mp.images(), greedy(5), null).tokens();
@@ -235,7 +240,7 @@ class EngineImageTest {
         List<RequestHandle> handles = new ArrayList<>();
         try (GemmaEngine engine = engine(config().targetSequenceLength(32)
                 .kvCacheBytes(EngineTestSupport.budgetFor(4, 32, 8))).build();
-             Generator gen = new Generator(model, tokenizer, 0, 8)) {
+             Generator gen = reference()) {
             for (int i = 0; i < 4; i++) {
                 images.add(image(40 + 10 * i, 50, "png", 31 * i));
                 handles.add(engine.submit(request(images.get(i), 30)));
@@ -259,7 +264,7 @@ class EngineImageTest {
         byte[] b = image(70, 40, "png", 77); // same size, same token ids, other pixels
         MultimodalPrompt pa = cap.prepare(PROMPT, false, List.of(a), PanAndScanOptions.DISABLED);
         ImageSpan span = pa.tokens().spans().get(0);
-        try (GemmaEngine engine = engine().build(); Generator gen = new Generator(model, tokenizer, 0, 8)) {
+        try (GemmaEngine engine = engine().build(); Generator gen = reference()) {
             EngineResult first = get(engine.submit(request(a, 4)));
             EngineResult second = get(engine.submit(request(a, 4)));
             EngineResult other = get(engine.submit(request(b, 4)));
@@ -280,7 +285,7 @@ class EngineImageTest {
         byte[] good = image(70, 40, "png", 5);
         byte[] corrupt = Arrays.copyOf(good, 60);
         int[] textPrompt = tokenizer.encode("Tell me a story about a cat.", true);
-        try (GemmaEngine engine = engine().build(); Generator gen = new Generator(model, tokenizer, 0, 8)) {
+        try (GemmaEngine engine = engine().build(); Generator gen = reference()) {
             RequestHandle text = engine.submit(EngineRequest.builder().promptIds(textPrompt).params(greedy(12)).build());
             RequestHandle bad = engine.submit(request(corrupt, 4));
             RequestHandle ok = engine.submit(request(good, 4));

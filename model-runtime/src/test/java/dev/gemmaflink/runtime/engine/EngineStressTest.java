@@ -209,9 +209,10 @@ class EngineStressTest {
         }
     }
 
-    /** The reference: a single-sequence generation. */
+    /** The reference: a single-sequence generation, sampled by the Java {@code Sampler} from host logits. */
     private static GenerationResult reference(int[] prompt, GenerationParams params) {
-        try (Generator g = new Generator(model, null, 0)) {
+        try (Generator g = new Generator(model, null, 0, Generator.DEFAULT_PREFILL_CHUNK,
+                Generator.Sampling.HOST_REFERENCE)) {
             return g.generate(prompt, params, null);
         }
     }

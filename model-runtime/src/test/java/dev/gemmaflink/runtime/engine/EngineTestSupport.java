@@ -116,9 +116,10 @@ final class EngineTestSupport {
         return out;
     }
 
-    /** The reference: tokens of a single-sequence generation. */
+    /** The reference: tokens of a single-sequence generation, sampled by the Java {@code Sampler} from host logits. */
     static int[] reference(GemmaModel model, int[] prompt, GenerationParams params) {
-        try (Generator g = new Generator(model, null, 0)) {
+        try (Generator g = new Generator(model, null, 0, Generator.DEFAULT_PREFILL_CHUNK,
+                Generator.Sampling.HOST_REFERENCE)) {
             return g.generate(prompt, params, null).tokens();
         }
     }

@@ -112,6 +112,54 @@ class GemmaEngineTest {
         }
     }
 
+    /**
+     * Sampled (non-greedy) requests, seeded, batched with each other and with greedy ones: each gets the tokens the
+     * Java reference sampler draws from host logits, and the same tokens alone, or under a smaller step budget
+     * (other chunking, other batch compositions).
+     */
+    @Test
+    void seededSampledRequestsGiveTheJavaReferencesTokensInAnyBatch() throws Exception {
+        int[] lengths = {3, 40, 9, 17, 26, 5};
+        List<GenerationParams> params = List.of(
+                GenerationParams.builder().seed(11).maxNewTokens(14).stopIds().build(), // T 1, top-k 64, top-p 0.95
+                GenerationParams.builder().seed(12).temperature(1.5).topK(0).topP(1.0).maxNewTokens(9).stopIds().build(),
+                greedy(12),
+                GenerationParams.builder().seed(-13).temperature(0.7).topK(10).topP(0.8).maxNewTokens(11).stopIds()
+                        .build(),
+                GenerationParams.builder().seed(14).temperature(2.0).topK(3).maxNewTokens(10).stopIds().build(),
+                GenerationParams.builder().seed(11).maxNewTokens(14).stopIds().build()); // a replay of request 0's seed
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < lengths.length; i++) {
+            prompts.add(prompt(lengths[i], 300 + i));
+        }
+        List<int[]> expected = new ArrayList<>();
+        for (int i = 0; i < lengths.length; i++) {
+            expected.add(reference(model, prompts.get(i), params.get(i)));
+        }
+        for (EngineConfig.Builder cfg : List.of(config(), config().maxTokensPerStep(8))) {
+            try (GemmaEngine engine = engine(model, cfg).build()) {
+                List<RequestHandle> handles = new ArrayList<>();
+                for (int i = 0; i < lengths.length; i++) {
+                    handles.add(engine.submit(EngineRequest.builder().promptIds(prompts.get(i)).params(params.get(i))
+                            .build()));
+                }
+                for (int i = 0; i < lengths.length; i++) {
+                    assertThat(get(handles.get(i)).tokens()).as("request %d together", i)
+                            .containsExactly(expected.get(i));
+                }
+                for (int i : new int[] {0, 3}) {
+                    assertThat(get(engine.submit(EngineRequest.builder().promptIds(prompts.get(i))
+                            .params(params.get(i)).build())).tokens()).as("request %d alone", i)
+                            .containsExactly(expected.get(i));
+                }
+                assertPoolFree(engine);
+            }
+        }
+        // The sampled requests really sample: not the greedy tokens, and one seed with another prompt draws others.
+        assertThat(expected.get(0)).isNotEqualTo(reference(model, prompts.get(0), greedy(14)));
+        assertThat(expected.get(5)).isNotEqualTo(expected.get(0));
+    }
+
     @Test
     void aSharedPrefixIsServedFromTheCacheAndGivesTheSameTokens() throws Exception {
         int[] shared = prompt(30, 7);
@@ -211,7 +259,8 @@ class GemmaEngineTest {
              GemmaEngine engine = GemmaEngine.builder().model(model, tok).config(EngineConfig.builder()
                      .blockSize(BLOCK_SIZE).targetSequenceLength(128)
                      .kvCacheBytes(EngineTestSupport.budgetFor(4, 128, 2048)).build()).build();
-             Generator gen = new Generator(model, tok, 0)) {
+             Generator gen = new Generator(model, tok, 0, Generator.DEFAULT_PREFILL_CHUNK,
+                     Generator.Sampling.HOST_REFERENCE)) {
             EngineResult r = get(engine.submit(EngineRequest.builder().text("hello world").chat(true).params(params)
                     .build()));
             GenerationResult expected = gen.generate("hello world", true, params, null);

@@ -115,6 +115,31 @@ class GeneratorTest {
     }
 
     @Test
+    void deviceSamplingGivesTheJavaReferencesTokensAndCopiesOnlyTokenIds() {
+        int[] prompt = {2, 90, 91, 92, 93, 94};
+        List<GenerationParams> params = List.of(
+                GenerationParams.builder().temperature(0).maxNewTokens(16).stopIds().build(),
+                GenerationParams.builder().seed(1).maxNewTokens(16).stopIds().build(), // Gemma defaults: T 1, k 64, p 0.95
+                GenerationParams.builder().seed(2).temperature(1.7).topK(0).topP(1.0).maxNewTokens(16).stopIds().build(),
+                GenerationParams.builder().seed(3).temperature(0.6).topK(5).topP(0.7).maxNewTokens(16).stopIds().build(),
+                GenerationParams.builder().seed(4).temperature(1.0).topK(1).maxNewTokens(16).stopIds().build());
+        try (Generator device = new Generator(model, tokenizer, 0, 3); // chunked prefill: chunks without a sample
+             Generator host = new Generator(model, tokenizer, 0, 3, Generator.Sampling.HOST_REFERENCE)) {
+            for (GenerationParams p : params) {
+                long before = model.deviceToHostBytes();
+                int[] got = device.generate(prompt, p, null).tokens();
+                long copied = model.deviceToHostBytes() - before;
+                assertThat(got).as("%s", p).containsExactly(host.generate(prompt, p, null).tokens());
+                // One sample per generated token, 16 bytes each: never a logit row.
+                assertThat(copied).as("%s", p).isEqualTo(16L * got.length);
+            }
+            // top-k 1 is greedy.
+            assertThat(device.generate(prompt, params.get(4), null).tokens())
+                    .containsExactly(device.generate(prompt, params.get(0), null).tokens());
+        }
+    }
+
+    @Test
     void stopsOnAStopIdAndAtTheContextLimit() {
         int[] prompt = {2, 60, 61, 62, 63};
         try (Generator gen = new Generator(model, tokenizer, 0)) {

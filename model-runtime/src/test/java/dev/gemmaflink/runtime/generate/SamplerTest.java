@@ -3,7 +3,6 @@ package dev.gemmaflink.runtime.generate;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.util.SplittableRandom;
 import java.util.TreeSet;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -19,11 +18,11 @@ class SamplerTest {
         return l;
     }
 
+    /** Draws at positions 0, 1, ..., draws - 1 of the request's seed (the counter-based noise). */
     private static int[] histogram(float[] logits, GenerationParams p, int draws) {
-        SplittableRandom rng = new SplittableRandom(p.seed());
         int[] h = new int[logits.length];
         for (int i = 0; i < draws; i++) {
-            h[Sampler.sample(logits, p, rng)]++;
+            h[Sampler.sample(logits, p, i)]++;
         }
         return h;
     }
@@ -32,7 +31,7 @@ class SamplerTest {
     void greedyIsArgmaxWithFirstIndexOnTies() {
         float[] l = {0.5f, 3f, -1f, 3f, 2.9f};
         GenerationParams greedy = GenerationParams.builder().temperature(0).build();
-        assertThat(Sampler.sample(l, greedy, new SplittableRandom(1))).isEqualTo(1);
+        assertThat(Sampler.sample(l, greedy, 7)).isEqualTo(1);
         assertThat(Sampler.argmax(new float[] {-5f, -2f, -3f})).isEqualTo(1);
     }
 
@@ -44,6 +43,20 @@ class SamplerTest {
         int[] first = IntStream.range(0, 1).flatMap(x -> IntStream.of(histogram(l, a, 500))).toArray();
         assertThat(histogram(l, a, 500)).containsExactly(first);
         assertThat(histogram(l, b, 500)).isNotEqualTo(first);
+    }
+
+    @Test
+    void aDrawDependsOnSeedAndPositionOnly() {
+        float[] l = fixedLogits();
+        GenerationParams p = GenerationParams.builder().topK(0).topP(1.0).seed(42).build();
+        int[] forward = new int[200];
+        for (int i = 0; i < forward.length; i++) {
+            forward[i] = Sampler.sample(l, p, i);
+        }
+        // Any order of asking gives each position its own token: no hidden stream state.
+        for (int i = forward.length - 1; i >= 0; i--) {
+            assertThat(Sampler.sample(l, p, i)).as("position %d", i).isEqualTo(forward[i]);
+        }
     }
 
     @Test
@@ -89,7 +102,7 @@ class SamplerTest {
         }
         int best = Sampler.argmax(l);
         GenerationParams cold = GenerationParams.builder().temperature(1e-4).topK(0).topP(1.0).seed(1).build();
-        assertThat(Sampler.sample(l, cold, new SplittableRandom(1))).isEqualTo(best);
+        assertThat(Sampler.sample(l, cold, 1)).isEqualTo(best);
         int[] top = Sampler.candidates(l, 10_000);
         assertThat(top[0]).isEqualTo(best);
         for (int i = 1; i < top.length; i++) {

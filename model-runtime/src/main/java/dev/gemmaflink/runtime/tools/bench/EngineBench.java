@@ -99,6 +99,7 @@ public final class EngineBench {
             coldTtft = cold.timeToFirstTokenMillis();
         }
         EngineMetrics afterCold = engine.metrics();
+        long copiedBefore = engine.model().deviceToHostBytes();
         List<ConcurrentLinkedQueue<Long>> stamps = new ArrayList<>();
         List<RequestHandle> handles = new ArrayList<>();
         long start = System.nanoTime();
@@ -116,6 +117,7 @@ public final class EngineBench {
         }
         long end = System.nanoTime();
         EngineMetrics after = engine.metrics();
+        long copied = engine.model().deviceToHostBytes() - copiedBefore;
         if (!print) {
             return "";
         }
@@ -154,6 +156,11 @@ public final class EngineBench {
                 .average().orElse(0)));
         o.put("preemptions", after.preemptions() - before.preemptions());
         o.put("mean_batch_size", round(after.meanBatchSizeSince(before)));
+        long steps = after.steps() - afterCold.steps();
+        // Tokens are sampled on the device; logits_bytes_per_step is what copying each sequence's logit row cost.
+        o.put("device_to_host_bytes_per_step", steps == 0 ? 0 : copied / steps);
+        o.put("logits_bytes_per_step", round((double) Float.BYTES * engine.model().config().vocabSize()
+                * after.meanBatchSizeSince(afterCold)));
         o.put("kv_storage_bytes", after.kvStorageBytes());
         long peak = 0;
         for (EngineMetrics.KvGroupMetrics g : after.kv()) {

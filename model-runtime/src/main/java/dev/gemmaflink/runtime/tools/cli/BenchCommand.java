@@ -2,13 +2,13 @@ package dev.gemmaflink.runtime.tools.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gemmaflink.runtime.generate.Sampler;
 import dev.gemmaflink.runtime.model.BandwidthProbe;
 import dev.gemmaflink.runtime.model.ForwardBatch;
-import dev.gemmaflink.runtime.model.ForwardResult;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
+import dev.gemmaflink.runtime.model.SampleRow;
 import dev.gemmaflink.runtime.model.SequenceCache;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -19,7 +19,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code gemma bench}: prefill and batch-1 decode speed on random tokens, printed as one JSON line with the
- * memory-bandwidth floor (weight bytes read per token over measured read bandwidth).
+ * memory-bandwidth floor (weight bytes read per token over measured read bandwidth). Tokens are chosen on the device
+ * (greedy), as in serving; {@code device_to_host_bytes_per_step} is what one decode step copied back, beside
+ * {@code logits_bytes_per_step}, what copying the step's logit row to the host would cost.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure prefill tokens/s (one PROMPT_LEN prompt) and batch-1 greedy decode tokens/s; print "
@@ -55,20 +57,23 @@ final class BenchCommand implements Callable<Integer> {
             }
             double bestPrefill = 0;
             double bestDecode = 0;
+            long copiedPerStep = 0;
+            List<SampleRow> greedy = List.of(SampleRow.greedy(0));
             try (KvStorage kv = model.allocateKv(promptLen + genLen, promptLen + genLen)) {
                 for (int run = 0; run <= runs; run++) { // run 0 is the warm-up
                     SequenceCache cache = new SequenceCache(model.config(), 0, promptLen + genLen);
                     long t0 = System.nanoTime();
-                    ForwardResult r = model.forward(ForwardBatch.of(cache.append(prompt, false)), kv);
+                    int next = model.forwardSample(ForwardBatch.of(cache.append(prompt, false)), kv, greedy).token(0);
                     long t1 = System.nanoTime();
-                    int next = Sampler.argmax(r.lastLogits(0));
                     int steps = run == 0 ? Math.min(4, genLen) : genLen;
+                    long copied0 = model.deviceToHostBytes();
                     long t2 = System.nanoTime();
                     for (int i = 0; i < steps; i++) {
-                        r = model.forward(ForwardBatch.of(cache.append(new int[] {next}, false)), kv);
-                        next = Sampler.argmax(r.lastLogits(0));
+                        next = model.forwardSample(ForwardBatch.of(cache.append(new int[] {next}, false)), kv, greedy)
+                                .token(0);
                     }
                     long t3 = System.nanoTime();
+                    copiedPerStep = (model.deviceToHostBytes() - copied0) / steps;
                     if (run > 0) {
                         bestPrefill = Math.max(bestPrefill, promptLen * 1e9 / (t1 - t0));
                         bestDecode = Math.max(bestDecode, steps * 1e9 / (t3 - t2));
@@ -99,6 +104,8 @@ final class BenchCommand implements Callable<Integer> {
             j.put("bandwidth_bound_tokens_per_s", round(floor));
             j.put("decode_ms_per_token", round(1000.0 / bestDecode));
             j.put("decode_time_over_floor", round(floor / bestDecode));
+            j.put("device_to_host_bytes_per_step", copiedPerStep);
+            j.put("logits_bytes_per_step", (long) Float.BYTES * model.config().vocabSize());
             spec.commandLine().getOut().println(j.toString());
             spec.commandLine().getOut().flush();
         }
