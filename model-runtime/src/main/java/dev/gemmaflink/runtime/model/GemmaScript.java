@@ -142,7 +142,7 @@ final class GemmaScript {
             switch (k) {
                 case ATTN_QKV:
                 case FFN_GATE_UP:
-                    s.append("  return ").append(String.format(Locale.ROOT, prep, "torch.contiguous(" + fold + ")")).append("\n");
+                    s.append("  return ").append(String.format(Locale.ROOT, prep, fold)).append("\n"); // fold is contiguous
                     break;
                 case ATTN_QK_NORM:
                     // Query rows carry sqrt(d) and the attention scale, key rows sqrt(d).
@@ -277,7 +277,8 @@ final class GemmaScript {
         s.append("  cE = torch.full([], ").append(lit(Math.sqrt(e * cfg.rmsNormEps()))).append(", dtype=6, layout=None, device=dev, pin_memory=None)\n");
         s.append("  cD = torch.full([], ").append(lit(Math.sqrt(d * cfg.rmsNormEps()))).append(", dtype=6, layout=None, device=dev, pin_memory=None)\n");
         s.append("  xb = torch.empty([dims[0], ").append(e).append("], dtype=").append(cdt).append(", layout=None, device=dev, pin_memory=None, memory_format=None)\n");
-        // Rotate-half as a product with a permutation matrix, x @ rp = roll(x, d/2): exact, one kernel.
+        // Rotate-half as a product with a permutation matrix, x @ rp = roll(x, d/2): one kernel, exact in float32
+        // (libtorch keeps TF32 off by default).
         s.append("  rp = torch.roll(torch.eye(").append(d).append(", dtype=6, layout=None, device=dev, pin_memory=None), [")
                 .append(d / 2).append("], [1])\n");
         s.append("  hoff = torch.view(torch.arange(0, ").append(2 * kv).append(", dtype=4, layout=None, device=dev, pin_memory=None), [1, ")

@@ -163,8 +163,9 @@ public final class TensorTable {
     }
 
     /**
-     * The position of a layer's first tensor in its module's weight list: kind {@code k} of that layer sits at
-     * {@code layerStart + k.indexInGroup()}, the offsets a module's per-layer method reads its weights at.
+     * The position of a layer's first tensor in its list ({@link #text()} or {@link #vision()}): kind {@code k} of
+     * that layer sits at {@code layerStart + k.indexInGroup()}, the offsets the image encoder's per-layer method reads
+     * its weights at (the text model's are {@link #textModuleLayerStart}).
      */
     public int layerStart(Group group, int layer) {
         if (!group.isPerLayer()) {
