@@ -8,6 +8,7 @@ import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.ForwardResult;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
+import dev.gemmaflink.runtime.model.OpProfile;
 import dev.gemmaflink.runtime.model.SequenceCache;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -19,7 +20,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code gemma bench}: prefill and batch-1 decode speed on random tokens, printed as one JSON line with the
- * memory-bandwidth floor (weight bytes read per token over measured read bandwidth).
+ * memory-bandwidth floor (weight bytes read per token over measured read bandwidth), and what one decode step costs
+ * apart from time: the graph operations it runs (libtorch's profiler, after the timed runs; see {@link OpProfile})
+ * and the bytes it copies from the device to the host (the logits).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure prefill tokens/s (one PROMPT_LEN prompt) and batch-1 greedy decode tokens/s; print "
@@ -43,8 +46,8 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--prompt-len, --gen-len and --runs must be >= 1");
         }
         try (GemmaModel model = modelArgs.load(spec.commandLine().getErr())) {
-            if (promptLen + genLen > model.config().maxPositionEmbeddings()) {
-                throw new IllegalArgumentException("prompt-len + gen-len exceed max_position_embeddings "
+            if (promptLen + genLen + 1 > model.config().maxPositionEmbeddings()) {
+                throw new IllegalArgumentException("prompt-len + gen-len + 1 exceed max_position_embeddings "
                         + model.config().maxPositionEmbeddings());
             }
             int[] prompt = new int[promptLen];
@@ -55,9 +58,12 @@ final class BenchCommand implements Callable<Integer> {
             }
             double bestPrefill = 0;
             double bestDecode = 0;
-            try (KvStorage kv = model.allocateKv(promptLen + genLen, promptLen + genLen)) {
+            OpProfile.Counts ops = null;
+            long toHost = 0;
+            int capacity = promptLen + genLen + 1; // one more step, profiled after the timed runs
+            try (KvStorage kv = model.allocateKv(capacity, capacity)) {
                 for (int run = 0; run <= runs; run++) { // run 0 is the warm-up
-                    SequenceCache cache = new SequenceCache(model.config(), 0, promptLen + genLen);
+                    SequenceCache cache = new SequenceCache(model.config(), 0, capacity);
                     long t0 = System.nanoTime();
                     ForwardResult r = model.forward(ForwardBatch.of(cache.append(prompt, false)), kv);
                     long t1 = System.nanoTime();
@@ -72,6 +78,12 @@ final class BenchCommand implements Callable<Integer> {
                     if (run > 0) {
                         bestPrefill = Math.max(bestPrefill, promptLen * 1e9 / (t1 - t0));
                         bestDecode = Math.max(bestDecode, steps * 1e9 / (t3 - t2));
+                    }
+                    if (run == runs) {
+                        ForwardBatch step = ForwardBatch.of(cache.append(new int[] {next}, false));
+                        ForwardResult[] last = new ForwardResult[1];
+                        ops = OpProfile.of(() -> last[0] = model.forward(step, kv));
+                        toHost = (long) last[0].rows(0) * last[0].vocabSize() * Float.BYTES; // float32 logits
                     }
                 }
             }
@@ -99,6 +111,12 @@ final class BenchCommand implements Callable<Integer> {
             j.put("bandwidth_bound_tokens_per_s", round(floor));
             j.put("decode_ms_per_token", round(1000.0 / bestDecode));
             j.put("decode_time_over_floor", round(floor / bestDecode));
+            if (ops != null) {
+                j.put("ops_per_decode_step", ops.graphOps());
+                j.put("ops_per_decode_layer", round(ops.graphOpsPerLayer()));
+                j.put("dispatched_ops_per_decode_step", ops.dispatchedOps());
+                j.put("device_to_host_bytes_per_step", toHost);
+            }
             spec.commandLine().getOut().println(j.toString());
             spec.commandLine().getOut().flush();
         }
