@@ -222,8 +222,9 @@ def pad_cols(t, width, fill):
 
 def pack_step(q, ids, pos, wslot, rows, soft_idx, soft, ctx, kpos, spans_q=None, spans_k=None):
     """forward()'s packed inputs for one attention group (GemmaScript's table): B sequences of q new tokens each in
-    flat order (q == 1: decode; else B == 1), each with the same context slots for both layer types. ctx, kpos: (B, L);
-    spans_*: image span per query / key (-1: text), for a single multi-token sequence with images."""
+    flat order (q == 1: decode; else B == 1), each with the same context slots for both layer types, shipped as slots
+    (not as blocks). ctx, kpos: (B, L); spans_*: image span per query / key (-1: text), for a single multi-token
+    sequence with images."""
     b = ids.shape[0] // q
     width = align(ctx.shape[1])
     sections = [ids, pos, wslot, wslot, rows, soft_idx]
@@ -232,7 +233,7 @@ def pack_step(q, ids, pos, wslot, rows, soft_idx, soft, ctx, kpos, spans_q=None,
     images = spans_q is not None
     if images:
         sections += [spans_q.reshape(-1), pad_cols(spans_k, width, -1), pad_cols(spans_k, width, -1)]
-    dims = [ids.shape[0], rows.shape[0], soft_idx.shape[0], 1, 0, b, q, width, width, 1 if images else 0]
+    dims = [ids.shape[0], rows.shape[0], soft_idx.shape[0], 1, 0, b, q, width, width, 1 if images else 0, 0, 0]
     return dict(buf=torch.cat(sections), sizes=[int(x.shape[0]) for x in sections], dims=dims, soft=soft)
 
 

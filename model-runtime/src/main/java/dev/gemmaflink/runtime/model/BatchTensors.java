@@ -14,11 +14,18 @@ import java.util.List;
  * <p>Attention groups: every single-token step (decode) joins one group; each multi-token step (prefill or a
  * prompt chunk) is a group of its own. Tokens are laid out group by group (flat order), so a group's queries are
  * one contiguous run of rows and need no padding; only contexts are padded, to a multiple of
- * {@link GemmaScript#CONTEXT_ALIGN}. Logit rows stay in the batch's sequence order.
+ * {@link GemmaScript#CONTEXT_ALIGN}. Logit rows stay in the batch's sequence order. Large paged contexts
+ * ({@link ChunkSlots#isPaged()}) travel as their blocks ({@link #tableMinEntries}).
  */
 final class BatchTensors {
 
     private static final LayerType[] TYPES = {LayerType.SLIDING_ATTENTION, LayerType.FULL_ATTENTION};
+
+    /**
+     * Context entries (sequences x padded length) of a group and layer type from which paged contexts travel as
+     * blocks: below it the expanded slots are cheaper than computing them on the device. Tests lower it.
+     */
+    static volatile int tableMinEntries = 4096;
 
     private long[] buf = new long[256];
     private int used;
@@ -125,13 +132,45 @@ final class BatchTensors {
             }
             boolean images = gb == 1 && gq > 1 && steps.get(g[0]).images() != null
                     && !steps.get(g[0]).images().spans().isEmpty();
+            // Per layer type: a paged context ships its blocks when the expanded slots would be large (the device
+            // computes the slots); otherwise slots and positions.
+            int[] pagedBlockSize = new int[TYPES.length];
+            for (int ti = 0; ti < TYPES.length; ti++) {
+                int bs = steps.get(g[0]).slots(TYPES[ti]).blockSize();
+                boolean paged = (long) gb * gl[ti] >= tableMinEntries;
+                for (int b : g) {
+                    ChunkSlots c = steps.get(b).slots(TYPES[ti]);
+                    paged &= c.isPaged() && c.blockSize() == bs;
+                }
+                pagedBlockSize[ti] = paged ? bs : 0;
+            }
             bt.dims.add((long) flatStart[g[0]]);
             bt.dims.add((long) gb);
             bt.dims.add((long) gq);
             bt.dims.add((long) gl[0]);
             bt.dims.add((long) gl[1]);
             bt.dims.add(images ? 1L : 0L);
+            bt.dims.add((long) pagedBlockSize[0]);
+            bt.dims.add((long) pagedBlockSize[1]);
             for (int ti = 0; ti < TYPES.length; ti++) {
+                if (pagedBlockSize[ti] > 0) {
+                    int blocks = 0;
+                    for (int b : g) {
+                        blocks = Math.max(blocks, steps.get(b).slots(TYPES[ti]).blockCount());
+                    }
+                    int tbl = bt.section(gb * blocks); // padding: block 0, never read (the entry is masked)
+                    int first = bt.section(gb);
+                    int length = bt.section(gb);
+                    for (int j = 0; j < gb; j++) {
+                        ChunkSlots c = steps.get(g[j]).slots(TYPES[ti]);
+                        for (int k = 0; k < c.blockCount(); k++) {
+                            bt.buf[tbl + j * blocks + k] = c.block(k);
+                        }
+                        bt.buf[first + j] = c.firstContextPosition();
+                        bt.buf[length + j] = c.contextLength();
+                    }
+                    continue;
+                }
                 int ctx = bt.section(gb * gl[ti]);
                 int kpos = bt.section(gb * gl[ti]);
                 for (int j = 0; j < gb; j++) {
@@ -220,7 +259,7 @@ final class BatchTensors {
         return sizes.stream().mapToLong(Long::longValue).toArray();
     }
 
-    /** {@code [T, N, S, groups]}, then per group {@code [start, B, Q, LL, LG, images]}. */
+    /** {@code [T, N, S, groups]}, then per group {@code [start, B, Q, LL, LG, images, pagedL, pagedG]}. */
     long[] dims() {
         return dims.stream().mapToLong(Long::longValue).toArray();
     }

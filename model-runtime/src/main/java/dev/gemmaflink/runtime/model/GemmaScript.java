@@ -36,12 +36,16 @@ import java.util.Locale;
  *   wslotL, wslotG      (T)        cache slot each new token's K/V is written to, per layer type
  *   rows                (N)        flat indices of the tokens whose logits are returned, in sequence order
  *   softIdx             (S)        flat indices of image soft tokens, whose scaled embeddings are replaced by soft
- *   per group: ctxL, kposL (B*LL), ctxG, kposG (B*LG)   context slots of each sequence and their absolute positions
- *                                  (padding: slot 0 at position {@value #PAD_POSITION}, which no query sees)
+ *   per group and layer type, either ctx, kpos (B*L)   context slots of each sequence and their absolute
+ *                                  positions (padding: slot 0 at position {@value #PAD_POSITION}, which no query sees)
+ *                       or, paged: blocks (B*K), first (B), length (B)   the blocks holding each sequence's context,
+ *                                  its first position and length; slots are computed on the device
+ *                                  ({@code block[(j + first % bs) / bs] * bs + (j + first % bs) % bs})
  *   per group with images: qgrp (B*Q), kgrpL (B*LL), kgrpG (B*LG)   image span of each query / key (-1: text or
  *                                  padding); same span = visible both ways. Text-only groups carry none.
  * </pre>
- * {@code dims} is {@code [T, N, S, groups]} followed per group by {@code [start, B, Q, LL, LG, images]}; {@code soft}
+ * {@code dims} is {@code [T, N, S, groups]} followed per group by {@code [start, B, Q, LL, LG, images, bsL, bsG]}
+ * (bs: block size of a paged context, 0 when slots are shipped); {@code soft}
  * is the float32 {@code (S, hidden)} soft-token embeddings (vision encoder output, not scaled). The attention mask
  * comes from positions (causal; sliding layers also {@code key > query - window}), so prefill, chunked prefill and
  * decode of mixed sequences run the same code. It returns float32 logits {@code (N, vocab)}.
@@ -187,6 +191,20 @@ final class GemmaScript {
         s.append("  c = torch.cos(f)\n");
         s.append("  sn = torch.sin(f)\n");
         s.append("  return (torch.unsqueeze(torch.cat([c, c], 1), 1), torch.unsqueeze(torch.cat([torch.neg(sn), sn], 1), 1))\n");
+        // ---- context slots and positions of one group and layer type, (B*L) each, once per step: as shipped, or
+        // from the blocks of a paged context (entry j of sequence b is position first_b + j) ----
+        s.append("def context(").append(self).append(", p: List[Tensor], at: int, nb: int, width: int, bs: int) -> Tuple[Tensor, Tensor, int]:\n");
+        s.append("  if bs == 0:\n");
+        s.append("    return (p[at], p[at + 1], at + 2)\n");
+        s.append("  tbl = torch.view(p[at], [nb, -1])\n");
+        s.append("  first = torch.view(p[at + 1], [nb, 1])\n");
+        s.append("  j = torch.unsqueeze(torch.arange(width, dtype=4, layout=None, device=ops.prim.device(tbl), pin_memory=None), 0)\n");
+        s.append("  k = torch.add(j, torch.remainder(first, bs))\n");
+        s.append("  blk = torch.gather(tbl, 1, torch.clamp_max(torch.floor_divide(k, bs), torch.size(tbl, 1) - 1))\n");
+        s.append("  ok = torch.lt(j, torch.view(p[at + 2], [nb, 1]))\n");
+        s.append("  ctx = torch.where(ok, torch.add(torch.mul(blk, bs), torch.remainder(k, bs)), 0)\n");
+        s.append("  kp = torch.where(ok, torch.add(first, j), ").append(PAD_POSITION).append(")\n");
+        s.append("  return (torch.view(ctx, [-1]), torch.view(kp, [-1]), at + 3)\n");
         // ---- additive mask of one group, once per step: (B, 1, G*Q, L) rows ordered (query head in group, query) ----
         s.append("def mask(").append(self).append(", qp: Tensor, kpos: Tensor, window: int, img: bool, qg: Tensor, kgrp: Tensor) -> Tensor:\n");
         s.append("  nb = torch.size(qp, 0)\n");
@@ -225,7 +243,7 @@ final class GemmaScript {
         s.append("  ng = dims[3]\n");
         s.append("  parts = annotate(List[Tensor], [])\n");
         s.append("  for gi in range(ng):\n");
-        s.append("    o = 4 + 6 * gi\n");
+        s.append("    o = 4 + 8 * gi\n");
         s.append("    nb = dims[o + 1]\n");
         s.append("    nq = dims[o + 2]\n");
         s.append("    qg = qkv[0]\n");
@@ -298,30 +316,32 @@ final class GemmaScript {
         s.append("  mG = annotate(List[Tensor], [])\n");
         s.append("  at = 6\n");
         s.append("  for gi in range(dims[3]):\n");
-        s.append("    o = 4 + 6 * gi\n");
+        s.append("    o = 4 + 8 * gi\n");
         s.append("    nb = dims[o + 1]\n");
         s.append("    nq = dims[o + 2]\n");
         s.append("    img = dims[o + 5] > 0\n");
         s.append("    qp = torch.view(torch.narrow(pos, 0, dims[o], nb * nq), [nb, nq, 1])\n");
+        s.append("    ctxL, kpL, at = self.context(p, at, nb, dims[o + 3], dims[o + 6])\n");
+        s.append("    ctxG, kpG, at = self.context(p, at, nb, dims[o + 4], dims[o + 7])\n");
         s.append("    qg = qp\n");
         s.append("    kgL = qp\n");
         s.append("    kgG = qp\n");
         s.append("    if img:\n");
-        s.append("      qg = torch.view(p[at + 4], [nb, nq, 1])\n");
-        s.append("      kgL = p[at + 5]\n");
-        s.append("      kgG = p[at + 6]\n");
+        s.append("      qg = torch.view(p[at], [nb, nq, 1])\n");
+        s.append("      kgL = p[at + 1]\n");
+        s.append("      kgG = p[at + 2]\n");
+        s.append("      at = at + 3\n");
         // Row of (sequence b, head j, context entry l) in the row view: slot * 2 * kvHeads + j.
         if (anyLocal) {
-            s.append("    gL.append(torch.view(torch.add(torch.mul(torch.view(p[at], [nb, 1, -1]), ").append(2 * kv)
+            s.append("    gL.append(torch.view(torch.add(torch.mul(torch.view(ctxL, [nb, 1, -1]), ").append(2 * kv)
                     .append("), hoff), [-1]))\n");
-            s.append("    mL.append(self.mask(qp, p[at + 1], ").append(cfg.slidingWindow()).append(", img, qg, kgL))\n");
+            s.append("    mL.append(self.mask(qp, kpL, ").append(cfg.slidingWindow()).append(", img, qg, kgL))\n");
         }
         if (anyGlobal) {
-            s.append("    gG.append(torch.view(torch.add(torch.mul(torch.view(p[at + 2], [nb, 1, -1]), ").append(2 * kv)
+            s.append("    gG.append(torch.view(torch.add(torch.mul(torch.view(ctxG, [nb, 1, -1]), ").append(2 * kv)
                     .append("), hoff), [-1]))\n");
-            s.append("    mG.append(self.mask(qp, p[at + 3], 0, img, qg, kgG))\n");
+            s.append("    mG.append(self.mask(qp, kpG, 0, img, qg, kgG))\n");
         }
-        s.append("    at = at + (7 if img else 4)\n");
         for (int i = 0; i < cfg.numHiddenLayers(); i++) {
             String t = cfg.layerType(i) == LayerType.SLIDING_ATTENTION ? "L" : "G";
             s.append("  h = self.layer(h, w, ").append(table.textModuleLayerStart(i)).append(", kv[").append(i)
