@@ -50,13 +50,23 @@ PIXEL_TOL = 1e-5  # absolute, on values in [-1, 1]
 FAILURES = []
 OUT = None
 
-LAYER_SLOTS = [  # TensorKind's TEXT_LAYER order, with the held form passed to the module's load (0 matrix, 1 norm)
-    ("input_layernorm.weight", 1), ("self_attn.q_proj.weight", 0), ("self_attn.k_proj.weight", 0),
-    ("self_attn.v_proj.weight", 0), ("self_attn.o_proj.weight", 0), ("self_attn.q_norm.weight", 1),
-    ("self_attn.k_norm.weight", 1), ("post_attention_layernorm.weight", 1),
-    ("pre_feedforward_layernorm.weight", 1), ("mlp.gate_proj.weight", 0), ("mlp.up_proj.weight", 0),
-    ("mlp.down_proj.weight", 0), ("post_feedforward_layernorm.weight", 1),
+# The text module's weight list (TensorTable.textModule(), FusedKind order): per entry, the module method that builds
+# it from its parts and the parts' checkpoint names with the held form passed to the module's load (0 matrix, 1 norm).
+LAYER_ENTRIES = [
+    ("prep_attn_qkv", [("self_attn.q_proj.weight", 0), ("self_attn.k_proj.weight", 0),
+                       ("self_attn.v_proj.weight", 0), ("input_layernorm.weight", 1)]),
+    ("prep_attn_qk_norm", [("self_attn.q_norm.weight", 1), ("self_attn.k_norm.weight", 1)]),
+    ("prep_attn_output", [("self_attn.o_proj.weight", 0)]),
+    ("prep_attn_post_norm", [("post_attention_layernorm.weight", 1)]),
+    ("prep_ffn_gate_up", [("mlp.gate_proj.weight", 0), ("mlp.up_proj.weight", 0),
+                          ("pre_feedforward_layernorm.weight", 1)]),
+    ("prep_ffn_down", [("mlp.down_proj.weight", 0)]),
+    ("prep_ffn_post_norm", [("post_feedforward_layernorm.weight", 1)]),
 ]
+MODEL_ENTRIES = [("prep_token_embedding", [("embed_tokens.weight", 0)]), ("prep_output_norm", [("norm.weight", 1)])]
+# GemmaScript's input layout: contexts padded to a multiple of CONTEXT_ALIGN, padding keys at PAD_POSITION.
+CONTEXT_ALIGN = 16
+PAD_POSITION = 1 << 60
 
 
 def emit(record):
@@ -180,54 +190,77 @@ def text_prefix(state_dict):
 
 
 def upload_weights(module, tensors, layers, device):
-    """Builds the module's weight list as GemmaModel.load does: raw file bytes through the module's load method."""
+    """Builds the module's weight list as GemmaModel.load does: raw file bytes through the module's load method,
+    each entry's parts through its prep_* method (fusing Q/K/V and gate/up, folding and scaling norms)."""
     prefix = text_prefix(tensors)
 
-    def add(lst, t, held):
+    def load(t, held):
         t = t.contiguous()
         if t.dtype not in TORCH_DTYPE_CODES:
             t = t.float()
         raw = t.view(torch.uint8).reshape(-1).to(device)
-        return module.append(lst, module.load(raw, TORCH_DTYPE_CODES[t.dtype], list(t.shape), held))
+        return module.load(raw, TORCH_DTYPE_CODES[t.dtype], list(t.shape), held)
 
     lst = module.new_list()
-    for i in range(layers):
-        for name, kind in LAYER_SLOTS:
-            lst = add(lst, tensors[f"{prefix}layers.{i}.{name}"], kind)
-    lst = add(lst, tensors[prefix + "embed_tokens.weight"], 0)
-    lst = add(lst, tensors[prefix + "norm.weight"], 1)
+    entries = [(f"layers.{i}.", e) for i in range(layers) for e in LAYER_ENTRIES] + [("", e) for e in MODEL_ENTRIES]
+    for layer, (prep, parts) in entries:
+        loaded = [load(tensors[prefix + layer + name], held) for name, held in parts]
+        lst = module.append(lst, getattr(module, prep)(loaded))
     return lst
 
 
+def align(n):
+    return (n + CONTEXT_ALIGN - 1) // CONTEXT_ALIGN * CONTEXT_ALIGN
+
+
+def pad_cols(t, width, fill):
+    """(rows, n) -> (rows, width), the new columns set to fill."""
+    out = torch.full((t.shape[0], width), fill, dtype=torch.long, device=t.device)
+    out[:, :t.shape[1]] = t
+    return out.reshape(-1)
+
+
+def pack_step(q, ids, pos, wslot, rows, soft_idx, soft, ctx, kpos, spans_q=None, spans_k=None):
+    """forward()'s packed inputs for one attention group (GemmaScript's table): B sequences of q new tokens each in
+    flat order (q == 1: decode; else B == 1), each with the same context slots for both layer types, shipped as slots
+    (not as blocks). ctx, kpos: (B, L); spans_*: image span per query / key (-1: text), for a single multi-token
+    sequence with images."""
+    b = ids.shape[0] // q
+    width = align(ctx.shape[1])
+    sections = [ids, pos, wslot, wslot, rows, soft_idx]
+    for _ in range(2):  # sliding, then full: the same slots here
+        sections += [pad_cols(ctx, width, 0), pad_cols(kpos, width, PAD_POSITION)]
+    images = spans_q is not None
+    if images:
+        sections += [spans_q.reshape(-1), pad_cols(spans_k, width, -1), pad_cols(spans_k, width, -1)]
+    dims = [ids.shape[0], rows.shape[0], soft_idx.shape[0], 1, 0, b, q, width, width, 1 if images else 0, 0, 0]
+    return dict(buf=torch.cat(sections), sizes=[int(x.shape[0]) for x in sections], dims=dims, soft=soft)
+
+
 def prefill_args(ids, device, soft=None, soft_positions=(), spans=()):
-    """forward() arguments of one sequence's prefill over slots 0..T-1 (see GemmaScript's argument table)."""
+    """forward() arguments of one sequence's prefill over slots 0..T-1."""
     t = len(ids)
     ar = torch.arange(t, dtype=torch.long, device=device)
-    grp = torch.full((1, t), -1, dtype=torch.long, device=device)
-    for k, (start, length) in enumerate(spans):
-        grp[0, start:start + length] = k
     soft_idx = torch.tensor(list(soft_positions), dtype=torch.long, device=device)
     soft_t = (torch.tensor(soft, dtype=torch.float32, device=device) if soft is not None
               else torch.zeros((0, 1), dtype=torch.float32, device=device))
     ids = list(ids)
     for p in soft_positions:  # as BatchTensors does: image tokens look up row 0, then are replaced
         ids[p] = 0
-    return dict(ids=torch.tensor(ids, dtype=torch.long, device=device), pos=ar, qidx=[ar[None]],
-                qpos=[ar[None]], valid=[ar], perm=ar, wslotL=ar, ctxL=[ar[None]], kposL=[ar[None]], wslotG=ar,
-                ctxG=[ar[None]], kposG=[ar[None]], rows=ar, softIdx=soft_idx, qgrp=[grp], kgrpL=[grp],
-                kgrpG=[grp], soft=soft_t)
+    grp = None
+    if spans:
+        grp = torch.full((1, t), -1, dtype=torch.long, device=device)
+        for k, (start, length) in enumerate(spans):
+            grp[0, start:start + length] = k
+    return pack_step(t, torch.tensor(ids, dtype=torch.long, device=device), ar, ar, ar, soft_idx, soft_t, ar[None],
+                     ar[None], grp, grp)
 
 
 def run_script(module, w, layers, args, slots, device):
-    like = args["ids"]
-    kc = module.alloc_cache([slots] * layers, like)
-    vc = module.alloc_cache([slots] * layers, like)
-    a = args
+    kv = module.alloc_cache([slots] * layers, args["buf"])
     with torch.no_grad():
-        out = module.forward(w, kc, vc, a["ids"], a["pos"], a["qidx"], a["qpos"], a["valid"], a["perm"],
-                             a["wslotL"], a["ctxL"], a["kposL"], a["wslotG"], a["ctxG"], a["kposG"], a["rows"],
-                             a["softIdx"], a["qgrp"], a["kgrpL"], a["kgrpG"], a["soft"])
-    return out, kc, vc
+        out = module.forward(w, kv, module.rows_view(kv), args["buf"], args["sizes"], args["dims"], args["soft"])
+    return out, kv
 
 
 def check_dump(d, device):
@@ -278,7 +311,7 @@ def check_dump(d, device):
             w = upload_weights(module, tensors, layers, device)
             soft = np.load(os.path.join(d, f"soft_{tag}.npy")) if multimodal else None
             args = prefill_args(ids.tolist(), device, soft, soft_positions, spans)
-            out, _, _ = run_script(module, w, layers, args, len(ids), device)
+            out, _ = run_script(module, w, layers, args, len(ids), device)
             got = out.float().cpu().numpy()
             compare(f"{name}:torchscript_{path}_cuda_vs_runtime_cpu_{tag}", got, ours[tag], tol)
             if path == "F32" and ref_label in hf:
@@ -331,7 +364,7 @@ def check_shape(d, device, prompt_len, decode_batches):
             module = torch.jit.load(os.path.join(d, manifest["torchscript"][path]), map_location=device)
             w = upload_weights(module, {k: v.to(dtype) for k, v in state.items()}, layers, device)
             args = prefill_args(ids, device)
-            out, _, _ = run_script(module, w, layers, args, prompt_len, device)
+            out, _ = run_script(module, w, layers, args, prompt_len, device)
             got = out.float().cpu().numpy()
             if dtype == torch.float32:
                 truth["f32"] = expected
@@ -468,28 +501,19 @@ def time_steps(module, w, layers, ids, device, decode_batches):
           "device": torch.cuda.get_device_name(0)})
     for b in decode_batches:
         slots = b * (t + 1)
-        kc = module.alloc_cache([slots] * layers, args["ids"])
-        vc = module.alloc_cache([slots] * layers, args["ids"])
+        kv = module.alloc_cache([slots] * layers, args["buf"])
+        kv_rows = module.rows_view(kv)
         base = torch.arange(b, dtype=torch.long, device=device) * (t + 1)
         ctx = base[:, None] + torch.arange(t + 1, dtype=torch.long, device=device)[None]
         kpos = torch.arange(t + 1, dtype=torch.long, device=device)[None].repeat(b, 1)
-        ar = torch.arange(b, dtype=torch.long, device=device)
-        step = dict(ids=torch.full((b,), 5, dtype=torch.long, device=device),
-                    pos=torch.full((b,), t, dtype=torch.long, device=device), qidx=[ar[:, None]],
-                    qpos=[torch.full((b, 1), t, dtype=torch.long, device=device)], valid=[ar], perm=ar,
-                    wslotL=base + t, ctxL=[ctx], kposL=[kpos], wslotG=base + t, ctxG=[ctx], kposG=[kpos], rows=ar,
-                    softIdx=torch.zeros(0, dtype=torch.long, device=device),
-                    qgrp=[torch.full((b, 1), -1, dtype=torch.long, device=device)],
-                    kgrpL=[torch.full((b, t + 1), -1, dtype=torch.long, device=device)],
-                    kgrpG=[torch.full((b, t + 1), -1, dtype=torch.long, device=device)],
-                    soft=torch.zeros((0, 1), dtype=torch.float32, device=device))
+        step = pack_step(1, torch.full((b,), 5, dtype=torch.long, device=device),
+                         torch.full((b,), t, dtype=torch.long, device=device), base + t,
+                         torch.arange(b, dtype=torch.long, device=device), torch.zeros(0, dtype=torch.long, device=device),
+                         torch.zeros((0, 1), dtype=torch.float32, device=device), ctx, kpos)
 
         def decode():
             with torch.no_grad():
-                module.forward(w, kc, vc, step["ids"], step["pos"], step["qidx"], step["qpos"], step["valid"],
-                               step["perm"], step["wslotL"], step["ctxL"], step["kposL"], step["wslotG"],
-                               step["ctxG"], step["kposG"], step["rows"], step["softIdx"], step["qgrp"],
-                               step["kgrpL"], step["kgrpG"], step["soft"])
+                module.forward(w, kv, kv_rows, step["buf"], step["sizes"], step["dims"], step["soft"])
         s = sync_time(decode, 20)
         emit({"bench": "torchscript_decode_step_bf16", "batch": b, "context": t + 1, "seconds": s,
               "tokens_per_s": b / s, "device": torch.cuda.get_device_name(0)})

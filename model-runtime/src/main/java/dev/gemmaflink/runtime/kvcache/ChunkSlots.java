@@ -8,28 +8,37 @@ import java.util.Arrays;
  *
  * <p>A slot addresses one token's K/V row in a layer tensor of the group. Under a block table the slot of position
  * {@code p} is {@code blockId * blockSize + p % blockSize} ({@link #of}); a single sequence that owns a contiguous
- * run of rows uses {@code base + p}. {@code writeSlots[i]} receives the i-th new token; {@code contextSlots[j]} holds
- * the token at absolute position {@code contextPositions[j]}. The context must contain the new tokens themselves (a
+ * run of rows uses {@code base + p}. {@code writeSlot(i)} receives the i-th new token; {@code contextSlot(j)} holds
+ * the token at absolute position {@code contextPosition(j)}. The context must contain the new tokens themselves (a
  * token attends to itself) and may omit positions the group can no longer see (a sliding window W: positions at or
  * before {@code start - W}).
  *
- * <p>The arrays are copied on construction and the accessors return copies; the forward pass reads single entries
- * through {@link #writeSlot}, {@link #contextSlot} and {@link #contextPosition} without copying.
- *
- * @param writeSlots (n) slot of each new token, positions [start, start + n)
- * @param contextSlots (C) slots the new tokens attend to, ascending position, the new tokens included
- * @param contextPositions (C) absolute position of each context slot: [0, start + n) for full attention,
- *     [max(0, start - W + 1), start + n) for a sliding window W (older positions are invisible to every new query)
+ * <p>Two forms with the same values: explicit arrays (the public constructor), or <em>paged</em> ({@link #of}): the
+ * blocks that cover the context, its first position and length, so that a step never expands a long context on the
+ * host (the forward pass may compute slots on the device from the blocks, see {@link #isPaged()}). Context positions
+ * of the paged form are consecutive. Instances are immutable; accessors returning arrays return copies.
  */
-public record ChunkSlots(int[] writeSlots, int[] contextSlots, int[] contextPositions) {
+public final class ChunkSlots {
+
+    private final int[] writeSlots;
+    private final int[] contextSlots; // explicit form; null when paged
+    private final int[] contextPositions; // explicit form; null when paged
+    private final int[] blocks; // paged form: the blocks holding positions [first - first % blockSize, end)
+    private final int blockSize; // paged form; 0 when explicit
+    private final int first; // paged form: first context position
+    private final int length;
 
     /**
-     * Validates and copies.
+     * The explicit form: validates and copies.
      *
+     * @param writeSlots (n) slot of each new token, positions [start, start + n)
+     * @param contextSlots (C) slots the new tokens attend to, ascending position, the new tokens included
+     * @param contextPositions (C) absolute position of each context slot: [0, start + n) for full attention,
+     *     [max(0, start - W + 1), start + n) for a sliding window W (older positions are invisible to every new query)
      * @throws IllegalArgumentException when an array is null, the context is empty, context slots and positions
      *     differ in number, or a slot or position is negative
      */
-    public ChunkSlots {
+    public ChunkSlots(int[] writeSlots, int[] contextSlots, int[] contextPositions) {
         if (writeSlots == null || contextSlots == null || contextPositions == null) {
             throw new IllegalArgumentException("chunk slots: arrays must not be null");
         }
@@ -40,20 +49,34 @@ public record ChunkSlots(int[] writeSlots, int[] contextSlots, int[] contextPosi
         if (contextSlots.length == 0) {
             throw new IllegalArgumentException("chunk slots: empty context (it must include the new tokens)");
         }
-        writeSlots = writeSlots.clone();
-        contextSlots = contextSlots.clone();
-        contextPositions = contextPositions.clone();
-        for (int[] a : new int[][] {writeSlots, contextSlots, contextPositions}) {
+        this.writeSlots = writeSlots.clone();
+        this.contextSlots = contextSlots.clone();
+        this.contextPositions = contextPositions.clone();
+        for (int[] a : new int[][] {this.writeSlots, this.contextSlots, this.contextPositions}) {
             for (int v : a) {
                 if (v < 0) {
                     throw new IllegalArgumentException("chunk slots: negative slot or position " + v);
                 }
             }
         }
+        this.blocks = null;
+        this.blockSize = 0;
+        this.first = 0;
+        this.length = contextSlots.length;
+    }
+
+    private ChunkSlots(int[] writeSlots, int[] blocks, int blockSize, int first, int length) {
+        this.writeSlots = writeSlots;
+        this.contextSlots = null;
+        this.contextPositions = null;
+        this.blocks = blocks;
+        this.blockSize = blockSize;
+        this.first = first;
+        this.length = length;
     }
 
     /**
-     * Maps positions through a block table.
+     * Maps positions through a block table (the paged form: O(blocks) work, whatever the context length).
      *
      * @param blockTable block ids of the sequence in the group, covering at least {@code start + numTokens} tokens
      * @param window sliding window in tokens, or 0 for full attention
@@ -70,40 +93,48 @@ public record ChunkSlots(int[] writeSlots, int[] contextSlots, int[] contextPosi
                     + " tokens does not cover position " + (end - 1));
         }
         int first = window > 0 ? Math.max(0, start - window + 1) : 0;
-        int[] context = new int[end - first];
-        int[] positions = new int[end - first];
-        // One block at a time: slots inside a block are consecutive, so no division per position.
-        int p = first;
-        while (p < end) {
-            int blockIndex = p / blockSize;
-            int block = blockTable[blockIndex];
-            if (block == KvCacheManager.nullBlockId()) {
+        int[] blocks = Arrays.copyOfRange(blockTable, first / blockSize, (end - 1) / blockSize + 1);
+        for (int k = 0; k < blocks.length; k++) {
+            if (blocks[k] == KvCacheManager.nullBlockId()) {
+                int p = Math.max(first, (first / blockSize + k) * blockSize);
                 throw new IllegalArgumentException("position " + p + " is needed but its block was freed (null block)");
             }
-            int blockEnd = Math.min(end, (blockIndex + 1) * blockSize);
-            int slot = block * blockSize + p % blockSize;
-            for (; p < blockEnd; p++, slot++) {
-                context[p - first] = slot;
-                positions[p - first] = p;
-            }
         }
-        int[] write = Arrays.copyOfRange(context, start - first, end - first);
-        return new ChunkSlots(write, context, positions);
+        int[] write = new int[numTokens];
+        for (int i = 0; i < numTokens; i++) {
+            int p = start + i;
+            write[i] = blockTable[p / blockSize] * blockSize + p % blockSize;
+        }
+        return new ChunkSlots(write, blocks, blockSize, first, end - first);
     }
 
-    @Override
+    /** @return slot of each new token (a copy) */
     public int[] writeSlots() {
         return writeSlots.clone();
     }
 
-    @Override
+    /** @return slots the new tokens attend to, ascending position (a copy; expanded for the paged form) */
     public int[] contextSlots() {
-        return contextSlots.clone();
+        if (contextSlots != null) {
+            return contextSlots.clone();
+        }
+        int[] out = new int[length];
+        for (int j = 0; j < length; j++) {
+            out[j] = contextSlot(j);
+        }
+        return out;
     }
 
-    @Override
+    /** @return absolute position of each context slot (a copy; expanded for the paged form) */
     public int[] contextPositions() {
-        return contextPositions.clone();
+        if (contextPositions != null) {
+            return contextPositions.clone();
+        }
+        int[] out = new int[length];
+        for (int j = 0; j < length; j++) {
+            out[j] = first + j;
+        }
+        return out;
     }
 
     /** Number of new tokens n (write slots). */
@@ -113,7 +144,7 @@ public record ChunkSlots(int[] writeSlots, int[] contextSlots, int[] contextPosi
 
     /** Number of context entries C. */
     public int contextLength() {
-        return contextSlots.length;
+        return length;
     }
 
     /** Slot of the i-th new token. */
@@ -123,12 +154,56 @@ public record ChunkSlots(int[] writeSlots, int[] contextSlots, int[] contextPosi
 
     /** Slot of the j-th context entry. */
     public int contextSlot(int j) {
-        return contextSlots[j];
+        if (contextSlots != null) {
+            return contextSlots[j];
+        }
+        if (j < 0 || j >= length) {
+            throw new IndexOutOfBoundsException("context entry " + j + " of " + length);
+        }
+        int k = j + first % blockSize;
+        return blocks[k / blockSize] * blockSize + k % blockSize;
     }
 
     /** Absolute position of the j-th context entry. */
     public int contextPosition(int j) {
-        return contextPositions[j];
+        if (contextPositions != null) {
+            return contextPositions[j];
+        }
+        if (j < 0 || j >= length) {
+            throw new IndexOutOfBoundsException("context entry " + j + " of " + length);
+        }
+        return first + j;
+    }
+
+    /**
+     * @return whether the context is held as blocks ({@link #of}): positions {@code first, first + 1, ...}, the
+     *     slot of context entry j in block {@code block((j + first % blockSize) / blockSize)}
+     */
+    public boolean isPaged() {
+        return blocks != null;
+    }
+
+    /** @return the block size of the paged form, 0 for the explicit form */
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /** @return the position of context entry 0 */
+    public int firstContextPosition() {
+        return contextPositions != null ? contextPositions[0] : first;
+    }
+
+    /** @return blocks covering the paged context, the first holding its first position; 0 for the explicit form */
+    public int blockCount() {
+        return blocks == null ? 0 : blocks.length;
+    }
+
+    /** @return the k-th block of the paged context */
+    public int block(int k) {
+        if (blocks == null) {
+            throw new IllegalStateException("explicit chunk slots have no blocks");
+        }
+        return blocks[k];
     }
 
     /** Largest slot read or written (the K/V tensor must have more rows than this). */
@@ -137,26 +212,45 @@ public record ChunkSlots(int[] writeSlots, int[] contextSlots, int[] contextPosi
         for (int s : writeSlots) {
             m = Math.max(m, s);
         }
-        for (int s : contextSlots) {
-            m = Math.max(m, s);
+        if (contextSlots != null) {
+            for (int s : contextSlots) {
+                m = Math.max(m, s);
+            }
+            return m;
+        }
+        // The last entry of each block is the largest slot read in it.
+        int off = first % blockSize;
+        for (int k = 0; k < blocks.length; k++) {
+            int lastInBlock = Math.min(blockSize - 1, off + length - 1 - k * blockSize);
+            m = Math.max(m, blocks[k] * blockSize + lastInBlock);
         }
         return m;
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ChunkSlots c && Arrays.equals(writeSlots, c.writeSlots)
-                && Arrays.equals(contextSlots, c.contextSlots) && Arrays.equals(contextPositions, c.contextPositions);
+        if (!(o instanceof ChunkSlots c) || !Arrays.equals(writeSlots, c.writeSlots) || length != c.length) {
+            return false;
+        }
+        for (int j = 0; j < length; j++) {
+            if (contextSlot(j) != c.contextSlot(j) || contextPosition(j) != c.contextPosition(j)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
     public int hashCode() {
-        return 31 * (31 * Arrays.hashCode(writeSlots) + Arrays.hashCode(contextSlots))
-                + Arrays.hashCode(contextPositions);
+        int h = Arrays.hashCode(writeSlots);
+        for (int j = 0; j < length; j++) {
+            h = 31 * (31 * h + contextSlot(j)) + contextPosition(j);
+        }
+        return h;
     }
 
     @Override
     public String toString() {
-        return "ChunkSlots[write=" + writeSlots.length + ", context=" + contextSlots.length + "]";
+        return "ChunkSlots[write=" + writeSlots.length + ", context=" + length + (isPaged() ? ", paged" : "") + "]";
     }
 }

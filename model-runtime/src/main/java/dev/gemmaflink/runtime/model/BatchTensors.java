@@ -4,24 +4,33 @@ import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.LayerType;
 import dev.gemmaflink.runtime.kvcache.ChunkSlots;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
- * The integer index tensors of one {@link ForwardBatch}, in the argument order of the generated {@code forward}
- * (see {@link GemmaScript} for their meaning and shapes). Pure Java, so the padding and grouping rules are testable
- * without the engine.
+ * The inputs of one {@link ForwardBatch} as the generated {@code forward} takes them (see {@link GemmaScript}): every
+ * integer in one packed int64 buffer with its section sizes and the step's dimensions, plus the image soft-token
+ * embeddings. Pure Java, so the layout, grouping and padding rules are testable without the engine.
  *
  * <p>Attention groups: every single-token step (decode) joins one group; each multi-token step (prefill or a
- * prompt chunk) is a group of its own. Padding happens only within a group.
+ * prompt chunk) is a group of its own. Tokens are laid out group by group (flat order), so a group's queries are
+ * one contiguous run of rows and need no padding; only contexts are padded, to a multiple of
+ * {@link GemmaScript#CONTEXT_ALIGN}. Logit rows stay in the batch's sequence order. Large paged contexts
+ * ({@link ChunkSlots#isPaged()}) travel as their blocks ({@link #tableMinEntries}).
  */
 final class BatchTensors {
 
-    /** One argument: a single tensor, or a {@code List[Tensor]}; each tensor is {data, shape}. */
-    record Arg(List<long[][]> tensors, boolean isList) {
-    }
+    private static final LayerType[] TYPES = {LayerType.SLIDING_ATTENTION, LayerType.FULL_ATTENTION};
 
-    private final List<Arg> args = new ArrayList<>();
+    /**
+     * Context entries (sequences x padded length) of a group and layer type from which paged contexts travel as
+     * blocks: below it the expanded slots are cheaper than computing them on the device. Tests lower it.
+     */
+    static volatile int tableMinEntries = 4096;
+
+    private long[] buf = new long[256];
+    private int used;
+    private final List<Long> sizes = new ArrayList<>();
+    private final List<Long> dims = new ArrayList<>();
     private final int[] firstRow;
     private final int[] rowCount;
     private float[] soft = new float[0];
@@ -36,18 +45,41 @@ final class BatchTensors {
         List<SequenceStep> steps = batch.steps();
         int nb = steps.size();
         int t = batch.totalTokens();
+        for (LayerType type : TYPES) {
+            for (int b = 0; b < nb; b++) {
+                ChunkSlots c = steps.get(b).slots(type);
+                if (c.maxSlot() >= kv.slots(type)) {
+                    throw new IllegalArgumentException("sequence " + b + " uses slot " + c.maxSlot() + " but the "
+                            + type + " KV storage has " + kv.slots(type) + " slots");
+                }
+            }
+        }
         BatchTensors bt = new BatchTensors(nb);
-        long[] ids = new long[t];
-        long[] pos = new long[t];
+        List<int[]> groups = groups(steps);
         int[] flatStart = new int[nb];
-        List<Long> rows = new ArrayList<>();
-        List<Long> softIdx = new ArrayList<>();
-        List<float[]> softParts = new ArrayList<>();
         int flat = 0;
+        for (int[] g : groups) {
+            for (int b : g) {
+                flatStart[b] = flat;
+                flat += steps.get(b).length();
+            }
+        }
+        // ids, pos, wslotL, wslotG: four sections of T, in flat order.
+        int ids = bt.section(t);
+        int pos = bt.section(t);
+        int wsL = bt.section(t);
+        int wsG = bt.section(t);
+        List<float[]> softParts = new ArrayList<>();
+        List<Long> softIdx = new ArrayList<>();
+        int rows = 0;
+        for (int b = 0; b < nb; b++) {
+            rows += steps.get(b).logitRows();
+        }
+        int rowAt = bt.section(rows);
+        rows = 0;
         for (int b = 0; b < nb; b++) {
             SequenceStep s = steps.get(b);
-            flatStart[b] = flat;
-            bt.firstRow[b] = rows.size();
+            bt.firstRow[b] = rows;
             StepImages im = s.images();
             if (im != null && im.count() > 0) {
                 if (im.hidden() != cfg.hiddenSize()) {
@@ -58,115 +90,118 @@ final class BatchTensors {
             }
             int softCursor = 0;
             for (int i = 0; i < s.length(); i++) {
+                int f = flatStart[b] + i;
                 int tok = s.token(i);
                 if (im != null && softCursor < im.count() && im.tokenIndex(softCursor) == i) {
                     // Replaced after the embedding lookup; the image token id may lie outside the vocabulary.
                     softCursor++;
-                    softIdx.add((long) flat);
+                    softIdx.add((long) f);
                     tok = 0;
                 } else if (tok < 0 || tok >= cfg.vocabSize()) {
                     throw new IllegalArgumentException("token id " + tok + " of sequence " + b
                             + " is outside the vocabulary [0, " + cfg.vocabSize() + ")");
                 }
-                ids[flat] = tok;
-                pos[flat] = (long) s.firstPosition() + i;
+                bt.buf[ids + f] = tok;
+                bt.buf[pos + f] = (long) s.firstPosition() + i;
+                bt.buf[wsL + f] = s.sliding().writeSlot(i);
+                bt.buf[wsG + f] = s.full().writeSlot(i);
                 if (s.allLogits() || i == s.length() - 1) {
-                    rows.add((long) flat);
-                }
-                flat++;
-            }
-            bt.rowCount[b] = rows.size() - bt.firstRow[b];
-        }
-        for (LayerType type : LayerType.values()) {
-            for (int b = 0; b < nb; b++) {
-                ChunkSlots c = steps.get(b).slots(type);
-                if (c.maxSlot() >= kv.slots(type)) {
-                    throw new IllegalArgumentException("sequence " + b + " uses slot " + c.maxSlot() + " but the "
-                            + type + " KV storage has " + kv.slots(type) + " slots");
+                    bt.buf[rowAt + rows++] = f;
                 }
             }
+            bt.rowCount[b] = rows - bt.firstRow[b];
         }
-        List<int[]> groups = groups(steps);
-        List<long[][]> qidx = new ArrayList<>();
-        List<long[][]> qpos = new ArrayList<>();
-        List<long[][]> valid = new ArrayList<>();
-        List<long[][]> qgrp = new ArrayList<>();
-        long[] perm = new long[t];
-        int concatenated = 0;
+        int softAt = bt.section(softIdx.size());
+        for (int i = 0; i < softIdx.size(); i++) {
+            bt.buf[softAt + i] = softIdx.get(i);
+        }
+        bt.dims.add((long) t);
+        bt.dims.add((long) rows);
+        bt.dims.add((long) softIdx.size());
+        bt.dims.add((long) groups.size());
         for (int[] g : groups) {
             int gb = g.length;
-            int gq = Arrays.stream(g).map(b -> steps.get(b).length()).max().orElseThrow();
-            long[] qi = new long[gb * gq];
-            long[] qp = new long[gb * gq];
-            Arrays.fill(qp, -1);
-            long[] qg = new long[gb * gq];
-            Arrays.fill(qg, -1);
-            List<Long> v = new ArrayList<>();
-            for (int j = 0; j < gb; j++) {
-                SequenceStep s = steps.get(g[j]);
-                for (int i = 0; i < s.length(); i++) {
-                    int f = flatStart[g[j]] + i;
-                    qi[j * gq + i] = f;
-                    qp[j * gq + i] = pos[f];
-                    qg[j * gq + i] = spanOf(s, pos[f]);
-                    v.add((long) j * gq + i);
-                    perm[f] = concatenated++;
+            int gq = steps.get(g[0]).length(); // a multi-token group holds one step; decode steps all have one token
+            int[] gl = new int[TYPES.length];
+            for (int ti = 0; ti < TYPES.length; ti++) {
+                int longest = 0;
+                for (int b : g) {
+                    longest = Math.max(longest, steps.get(b).slots(TYPES[ti]).contextLength());
                 }
+                gl[ti] = align(longest);
             }
-            qidx.add(tensor(qi, gb, gq));
-            qpos.add(tensor(qp, gb, gq));
-            qgrp.add(tensor(qg, gb, gq));
-            valid.add(tensor(v.stream().mapToLong(Long::longValue).toArray(), v.size()));
-        }
-        bt.single(ids, t);
-        bt.single(pos, t);
-        bt.list(qidx);
-        bt.list(qpos);
-        bt.list(valid);
-        bt.single(perm, t);
-        List<List<long[][]>> kgrps = new ArrayList<>();
-        for (LayerType type : new LayerType[] {LayerType.SLIDING_ATTENTION, LayerType.FULL_ATTENTION}) {
-            List<long[][]> kgrp = new ArrayList<>();
-            kgrps.add(kgrp);
-            long[] write = new long[t];
-            for (int b = 0; b < nb; b++) {
-                ChunkSlots c = steps.get(b).slots(type);
-                for (int i = 0; i < steps.get(b).length(); i++) {
-                    write[flatStart[b] + i] = c.writeSlot(i);
+            boolean images = gb == 1 && gq > 1 && steps.get(g[0]).images() != null
+                    && !steps.get(g[0]).images().spans().isEmpty();
+            // Per layer type: a paged context ships its blocks when the expanded slots would be large (the device
+            // computes the slots); otherwise slots and positions.
+            int[] pagedBlockSize = new int[TYPES.length];
+            for (int ti = 0; ti < TYPES.length; ti++) {
+                int bs = steps.get(g[0]).slots(TYPES[ti]).blockSize();
+                boolean paged = (long) gb * gl[ti] >= tableMinEntries;
+                for (int b : g) {
+                    ChunkSlots c = steps.get(b).slots(TYPES[ti]);
+                    paged &= c.isPaged() && c.blockSize() == bs;
                 }
+                pagedBlockSize[ti] = paged ? bs : 0;
             }
-            List<long[][]> ctx = new ArrayList<>();
-            List<long[][]> kpos = new ArrayList<>();
-            for (int[] g : groups) {
-                int gl = Arrays.stream(g).map(b -> steps.get(b).slots(type).contextLength()).max().orElseThrow();
-                long[] cs = new long[g.length * gl]; // padding: slot 0, masked by position -1
-                long[] kp = new long[g.length * gl];
-                Arrays.fill(kp, -1);
-                long[] kg = new long[g.length * gl];
-                Arrays.fill(kg, -1);
-                for (int j = 0; j < g.length; j++) {
-                    ChunkSlots c = steps.get(g[j]).slots(type);
+            bt.dims.add((long) flatStart[g[0]]);
+            bt.dims.add((long) gb);
+            bt.dims.add((long) gq);
+            bt.dims.add((long) gl[0]);
+            bt.dims.add((long) gl[1]);
+            bt.dims.add(images ? 1L : 0L);
+            bt.dims.add((long) pagedBlockSize[0]);
+            bt.dims.add((long) pagedBlockSize[1]);
+            for (int ti = 0; ti < TYPES.length; ti++) {
+                if (pagedBlockSize[ti] > 0) {
+                    int blocks = 0;
+                    for (int b : g) {
+                        blocks = Math.max(blocks, steps.get(b).slots(TYPES[ti]).blockCount());
+                    }
+                    int tbl = bt.section(gb * blocks); // padding: block 0, never read (the entry is masked)
+                    int first = bt.section(gb);
+                    int length = bt.section(gb);
+                    for (int j = 0; j < gb; j++) {
+                        ChunkSlots c = steps.get(g[j]).slots(TYPES[ti]);
+                        for (int k = 0; k < c.blockCount(); k++) {
+                            bt.buf[tbl + j * blocks + k] = c.block(k);
+                        }
+                        bt.buf[first + j] = c.firstContextPosition();
+                        bt.buf[length + j] = c.contextLength();
+                    }
+                    continue;
+                }
+                int ctx = bt.section(gb * gl[ti]);
+                int kpos = bt.section(gb * gl[ti]);
+                for (int j = 0; j < gb; j++) {
+                    ChunkSlots c = steps.get(g[j]).slots(TYPES[ti]);
+                    int base = j * gl[ti];
                     for (int i = 0; i < c.contextLength(); i++) {
-                        cs[j * gl + i] = c.contextSlot(i);
-                        kp[j * gl + i] = c.contextPosition(i);
-                        kg[j * gl + i] = spanOf(steps.get(g[j]), kp[j * gl + i]);
+                        bt.buf[ctx + base + i] = c.contextSlot(i);
+                        bt.buf[kpos + base + i] = c.contextPosition(i);
+                    }
+                    // Padding: slot 0, at a position no query sees.
+                    java.util.Arrays.fill(bt.buf, kpos + base + c.contextLength(), kpos + base + gl[ti],
+                            GemmaScript.PAD_POSITION);
+                }
+            }
+            if (images) {
+                // Per query and key, the image span it belongs to (-1: text or padding).
+                SequenceStep s = steps.get(g[0]);
+                int qg = bt.section(gq);
+                for (int i = 0; i < gq; i++) {
+                    bt.buf[qg + i] = s.images().spanOf((long) s.firstPosition() + i);
+                }
+                for (int ti = 0; ti < TYPES.length; ti++) {
+                    ChunkSlots c = s.slots(TYPES[ti]);
+                    int kg = bt.section(gl[ti]);
+                    java.util.Arrays.fill(bt.buf, kg, kg + gl[ti], -1);
+                    for (int i = 0; i < c.contextLength(); i++) {
+                        bt.buf[kg + i] = s.images().spanOf(c.contextPosition(i));
                     }
                 }
-                ctx.add(tensor(cs, g.length, gl));
-                kpos.add(tensor(kp, g.length, gl));
-                kgrp.add(tensor(kg, g.length, gl));
             }
-            bt.single(write, t);
-            bt.list(ctx);
-            bt.list(kpos);
         }
-        bt.single(rows.stream().mapToLong(Long::longValue).toArray(), rows.size());
-        // Image inputs: flat indices of soft tokens, and per attention group the image span of each query and key
-        // (-1: text or padding); the mask lets a query see every key of its own span.
-        bt.single(softIdx.stream().mapToLong(Long::longValue).toArray(), softIdx.size());
-        bt.list(qgrp);
-        bt.list(kgrps.get(0));
-        bt.list(kgrps.get(1));
         int total = softParts.stream().mapToInt(a -> a.length).sum();
         bt.soft = new float[total];
         int at = 0;
@@ -178,19 +213,20 @@ final class BatchTensors {
         return bt;
     }
 
-    /** Image span of absolute position {@code p} within step {@code s}'s images, or -1 (text, padding, no images). */
-    private static long spanOf(SequenceStep s, long p) {
-        StepImages im = s.images();
-        return im == null || p < 0 ? -1 : im.spanOf(p);
+    private static int align(int n) {
+        int a = GemmaScript.CONTEXT_ALIGN;
+        return (n + a - 1) / a * a;
     }
 
-    /** Soft-token embeddings (softRows x hidden), in the order of the soft-token index argument. */
-    float[] soft() {
-        return soft;
-    }
-
-    int softRows() {
-        return softRows;
+    /** Appends a zeroed section of {@code n} entries and returns its offset in the buffer. */
+    private int section(int n) {
+        int at = used;
+        if (used + n > buf.length) {
+            buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, used + n));
+        }
+        used += n;
+        sizes.add((long) n);
+        return at;
     }
 
     /** Sequence indices per attention group: the decode steps together (first), then each longer step alone. */
@@ -209,20 +245,32 @@ final class BatchTensors {
         return groups;
     }
 
-    private static long[][] tensor(long[] data, long... shape) {
-        return new long[][] {data, shape};
+    /** The packed int64 inputs, {@link #bufferLength()} entries used. */
+    long[] buffer() {
+        return buf;
     }
 
-    private void single(long[] data, long... shape) {
-        args.add(new Arg(java.util.Collections.singletonList(tensor(data, shape)), false));
+    int bufferLength() {
+        return used;
     }
 
-    private void list(List<long[][]> tensors) {
-        args.add(new Arg(List.copyOf(tensors), true));
+    /** Section lengths of the buffer, in order ({@code split_with_sizes}). */
+    long[] sizes() {
+        return sizes.stream().mapToLong(Long::longValue).toArray();
     }
 
-    List<Arg> args() {
-        return args;
+    /** {@code [T, N, S, groups]}, then per group {@code [start, B, Q, LL, LG, images, pagedL, pagedG]}. */
+    long[] dims() {
+        return dims.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** Soft-token embeddings (softRows x hidden), in the order of the soft-token index section. */
+    float[] soft() {
+        return soft;
+    }
+
+    int softRows() {
+        return softRows;
     }
 
     int[] firstRow() {

@@ -7,7 +7,9 @@ import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.weights.FusedSlot;
 import dev.gemmaflink.runtime.weights.GemmaWeights;
+import dev.gemmaflink.runtime.weights.TensorData;
 import dev.gemmaflink.runtime.weights.TensorKind;
 import dev.gemmaflink.runtime.weights.TensorSlot;
 import java.nio.file.Path;
@@ -24,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * TorchScript module that this class generates ({@link GemmaScript}) and writes as an archive at load.
  *
  * <p>Weights: the tensors of the checkpoint's {@link dev.gemmaflink.runtime.weights.TensorTable#text()}, uploaded
- * one by one from the memory-mapped checkpoint by {@link TorchScriptModule} and converted to the {@link Precision}'s
- * dtype; norm weights are stored as {@code 1 + w} in float32. The weights live in one TorchScript
+ * one by one from the memory-mapped checkpoint by {@link TorchScriptModule}, converted to the {@link Precision}'s
+ * dtype and joined as {@link dev.gemmaflink.runtime.weights.TensorTable#textModule()} lists them (Q/K/V one matrix,
+ * gate/up one matrix, the q/k norms one table); norm weights are stored as {@code 1 + w} in float32. The weights live in one TorchScript
  * {@code List[Tensor]}; they never become DJL arrays. See {@link Precision} for the dtype policy per device.
  *
  * <p>Step API: {@link #forward(ForwardBatch, KvStorage)} runs the new tokens of several sequences at once against a
@@ -72,9 +75,8 @@ public final class GemmaModel implements AutoCloseable {
         TorchScriptModule module = TorchScriptModule.load(GemmaScript.module(cfg, precision, path), device,
                 options.threads());
         try {
-            List<TensorSlot> slots = weights.table().text();
             long total = 0;
-            for (TensorSlot slot : slots) {
+            for (TensorSlot slot : weights.table().text()) {
                 total += weights.tensor(slot).byteLength();
             }
             long bytesTotal = total;
@@ -85,10 +87,14 @@ public final class GemmaModel implements AutoCloseable {
             };
             long resident = 0;
             boolean packed = path == MatmulPath.BF16_ONEDNN_PACKED;
-            for (TensorSlot slot : slots) {
-                TensorKind kind = slot.kind();
-                boolean pack = packed && kind.isPerLayer() && kind.form() == TensorKind.Form.MATRIX;
-                resident += module.appendWeight(weights.tensor(slot), kind.form(), pack ? "pack" : null, uploaded);
+            for (FusedSlot slot : weights.table().textModule()) {
+                List<TensorData> parts = new ArrayList<>();
+                List<TensorKind.Form> forms = new ArrayList<>();
+                for (TensorSlot part : slot.parts()) {
+                    parts.add(weights.tensor(part));
+                    forms.add(part.kind().form());
+                }
+                resident += module.appendFused(parts, forms, GemmaScript.prepMethod(slot.kind()), uploaded);
             }
             if (packed) {
                 // The lookup needs the plain embedding; the output head gets a packed copy.
@@ -190,9 +196,13 @@ public final class GemmaModel implements AutoCloseable {
         try (PtNDManager sub = module.newSubManager();
              IValue slotsIv = IValue.listFrom(slots);
              IValue like = IValue.from((PtNDArray) sub.zeros(new Shape(1)))) {
-            IValue k = module.call("alloc_cache", slotsIv, like);
-            IValue v = module.call("alloc_cache", slotsIv, like);
-            return new KvStorage(this, k, v, slidingSlots, fullSlots, bytes);
+            IValue cache = module.call("alloc_cache", slotsIv, like);
+            try {
+                return new KvStorage(this, cache, module.call("rows_view", cache), slidingSlots, fullSlots, bytes);
+            } catch (RuntimeException e) {
+                cache.close();
+                throw e;
+            }
         }
     }
 
@@ -269,33 +279,17 @@ public final class GemmaModel implements AutoCloseable {
         }
         BatchTensors bt = BatchTensors.build(batch, config, kv);
         module.prepareCallingThread();
-        try (PtNDManager sub = module.newSubManager()) {
-            List<IValue> args = new ArrayList<>();
-            try {
-                args.add(module.weights());
-                args.add(kv.keys());
-                args.add(kv.values());
-                int owned = args.size();
-                for (BatchTensors.Arg a : bt.args()) {
-                    PtNDArray[] arrays = new PtNDArray[a.tensors().size()];
-                    for (int i = 0; i < arrays.length; i++) {
-                        long[][] tensor = a.tensors().get(i);
-                        arrays[i] = (PtNDArray) sub.create(tensor[0], new Shape(tensor[1]));
-                    }
-                    args.add(a.isList() ? IValue.listFrom(arrays) : IValue.from(arrays[0]));
-                }
-                args.add(IValue.from((PtNDArray) sub.create(bt.soft(),
-                        new Shape(bt.softRows(), bt.softRows() == 0 ? config.hiddenSize() : bt.soft().length / bt.softRows()))));
-                try (IValue out = module.call("forward", args.toArray(new IValue[0]))) {
-                    return then.take(bt, out, sub);
-                } finally {
-                    for (int i = owned; i < args.size(); i++) {
-                        args.get(i).close();
-                    }
-                }
-            } catch (ai.djl.engine.EngineException e) {
-                throw new IllegalStateException("forward step failed: " + e.getMessage(), e);
-            }
+        try (PtNDManager sub = module.newSubManager();
+             IValue buf = IValue.from((PtNDArray) sub.create(
+                     java.nio.LongBuffer.wrap(bt.buffer(), 0, bt.bufferLength()), new Shape(bt.bufferLength())));
+             IValue sizes = IValue.listFrom(bt.sizes());
+             IValue dims = IValue.listFrom(bt.dims());
+             IValue soft = IValue.from((PtNDArray) sub.create(bt.soft(),
+                     new Shape(bt.softRows(), bt.softRows() == 0 ? config.hiddenSize() : bt.soft().length / bt.softRows())));
+             IValue out = module.call("forward", module.weights(), kv.cache(), kv.rows(), buf, sizes, dims, soft)) {
+            return then.take(bt, out, sub);
+        } catch (ai.djl.engine.EngineException e) {
+            throw new IllegalStateException("forward step failed: " + e.getMessage(), e);
         }
     }
 

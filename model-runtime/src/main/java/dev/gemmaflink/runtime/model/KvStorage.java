@@ -4,25 +4,26 @@ import ai.djl.pytorch.jni.IValue;
 import dev.gemmaflink.runtime.config.LayerType;
 
 /**
- * The K and V tensors of every layer, each {@code (slots, numKeyValueHeads, headDim)} in the precision's dtype,
- * addressed by slot index. Sliding-window and full-attention layers have their own slot spaces (so a block pool can
+ * The KV cache of every layer: one tensor per layer, {@code (slots, 2 * numKeyValueHeads, headDim)} in the precision's
+ * dtype (a slot's K heads, then its V heads, so one copy writes both), addressed by slot index, and the same memory
+ * viewed as one row per head, which attention gathers from. Sliding-window and full-attention layers have their own slot spaces (so a block pool can
  * later give the sliding layers only a window's worth of blocks). Held natively as TorchScript lists, never as DJL
  * arrays (DJL cannot represent bf16). Created by {@link GemmaModel#allocateKv}; close it to free the memory.
  */
 public final class KvStorage implements AutoCloseable {
 
     private final GemmaModel owner;
-    private final IValue keys; // List[Tensor], one per layer
-    private final IValue values; // List[Tensor], one per layer
+    private final IValue cache; // List[Tensor], one per layer
+    private final IValue rows; // List[Tensor]: the same memory viewed (slots * 2 * kvHeads, headDim), for gathers
     private final int slidingSlots;
     private final int fullSlots;
     private final long bytes;
     private boolean closed;
 
-    KvStorage(GemmaModel owner, IValue keys, IValue values, int slidingSlots, int fullSlots, long bytes) {
+    KvStorage(GemmaModel owner, IValue cache, IValue rows, int slidingSlots, int fullSlots, long bytes) {
         this.owner = owner;
-        this.keys = keys;
-        this.values = values;
+        this.cache = cache;
+        this.rows = rows;
         this.slidingSlots = slidingSlots;
         this.fullSlots = fullSlots;
         this.bytes = bytes;
@@ -42,14 +43,15 @@ public final class KvStorage implements AutoCloseable {
         return owner;
     }
 
-    IValue keys() {
+    IValue cache() {
         checkOpen();
-        return keys;
+        return cache;
     }
 
-    IValue values() {
+    /** The cache as rows of one head each, {@code (slots * 2 * kvHeads, headDim)}: what attention gathers from. */
+    IValue rows() {
         checkOpen();
-        return values;
+        return rows;
     }
 
     private void checkOpen() {
@@ -62,8 +64,8 @@ public final class KvStorage implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            keys.close();
-            values.close();
+            rows.close();
+            cache.close();
         }
     }
 }

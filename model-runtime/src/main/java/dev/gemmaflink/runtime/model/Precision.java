@@ -3,15 +3,17 @@ package dev.gemmaflink.runtime.model;
 /**
  * Numeric precision of the forward pass.
  *
- * <p>Dtype policy (both modes keep RMSNorm, RoPE, softmax, the residual stream and the logits in float32, as the
- * reference does for norms and softmax):
+ * <p>Dtype policy (both modes keep RMSNorm statistics, RoPE, softmax accumulation, the residual stream and the logits
+ * in float32, as the reference does for norms and softmax):
  * <ul>
- *   <li>{@link #BF16} (default): weights and the KV cache are held in bfloat16. Matrix products take bf16 operands.
+ *   <li>{@link #BF16} (default): weights and the KV cache are held in bfloat16. Matrix products take and give bf16
+ *       (normed inputs are written as bf16, so products chain without casts); Q, K and V enter attention in bf16
+ *       and the MLP's {@code gelu(gate) * up} is bf16.
  *       On a CPU with native bf16 (avx512_bf16 / AMX, detected at load by a probe) weights are pre-packed for oneDNN
  *       and every product runs there. On a CPU without it (e.g. AVX2-only), products with few rows (decode) use
  *       libtorch's bf16 matrix-vector kernels, which read the bf16 weights directly, and products with many rows
  *       (prefill) widen the weight to float32 for that product, because libtorch's bf16 GEMM fallback is several
- *       times slower than its float32 GEMM there. On CUDA every product is a plain bf16 {@code linear}.</li>
+ *       times slower than its float32 GEMM there. On CUDA every product is a plain bf16 {@code mm}.</li>
  *   <li>{@link #FLOAT32}: weights, cache and every product in float32; the reference mode the correctness tests
  *       compare against a double-precision implementation.</li>
  * </ul>

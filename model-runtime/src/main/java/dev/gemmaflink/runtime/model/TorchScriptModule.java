@@ -31,8 +31,10 @@ import java.util.function.LongConsumer;
  *                      their dtype (15 bf16, 5 f16, 6 f32), reshaped and converted to the form they are held in:
  *                      0 compute dtype; 1 float32 (1 + w), for Gemma RMSNorm weights; 2 float32 as is;
  *                      3 compute dtype transposed
- *   cat(parts: List[Tensor], dim: int) -> Tensor, new_list() -> List[Tensor], append(list, t) -> List[Tensor]
+ *   cat(parts: List[Tensor], dim: int) -> Tensor, new_list() -> List[Tensor], append(list, t) -> List[Tensor],
+ *   numel(t) -> int
  * </pre>
+ * A weight may also be several checkpoint tensors joined by a module method ({@link #appendFused}).
  * Raw bytes keep bf16 away from DJL, whose own bf16 support aborts the JVM. Tensors are uploaded in chunks of
  * rows, so a tensor larger than a Java buffer still loads.
  *
@@ -120,6 +122,8 @@ public final class TorchScriptModule implements AutoCloseable {
         s.append("  return torch.contiguous(torch.to(t, ").append(cdt).append("))\n");
         s.append("def cat(").append(self).append(", parts: List[Tensor], dim: int) -> Tensor:\n");
         s.append("  return torch.cat(parts, dim)\n");
+        s.append("def numel(").append(self).append(", t: Tensor) -> int:\n");
+        s.append("  return torch.numel(t)\n");
         s.append("def new_list(").append(self).append(") -> List[Tensor]:\n");
         s.append("  return annotate(List[Tensor], [])\n");
         s.append("def append(").append(self).append(", l: List[Tensor], t: Tensor) -> List[Tensor]:\n");
@@ -209,6 +213,52 @@ public final class TorchScriptModule implements AutoCloseable {
             }
         }
         return tensor.numElements() * (held.float32 ? Float.BYTES : precision.bytesPerElement());
+    }
+
+    /**
+     * Uploads one or more checkpoint tensors, each converted to the form it is held in, turns them into one tensor with
+     * the module method {@code join} ({@code (parts: List[Tensor]) -> Tensor}) and appends it: one weight-list
+     * entry, e.g. Q, K and V stacked into one matrix.
+     *
+     * @param forms what each part's values are used as; the joined tensor is held like the first
+     * @return bytes the joined tensor occupies on the device
+     * @throws ModelLoadException naming the tensors when the upload or the join fails
+     */
+    public long appendFused(List<TensorData> parts, List<TensorKind.Form> forms, String join, LongConsumer uploaded) {
+        checkOpen();
+        if (parts.size() != forms.size() || parts.isEmpty()) {
+            throw new IllegalArgumentException(parts.size() + " parts but " + forms.size() + " forms");
+        }
+        List<IValue> loaded = new ArrayList<>();
+        IValue joined = null;
+        try {
+            for (int i = 0; i < parts.size(); i++) {
+                loaded.add(upload(parts.get(i), Held.of(forms.get(i)), uploaded));
+            }
+            try (IValue list = IValue.listFrom(loaded.toArray(new IValue[0]))) {
+                joined = IValueUtils.runMethod(block, join, list);
+            }
+            loaded.forEach(IValue::close);
+            loaded.clear();
+            long elements;
+            try (IValue n = IValueUtils.runMethod(block, "numel", joined)) {
+                elements = n.toLong();
+            }
+            IValueUtils.runMethod(block, "append", weights, joined).close();
+            return elements * (Held.of(forms.get(0)).float32 ? Float.BYTES : precision.bytesPerElement());
+        } catch (RuntimeException e) {
+            StringBuilder names = new StringBuilder();
+            for (TensorData t : parts) {
+                names.append(names.length() == 0 ? "" : ", ").append(t.name());
+            }
+            throw new ModelLoadException("cannot load tensors " + names + " from " + parts.get(0).sourceFile() + ": "
+                    + e.getMessage(), e);
+        } finally {
+            loaded.forEach(IValue::close);
+            if (joined != null) {
+                joined.close(); // the list holds its own reference
+            }
+        }
     }
 
     /** Uploads the tensor in chunks of whole rows, converts each and joins them. */

@@ -16,8 +16,8 @@ import java.util.function.Function;
  *
  * <p>Canonical names are the module paths of transformers' Gemma 3 and SigLIP models without the checkpoint's own
  * prefixes ({@link TensorNaming} adds those). Shapes are as stored ({@code [out, in]} for projections). Within a
- * {@link Group}, the kinds are declared in the order the generated TorchScript modules take them in their weight
- * list.
+ * {@link Group}, the kinds are declared in checkpoint-table order: the image encoder's weight-list order for vision
+ * kinds; the text model joins its kinds into {@link FusedKind} entries.
  */
 public enum TensorKind {
     // ---- one set per decoder layer ----

@@ -4,8 +4,9 @@ import java.util.Arrays;
 
 /**
  * One row of a {@link TensorTable}: which tensor (kind and layer), its canonical name, the shape the configuration
- * expects, and its position in the weight list of the TorchScript module that holds it (the text model for text
- * kinds, the image encoder for vision kinds).
+ * expects, and its position in the table's list of its model ({@link TensorTable#text()} or
+ * {@link TensorTable#vision()}). The vision list is the image encoder's weight list; the text model's weight list
+ * joins text tensors ({@link TensorTable#textModule()}).
  */
 public final class TensorSlot {
     /** The {@link #layer()} of a kind that exists once. */
@@ -50,7 +51,7 @@ public final class TensorSlot {
         return shape.clone();
     }
 
-    /** @return the position in the owning module's weight list */
+    /** @return the position in {@link TensorTable#text()} or {@link TensorTable#vision()} */
     public int index() {
         return index;
     }

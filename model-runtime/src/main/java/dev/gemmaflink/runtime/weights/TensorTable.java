@@ -14,9 +14,10 @@ import java.util.Map;
  * exist, their names and their shapes, for the loader's checks ({@link GemmaWeights#open}), the tiny checkpoint
  * writer and the weight upload of the TorchScript modules.
  *
- * <p>Order: {@link #text()} lists the text model's weight list (every decoder layer's kinds in declaration order,
- * then the token embedding and the final norm); {@link #vision()} the image encoder's (embeddings, every encoder
- * layer, then the final LayerNorm and the projector). {@link TensorSlot#index()} is the position in that list.
+ * <p>Order: {@link #text()} lists the text checkpoint tensors (every decoder layer's kinds in declaration order,
+ * then the token embedding and the final norm); {@link #vision()} the image encoder's weight list (embeddings, every
+ * encoder layer, then the final LayerNorm and the projector). {@link TensorSlot#index()} is the position in that list.
+ * The text model's weight list is {@link #textModule()}: the text tensors joined at upload ({@link FusedKind}).
  *
  * <pre>{@code
  * TensorTable t = TensorTable.of(cfg);
@@ -28,6 +29,7 @@ public final class TensorTable {
     private final List<TensorSlot> text;
     private final List<TensorSlot> vision;
     private final Map<TensorKind, List<TensorSlot>> byKind; // per-layer kinds: indexed by layer
+    private final List<FusedSlot> textModule;
 
     private TensorTable(GemmaConfig config) {
         this.config = config;
@@ -36,6 +38,16 @@ public final class TensorTable {
         addLayers(t, Group.TEXT_LAYER, config.numHiddenLayers());
         addOnce(t, Group.TEXT);
         this.text = Collections.unmodifiableList(t);
+        List<FusedSlot> m = new ArrayList<>();
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            for (FusedKind k : FusedKind.kinds(true)) {
+                m.add(fused(k, i, m.size()));
+            }
+        }
+        for (FusedKind k : FusedKind.kinds(false)) {
+            m.add(fused(k, TensorSlot.NO_LAYER, m.size()));
+        }
+        this.textModule = Collections.unmodifiableList(m);
         List<TensorSlot> v = new ArrayList<>();
         config.vision().ifPresent(vc -> {
             addOnce(v, Group.VISION_EMBEDDINGS);
@@ -48,6 +60,14 @@ public final class TensorTable {
     /** @return the table of {@code config}: text tensors always, vision tensors when it has a vision_config */
     public static TensorTable of(GemmaConfig config) {
         return new TensorTable(config);
+    }
+
+    private FusedSlot fused(FusedKind kind, int layer, int index) {
+        List<TensorSlot> parts = new ArrayList<>();
+        for (TensorKind k : kind.parts()) {
+            parts.add(layer == TensorSlot.NO_LAYER ? get(k) : get(k, layer));
+        }
+        return new FusedSlot(kind, layer, parts, index);
     }
 
     private void addOnce(List<TensorSlot> list, Group group) {
@@ -79,6 +99,24 @@ public final class TensorTable {
     /** @return the text model's tensors, in its weight-list order */
     public List<TensorSlot> text() {
         return text;
+    }
+
+    /** @return the text model's weight list: checkpoint tensors joined per {@link FusedKind}, every layer then the rest */
+    public List<FusedSlot> textModule() {
+        return textModule;
+    }
+
+    /** @return the position of {@code kind} (a once-only kind) in {@link #textModule()} */
+    public int textModuleIndex(FusedKind kind) {
+        if (kind.isPerLayer()) {
+            throw new IllegalArgumentException(kind + " exists once per layer: name the layer");
+        }
+        return config.numHiddenLayers() * FusedKind.kinds(true).size() + kind.indexInGroup();
+    }
+
+    /** @return the position of decoder layer {@code layer}'s first entry in {@link #textModule()} */
+    public int textModuleLayerStart(int layer) {
+        return layer * FusedKind.kinds(true).size();
     }
 
     /** @return the vision tower's and projector's tensors in the image encoder's weight-list order; empty without */
@@ -125,8 +163,9 @@ public final class TensorTable {
     }
 
     /**
-     * The position of a layer's first tensor in its module's weight list: kind {@code k} of that layer sits at
-     * {@code layerStart + k.indexInGroup()}, the offsets a module's per-layer method reads its weights at.
+     * The position of a layer's first tensor in its list ({@link #text()} or {@link #vision()}): kind {@code k} of
+     * that layer sits at {@code layerStart + k.indexInGroup()}, the offsets the image encoder's per-layer method reads
+     * its weights at (the text model's are {@link #textModuleLayerStart}).
      */
     public int layerStart(Group group, int layer) {
         if (!group.isPerLayer()) {

@@ -25,6 +25,25 @@ class ChunkSlotsTest {
     }
 
     @Test
+    void blockTableFormHoldsOnlyTheBlocksAndEqualsItsExpansion() {
+        // W = 6 over blocks of 4: positions 5..13 of a chunk at 10..13 live in blocks 1, 2, 3 of the table.
+        ChunkSlots paged = ChunkSlots.of(new int[] {0, 9, 4, 7}, 4, 6, 10, 4);
+        assertThat(paged.isPaged()).isTrue();
+        assertThat(paged.blockSize()).isEqualTo(4);
+        assertThat(paged.firstContextPosition()).isEqualTo(5);
+        assertThat(paged.blockCount()).isEqualTo(3);
+        assertThat(paged.block(0)).isEqualTo(9);
+        assertThat(paged.contextLength()).isEqualTo(9);
+        assertThat(paged.contextSlots()).containsExactly(37, 38, 39, 16, 17, 18, 19, 28, 29);
+        assertThat(paged.maxSlot()).isEqualTo(39);
+        ChunkSlots explicit = new ChunkSlots(paged.writeSlots(), paged.contextSlots(), paged.contextPositions());
+        assertThat(explicit.isPaged()).isFalse();
+        assertThat(explicit.blockSize()).isZero();
+        assertThat(paged).isEqualTo(explicit).hasSameHashCodeAs(explicit);
+        assertThat(ChunkSlots.of(new int[] {2, 1}, 4, 0, 3, 1).maxSlot()).isEqualTo(11);
+    }
+
+    @Test
     void refusesToReadAFreedBlockOrPastTheTable() {
         assertThatThrownBy(() -> ChunkSlots.of(new int[] {0, 5, 2}, 4, 7, 9, 1))
                 .hasMessageContaining("position 3 is needed but its block was freed");

@@ -7,6 +7,7 @@ import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpoint;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.kvcache.ChunkSlots;
 import dev.gemmaflink.runtime.weights.DType;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -120,6 +121,54 @@ class KvCacheForwardTest {
                 assertThat(ModelTestSupport.relError(r.row(1, i), aloneC[i])).as("C row %d", i).isLessThan(1e-5);
             }
         }
+    }
+
+    @Test
+    void pagedContextsTravellingAsBlocksGiveTheLogitsOfShippedSlots() {
+        int[] a = ModelTestSupport.randomTokens(16, ckpt.spec().vocab(), 41);
+        int[] b = ModelTestSupport.randomTokens(11, ckpt.spec().vocab(), 42);
+        int[][] tables = {{5, 2, 7, 1}, {3, 6, 4}}; // blocks of 4 from one pool, interleaved
+        for (GemmaModel model : List.of(f32, bf16)) {
+            float[][] aloneA = ModelTestSupport.prefillAll(model, a);
+            List<float[]> viaSlots = runPaged(model, tables, a, b, Integer.MAX_VALUE);
+            List<float[]> viaBlocks = runPaged(model, tables, a, b, 0);
+            assertThat(viaBlocks).hasSameSizeAs(viaSlots);
+            for (int i = 0; i < viaSlots.size(); i++) {
+                assertThat(viaBlocks.get(i)).as("%s row %d", model.precision(), i).containsExactly(viaSlots.get(i));
+            }
+            if (model == f32) { // rows 0.. are A's last logits of each step: positions 5, 11, 12, ..., 15
+                assertThat(ModelTestSupport.relError(viaSlots.get(0), aloneA[5])).isLessThan(1e-5);
+                assertThat(ModelTestSupport.relError(viaSlots.get(2), aloneA[11])).isLessThan(1e-5);
+                assertThat(ModelTestSupport.relError(viaSlots.get(viaSlots.size() - 2), aloneA[15])).isLessThan(1e-5);
+            }
+        }
+    }
+
+    /** A and B through block tables: prefills of 6 and 3, a 6-token chunk of A beside B's decode, then decodes. */
+    private static List<float[]> runPaged(GemmaModel model, int[][] tables, int[] a, int[] b, int tableMinEntries) {
+        int saved = BatchTensors.tableMinEntries;
+        BatchTensors.tableMinEntries = tableMinEntries;
+        int window = model.config().slidingWindow();
+        List<float[]> out = new java.util.ArrayList<>();
+        try (KvStorage kv = model.allocateKv(32, 32)) {
+            int doneA = 0;
+            int doneB = 0;
+            int[][] plan = {{6, 3}, {6, 1}, {1, 1}, {1, 1}, {1, 1}, {1, 1}};
+            for (int[] n : plan) {
+                SequenceStep sa = new SequenceStep(Arrays.copyOfRange(a, doneA, doneA + n[0]), doneA,
+                        ChunkSlots.of(tables[0], 4, window, doneA, n[0]), ChunkSlots.of(tables[0], 4, 0, doneA, n[0]), false);
+                SequenceStep sb = new SequenceStep(Arrays.copyOfRange(b, doneB, doneB + n[1]), doneB,
+                        ChunkSlots.of(tables[1], 4, window, doneB, n[1]), ChunkSlots.of(tables[1], 4, 0, doneB, n[1]), false);
+                ForwardResult r = model.forward(new ForwardBatch(List.of(sa, sb)), kv);
+                out.add(r.lastLogits(0));
+                out.add(r.lastLogits(1));
+                doneA += n[0];
+                doneB += n[1];
+            }
+        } finally {
+            BatchTensors.tableMinEntries = saved;
+        }
+        return out;
     }
 
     @Test

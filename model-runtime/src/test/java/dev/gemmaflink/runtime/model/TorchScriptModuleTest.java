@@ -15,6 +15,7 @@ import dev.gemmaflink.runtime.weights.SafetensorsWriter;
 import dev.gemmaflink.runtime.weights.TensorData;
 import dev.gemmaflink.runtime.weights.TensorKind.Form;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,7 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 class TorchScriptModuleTest {
     /** Methods of the probe module: read back weight {@code i} as float32. */
     private static final String READ_BACK = "def get(self: __torch__.Probe, w: List[Tensor], i: int) -> Tensor:\n"
-            + "  return torch.to(w[i], 6)\n";
+            + "  return torch.to(w[i], 6)\n"
+            + "def join(self: __torch__.Probe, parts: List[Tensor]) -> Tensor:\n"
+            + "  return torch.cat([parts[0], torch.type_as(parts[1], parts[0])], 0)\n";
     /** Small enough that every tensor below is uploaded in several chunks. */
     private static final long CHUNK = 16;
 
@@ -111,6 +114,28 @@ class TorchScriptModuleTest {
             assertThat(m.appendWeight(file.tensor("bias"), Form.BIAS, n -> { })).isEqualTo(9 * 4);
             assertThat(m.appendWeight(file.tensor("norm"), Form.GEMMA_NORM, n -> { })).isEqualTo(12 * 4);
             assertThat(readBack(m, 0, 5, 3)).containsExactly(values(15, 0)); // exact in bf16
+        }
+    }
+
+    @Test
+    void fusedEntryJoinsPartsUploadedInTheirOwnForms() {
+        try (TorchScriptModule m = load(Precision.BF16)) {
+            AtomicLong uploaded = new AtomicLong();
+            TensorData a = file.tensor("matrix");
+            TensorData b = file.tensor("in_out");
+            // Two 5x3 matrices stacked by rows: one entry, held in the compute dtype.
+            assertThat(m.appendFused(List.of(a, b), List.of(Form.MATRIX, Form.MATRIX), "join", uploaded::addAndGet))
+                    .isEqualTo(10 * 3 * 2);
+            assertThat(uploaded.get()).isEqualTo(a.byteLength() + b.byteLength());
+            float[] expected = new float[30];
+            System.arraycopy(values(15, 0), 0, expected, 0, 15);
+            System.arraycopy(values(15, 1), 0, expected, 15, 15);
+            assertThat(readBack(m, 0, 10, 3)).containsExactly(expected);
+            assertThatThrownBy(() -> m.appendFused(List.of(a, file.tensor("bias")), List.of(Form.MATRIX, Form.BIAS),
+                    "no_such_method", n -> { })).isInstanceOf(ModelLoadException.class)
+                    .hasMessageContaining("cannot load tensors matrix, bias from " + file.path());
+            assertThatThrownBy(() -> m.appendFused(List.of(a), List.of(), "join", n -> { }))
+                    .isInstanceOf(IllegalArgumentException.class);
         }
     }
 

@@ -196,6 +196,37 @@ class TensorTableTest {
     }
 
     @Test
+    void textModuleJoinsCheckpointTensorsIntoFewerEntries() {
+        TensorTable t = TensorTable.of(released("1b"));
+        List<FusedSlot> m = t.textModule();
+        assertThat(m).hasSize(26 * 7 + 2);
+        for (int i = 0; i < m.size(); i++) {
+            assertThat(m.get(i).index()).isEqualTo(i);
+        }
+        // Every checkpoint tensor of the text model lands in exactly one entry.
+        assertThat(m.stream().flatMap(f -> f.parts().stream()).map(TensorSlot::name).sorted().toList())
+                .isEqualTo(t.text().stream().map(TensorSlot::name).sorted().toList());
+        FusedSlot qkv = m.get(t.textModuleLayerStart(5) + FusedKind.ATTN_QKV.indexInGroup());
+        assertThat(qkv.kind()).isEqualTo(FusedKind.ATTN_QKV);
+        assertThat(qkv.layer()).isEqualTo(5);
+        assertThat(qkv.parts()).extracting(TensorSlot::name).containsExactly("layers.5.self_attn.q_proj.weight",
+                "layers.5.self_attn.k_proj.weight", "layers.5.self_attn.v_proj.weight",
+                "layers.5.input_layernorm.weight");
+        assertThat(m.get(t.textModuleIndex(FusedKind.TOKEN_EMBEDDING)).parts()).containsExactly(
+                t.get(TensorKind.TOKEN_EMBEDDING));
+        assertThat(t.textModuleIndex(FusedKind.OUTPUT_NORM)).isEqualTo(m.size() - 1);
+        assertThatThrownBy(() -> t.textModuleIndex(FusedKind.FFN_DOWN)).isInstanceOf(IllegalArgumentException.class);
+        // tools/hf_parity.py mirrors this order (LAYER_ENTRIES, MODEL_ENTRIES) when it builds the weight list.
+        assertThat(FusedKind.kinds(true)).containsExactly(FusedKind.ATTN_QKV, FusedKind.ATTN_QK_NORM,
+                FusedKind.ATTN_OUTPUT, FusedKind.ATTN_POST_NORM, FusedKind.FFN_GATE_UP, FusedKind.FFN_DOWN,
+                FusedKind.FFN_POST_NORM);
+        assertThat(FusedKind.FFN_GATE_UP.parts()).containsExactly(TensorKind.FFN_GATE, TensorKind.FFN_UP,
+                TensorKind.FFN_NORM);
+        assertThat(FusedKind.ATTN_QK_NORM.parts()).containsExactly(TensorKind.ATTN_Q_NORM, TensorKind.ATTN_K_NORM);
+        assertThat(FusedKind.kinds(false)).containsExactly(FusedKind.TOKEN_EMBEDDING, FusedKind.OUTPUT_NORM);
+    }
+
+    @Test
     void lookupsNameWhatIsWrong() {
         TensorTable t = TensorTable.of(released("1b"));
         assertThatThrownBy(() -> t.get(TensorKind.ATTN_Q)).isInstanceOf(IllegalArgumentException.class)

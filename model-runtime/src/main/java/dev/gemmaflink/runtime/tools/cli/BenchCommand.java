@@ -6,6 +6,7 @@ import dev.gemmaflink.runtime.model.BandwidthProbe;
 import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
+import dev.gemmaflink.runtime.model.OpProfile;
 import dev.gemmaflink.runtime.model.SampleRow;
 import dev.gemmaflink.runtime.model.SequenceCache;
 import java.util.List;
@@ -19,9 +20,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code gemma bench}: prefill and batch-1 decode speed on random tokens, printed as one JSON line with the
- * memory-bandwidth floor (weight bytes read per token over measured read bandwidth). Tokens are chosen on the device
- * (greedy), as in serving; {@code device_to_host_bytes_per_step} is what one decode step copied back, beside
- * {@code logits_bytes_per_step}, what copying the step's logit row to the host would cost.
+ * memory-bandwidth floor (weight bytes read per token over measured read bandwidth), and what one decode step costs
+ * apart from time: the graph operations it runs (libtorch's profiler, after the timed runs; see {@link OpProfile}) and
+ * the bytes it copies from the device to the host ({@code device_to_host_bytes_per_step}: tokens are chosen on the
+ * device, greedy, as in serving; {@code logits_bytes_per_step} is what copying the step's logit row would cost).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure prefill tokens/s (one PROMPT_LEN prompt) and batch-1 greedy decode tokens/s; print "
@@ -45,8 +47,8 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--prompt-len, --gen-len and --runs must be >= 1");
         }
         try (GemmaModel model = modelArgs.load(spec.commandLine().getErr())) {
-            if (promptLen + genLen > model.config().maxPositionEmbeddings()) {
-                throw new IllegalArgumentException("prompt-len + gen-len exceed max_position_embeddings "
+            if (promptLen + genLen + 1 > model.config().maxPositionEmbeddings()) {
+                throw new IllegalArgumentException("prompt-len + gen-len + 1 exceed max_position_embeddings "
                         + model.config().maxPositionEmbeddings());
             }
             int[] prompt = new int[promptLen];
@@ -59,9 +61,11 @@ final class BenchCommand implements Callable<Integer> {
             double bestDecode = 0;
             long copiedPerStep = 0;
             List<SampleRow> greedy = List.of(SampleRow.greedy(0));
-            try (KvStorage kv = model.allocateKv(promptLen + genLen, promptLen + genLen)) {
+            OpProfile.Counts ops = null;
+            int capacity = promptLen + genLen + 1; // one more step, profiled after the timed runs
+            try (KvStorage kv = model.allocateKv(capacity, capacity)) {
                 for (int run = 0; run <= runs; run++) { // run 0 is the warm-up
-                    SequenceCache cache = new SequenceCache(model.config(), 0, promptLen + genLen);
+                    SequenceCache cache = new SequenceCache(model.config(), 0, capacity);
                     long t0 = System.nanoTime();
                     int next = model.forwardSample(ForwardBatch.of(cache.append(prompt, false)), kv, greedy).token(0);
                     long t1 = System.nanoTime();
@@ -77,6 +81,10 @@ final class BenchCommand implements Callable<Integer> {
                     if (run > 0) {
                         bestPrefill = Math.max(bestPrefill, promptLen * 1e9 / (t1 - t0));
                         bestDecode = Math.max(bestDecode, steps * 1e9 / (t3 - t2));
+                    }
+                    if (run == runs) {
+                        ForwardBatch step = ForwardBatch.of(cache.append(new int[] {next}, false));
+                        ops = OpProfile.of(() -> model.forwardSample(step, kv, greedy));
                     }
                 }
             }
@@ -106,6 +114,11 @@ final class BenchCommand implements Callable<Integer> {
             j.put("decode_time_over_floor", round(floor / bestDecode));
             j.put("device_to_host_bytes_per_step", copiedPerStep);
             j.put("logits_bytes_per_step", (long) Float.BYTES * model.config().vocabSize());
+            if (ops != null) {
+                j.put("ops_per_decode_step", ops.graphOps());
+                j.put("ops_per_decode_layer", round(ops.graphOpsPerLayer()));
+                j.put("dispatched_ops_per_decode_step", ops.dispatchedOps());
+            }
             spec.commandLine().getOut().println(j.toString());
             spec.commandLine().getOut().flush();
         }
