@@ -1,6 +1,7 @@
 package dev.gemmaflink.runtime.engine;
 
 import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.constrain.TokenMask;
 import dev.gemmaflink.runtime.generate.Sampler;
 import dev.gemmaflink.runtime.kvcache.CacheKeys;
 import dev.gemmaflink.runtime.kvcache.ChunkSlots;
@@ -314,7 +315,11 @@ final class EngineLoop implements Runnable {
     }
 
     private void sample(RequestState s, float[] logits, long now) {
-        int token = Sampler.sample(logits, s.request.params(), s.rng());
+        TokenMask mask = null; // the constraint's allowed tokens: null for free generation
+        if (s.constraint != null && (mask = constraintMask(s, logits.length)) == null) {
+            return; // the request failed
+        }
+        int token = Sampler.sample(logits, s.request.params(), s.rng(), mask);
         if (s.firstTokenNanos < 0) {
             s.firstTokenNanos = now;
         }
@@ -325,12 +330,41 @@ final class EngineLoop implements Runnable {
         }
         String delta = s.accept(token);
         completions.add(() -> s.notifyListener(token, delta));
-        if (s.numGenerated() >= s.request.params().maxNewTokens()) {
+        if (s.constraint != null && s.constraint.isClosed()) { // a complete match that nothing may extend
+            planner.finish(s.scheduled, RequestStatus.FINISHED);
+            complete(s, EngineFinishReason.STOP, null);
+        } else if (s.numGenerated() >= s.request.params().maxNewTokens()) {
             planner.finish(s.scheduled, RequestStatus.FINISHED);
             complete(s, EngineFinishReason.LENGTH, null);
         } else {
             s.scheduled.appendToken(token);
         }
+    }
+
+    /**
+     * The mask of a constrained request's next token (usually computed while the device ran this step); null after
+     * failing the request when it cannot be had or allows no token of the row.
+     */
+    private TokenMask constraintMask(RequestState s, int vocab) {
+        TokenMask mask;
+        try {
+            mask = s.constraint.mask();
+        } catch (RuntimeException e) {
+            LOG.warn("token mask of request {} failed: {}", s.id(), e.toString());
+            planner.finish(s.scheduled, RequestStatus.FINISHED);
+            complete(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.ENGINE_FAILURE,
+                    "request " + s.id() + ": computing its token mask failed: " + e));
+            return null;
+        }
+        int first = mask.nextAllowed(0);
+        if (first < 0 || first >= vocab) {
+            planner.finish(s.scheduled, RequestStatus.FINISHED);
+            complete(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.INVALID_PROMPT, "request "
+                    + s.id() + ": no token of the model's vocabulary continues its constraint here (after "
+                    + s.numGenerated() + " tokens)"));
+            return null;
+        }
+        return mask;
     }
 
     /** Slots of a chunk for one layer type; a type the model lacks gets slot 0 (never read: no layer uses it). */

@@ -1,5 +1,7 @@
 package dev.gemmaflink.runtime.generate;
 
+import dev.gemmaflink.runtime.constrain.ConstraintCompiler;
+import dev.gemmaflink.runtime.constrain.ConstraintCursor;
 import dev.gemmaflink.runtime.kvcache.ImageSpans;
 import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.ForwardResult;
@@ -23,6 +25,10 @@ import java.util.SplittableRandom;
  * <p>The generator owns one {@link KvStorage}, reused across requests and grown when a request needs more slots
  * (up to the context limit), so repeated generations allocate no new native memory. One request at a time per
  * generator (calls are synchronized); use one generator per thread for parallel single-sequence work.
+ *
+ * <p>A request with a {@link dev.gemmaflink.runtime.constrain.Constraint} ({@link GenerationParams#constraint()})
+ * samples under its token masks, computed on the calling thread and cached by this generator's
+ * {@link ConstraintCompiler} (built on first use; needs the tokenizer), exactly as the engine does.
  *
  * <pre>{@code
  * try (GemmaModel model = GemmaModel.load(dir, ModelOptions.defaults(), LoadProgress.NONE);
@@ -48,6 +54,7 @@ public final class Generator implements AutoCloseable {
     private final int contextLimit;
     private final int prefillChunk;
     private KvStorage kv;
+    private ConstraintCompiler constraints; // built on the first constrained request
 
     /**
      * @param model        the loaded model (not closed by this generator)
@@ -124,6 +131,16 @@ public final class Generator implements AutoCloseable {
             throw new IllegalArgumentException("prompt has " + promptIds.length + " tokens but the context limit is "
                     + contextLimit + " tokens (prompt plus generated); shorten the prompt");
         }
+        ConstraintCursor constraint = null;
+        if (params.constraint().isPresent()) {
+            if (tokenizer == null) {
+                throw new IllegalStateException("a constrained generation needs a tokenizer: this generator has none");
+            }
+            if (constraints == null) {
+                constraints = ConstraintCompiler.forTokenizer(tokenizer, Runnable::run);
+            }
+            constraint = constraints.compile(params.constraint().get(), params.stopIds()).start();
+        }
         long start = System.nanoTime();
         int capacity = Math.min(contextLimit, promptIds.length + params.maxNewTokens());
         KvStorage storage = storageFor(capacity);
@@ -149,7 +166,7 @@ public final class Generator implements AutoCloseable {
             from = to;
         }
         while (reason == null) {
-            int next = Sampler.sample(logits.lastLogits(0), params, rng);
+            int next = Sampler.sample(logits.lastLogits(0), params, rng, constraint == null ? null : constraint.mask());
             if (count == 0) {
                 ttft = System.nanoTime() - start;
             }
@@ -158,13 +175,18 @@ public final class Generator implements AutoCloseable {
                 break;
             }
             generated[count++] = next;
+            if (constraint != null) {
+                constraint.advance(next);
+            }
             String delta = "";
             if (detok != null) {
                 delta = detok.accept(next);
                 text.append(delta);
             }
             out.onToken(next, delta);
-            if (count >= params.maxNewTokens()) {
+            if (constraint != null && constraint.isClosed()) {
+                reason = FinishReason.STOP;
+            } else if (count >= params.maxNewTokens()) {
                 reason = FinishReason.LENGTH;
             } else if (promptIds.length + count >= contextLimit) {
                 reason = FinishReason.CONTEXT_LIMIT;
@@ -176,8 +198,9 @@ public final class Generator implements AutoCloseable {
             String tail = detok.flush();
             text.append(tail);
         }
+        boolean incomplete = constraint != null && reason != FinishReason.STOP && !constraint.isAccepting();
         return new GenerationResult(Arrays.copyOf(generated, count), text.toString(), reason, promptIds.length, ttft,
-                System.nanoTime() - start);
+                System.nanoTime() - start, incomplete);
     }
 
     /** The reusable storage, grown (power of two, at most the context limit) when a request needs more. */

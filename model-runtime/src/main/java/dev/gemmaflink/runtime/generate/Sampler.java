@@ -1,5 +1,6 @@
 package dev.gemmaflink.runtime.generate;
 
+import dev.gemmaflink.runtime.constrain.TokenMask;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -72,6 +73,43 @@ public final class Sampler {
             }
         }
         return order[keep - 1];
+    }
+
+    /**
+     * {@link #sample(float[], GenerationParams, SplittableRandom)} over the tokens a mask allows: the others are
+     * treated as having logit minus infinity before temperature, top-k and top-p, so top-k picks among allowed
+     * tokens only. Bit-identical to the unmasked call when the mask allows everything; ties go to the smaller id.
+     *
+     * @param mask the allowed tokens (ids at or above {@code logits.length} are ignored), null for none
+     * @throws IllegalArgumentException when the mask allows no id of the row
+     */
+    public static int sample(float[] logits, GenerationParams params, SplittableRandom rng, TokenMask mask) {
+        if (mask == null) {
+            return sample(logits, params, rng);
+        }
+        int[] ids = new int[Math.min(mask.cardinality(), logits.length)];
+        int n = 0;
+        for (int id = mask.nextAllowed(0); id >= 0 && id < logits.length && n < ids.length;
+                id = mask.nextAllowed(id + 1)) {
+            ids[n++] = id;
+        }
+        if (n == 0) {
+            throw new IllegalArgumentException("the token mask allows no id of this " + logits.length + "-logit row");
+        }
+        if (params.greedy()) {
+            int best = ids[0];
+            for (int i = 1; i < n; i++) {
+                if (logits[ids[i]] > logits[best]) {
+                    best = ids[i];
+                }
+            }
+            return best;
+        }
+        float[] allowed = new float[n];
+        for (int i = 0; i < n; i++) {
+            allowed[i] = logits[ids[i]];
+        }
+        return ids[sample(allowed, params, rng)]; // ids ascending: a tie still goes to the smaller id
     }
 
     /** Token ids of the k largest logits (all when k is 0 or at least the vocabulary), largest first. */
