@@ -150,6 +150,40 @@ public final class TokenMask {
         }
     }
 
+    /**
+     * Sets {@code row[id] = value} for every id of the row the mask does not allow (a dense mask touches only the
+     * disallowed ids; ids at or past {@code vocabSize} are all disallowed).
+     */
+    public void fillDisallowed(float[] row, float value) {
+        int n = row.length;
+        if (ids != null) {
+            int next = 0;
+            for (int id : ids) {
+                if (id >= n) {
+                    break;
+                }
+                java.util.Arrays.fill(row, next, id, value);
+                next = id + 1;
+            }
+            java.util.Arrays.fill(row, Math.min(next, n), n, value);
+            return;
+        }
+        for (int w = 0; w < words.length && (w << 6) < n; w++) {
+            long off = ~words[w];
+            while (off != 0) {
+                int id = (w << 6) + Long.numberOfTrailingZeros(off);
+                if (id >= n) {
+                    break;
+                }
+                row[id] = value;
+                off &= off - 1;
+            }
+        }
+        if (n > vocabSize) {
+            java.util.Arrays.fill(row, vocabSize, n, value);
+        }
+    }
+
     /** Approximate heap bytes. */
     public long bytes() {
         return 32 + (ids != null ? 4L * ids.length : 8L * words.length);

@@ -87,14 +87,25 @@ public final class Sampler {
         if (mask == null) {
             return sample(logits, params, rng);
         }
-        int[] ids = new int[Math.min(mask.cardinality(), logits.length)];
+        int allowed = mask.cardinality();
+        for (int id = mask.nextAllowed(logits.length); id >= 0; id = mask.nextAllowed(id + 1)) {
+            allowed--; // ids past the row (a tokenizer longer than the model's head) do not count
+        }
+        if (allowed <= 0) {
+            throw new IllegalArgumentException("the token mask allows no id of this " + logits.length + "-logit row");
+        }
+        if (allowed > logits.length / 2 && (params.greedy() || (params.topK() > 0 && params.topK() <= allowed))) {
+            // Dense mask: the disallowed ids become -inf in a copy. Greedy and a top-k within the allowed ids never
+            // reach them, so this draws exactly what the compact path below draws, for the cost of one copy.
+            float[] masked = logits.clone();
+            mask.fillDisallowed(masked, Float.NEGATIVE_INFINITY);
+            return sample(masked, params, rng);
+        }
+        int[] ids = new int[allowed];
         int n = 0;
         for (int id = mask.nextAllowed(0); id >= 0 && id < logits.length && n < ids.length;
                 id = mask.nextAllowed(id + 1)) {
             ids[n++] = id;
-        }
-        if (n == 0) {
-            throw new IllegalArgumentException("the token mask allows no id of this " + logits.length + "-logit row");
         }
         if (params.greedy()) {
             int best = ids[0];
@@ -105,11 +116,11 @@ public final class Sampler {
             }
             return best;
         }
-        float[] allowed = new float[n];
+        float[] compact = new float[n];
         for (int i = 0; i < n; i++) {
-            allowed[i] = logits[ids[i]];
+            compact[i] = logits[ids[i]];
         }
-        return ids[sample(allowed, params, rng)]; // ids ascending: a tie still goes to the smaller id
+        return ids[sample(compact, params, rng)]; // ids ascending: a tie still goes to the smaller id
     }
 
     /** Token ids of the k largest logits (all when k is 0 or at least the vocabulary), largest first. */

@@ -74,6 +74,35 @@ class MaskedSamplerTest {
     }
 
     @Test
+    void denseAndCompactPathsDrawTheSame() {
+        // a dense mask with top-k takes the masked-copy path; the same ids as a sparse-sized call over a longer
+        // vocabulary take the compact path: the draws must agree
+        float[] l = randomLogits(4000, 8);
+        int[] ids = new int[3000];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = (i * 7) % 4000;
+        }
+        TokenMask dense = TokenMask.allowing(4000, ids);
+        float[] wide = java.util.Arrays.copyOf(l, 200_000); // zeros past 4000, never allowed
+        TokenMask compactForm = TokenMask.allowing(200_000, ids);
+        for (GenerationParams p : new GenerationParams[] {
+                GenerationParams.builder().seed(21).topK(64).build(),
+                GenerationParams.builder().seed(22).topK(5).topP(0.5).build(),
+                GenerationParams.builder().temperature(0).build()}) {
+            SplittableRandom a = new SplittableRandom(p.seed());
+            SplittableRandom b = new SplittableRandom(p.seed());
+            for (int i = 0; i < 200; i++) {
+                assertThat(Sampler.sample(l, p, a, dense)).isEqualTo(Sampler.sample(wide, p, b, compactForm));
+            }
+        }
+        float[] row = l.clone();
+        dense.fillDisallowed(row, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < row.length; i++) {
+            assertThat(Float.isInfinite(row[i])).isEqualTo(!dense.allows(i));
+        }
+    }
+
+    @Test
     void idsBeyondTheRowAreIgnoredAndAnEmptyRowIsRefused() {
         float[] l = {0f, 1f, 2f};
         TokenMask m = TokenMask.allowing(5, 0, 4); // a tokenizer longer than the model's logit row

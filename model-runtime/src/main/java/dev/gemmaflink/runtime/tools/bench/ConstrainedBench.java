@@ -37,12 +37,13 @@ import java.util.concurrent.TimeUnit;
  *   <li>otherwise, also decode throughput with the schema against without, per concurrency C: C requests of
  *       {@code --prompt-len} random tokens, sampled (temperature 1, seeded), {@code --gen-len} tokens, no stop ids;
  *       aggregate tokens/s over the window in which all C were decoding (per-token timestamps, as
- *       {@code EngineBench}). Constrained runs twice: first with no mask cached (every state met is new), then
- *       again with the masks of the first run cached.</li>
+ *       {@code EngineBench}). After an unprinted warm-up at that concurrency, constrained runs once with no mask
+ *       cached (every state met is new), then {@code --rounds} times free and constrained alternately (masks of the
+ *       earlier runs cached, as for a schema in steady use).</li>
  * </ul>
  *
  * <pre>
- * constrained-bench --model DIR [--schema FILE] [--concurrency 1,16] [--gen-len 32] [--precision bf16]
+ * constrained-bench --model DIR [--schema FILE] [--concurrency 1,16] [--gen-len 32] [--rounds 3] [--precision bf16]
  * </pre>
  *
  * Without {@code --schema} the 20-property schema {@link #TWENTY_PROPERTIES} is used.
@@ -107,15 +108,19 @@ public final class ConstrainedBench {
         try (GemmaEngine engine = GemmaEngine.builder().modelDir(model).config(config).build()) {
             int vocab = Math.min(engine.model().config().vocabSize(), 200_000);
             run(engine, 1, 8, 4, null, vocab, "warm-up"); // not printed
+            int rounds = Integer.parseInt(a.getOrDefault("rounds", "3"));
             for (int c : concurrency) {
+                run(engine, c, promptLen, genLen, null, vocab, "warm-up"); // this batch size's first steps: not printed
                 // The same schema under a fresh key (an annotation differs), so the first run starts with no mask.
                 ObjectNode tagged = (ObjectNode) JSON.readTree(schemaText);
                 tagged.put("$comment", "constrained-bench run " + c + " " + System.nanoTime());
                 Constraint cold = Constraint.jsonSchema(JSON.writeValueAsString(tagged));
-                System.out.println(run(engine, c, promptLen, genLen, null, vocab, "free"));
                 System.out.println(run(engine, c, promptLen, genLen, cold, vocab, "json_schema_cold_masks"));
-                System.out.println(run(engine, c, promptLen, genLen, cold, vocab, "json_schema_warm_masks"));
-                System.out.flush();
+                for (int r = 0; r < rounds; r++) { // alternate, so that drift in the machine's load hits both
+                    System.out.println(run(engine, c, promptLen, genLen, null, vocab, "free"));
+                    System.out.println(run(engine, c, promptLen, genLen, cold, vocab, "json_schema_warm_masks"));
+                    System.out.flush();
+                }
             }
         }
     }
