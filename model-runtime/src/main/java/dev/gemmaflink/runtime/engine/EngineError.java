@@ -18,7 +18,11 @@ public record EngineError(Reason reason, String message) {
         QUEUE_FULL,
         /** Prompt plus {@code maxNewTokens} exceed the longest sequence the engine holds (context or KV capacity). */
         PROMPT_TOO_LONG,
-        /** The prompt cannot run here: a token id outside the vocabulary, or text for an engine without tokenizer. */
+        /**
+         * The prompt cannot run here: a token id outside the vocabulary, or text for an engine without tokenizer; or
+         * its constraint cannot ({@code constrain.ConstraintException}: an automaton over the size limit, an engine
+         * without tokenizer to map it onto tokens).
+         */
         INVALID_PROMPT,
         /** The request has images but the engine reads text only. */
         IMAGES_UNSUPPORTED,

@@ -1,6 +1,7 @@
 package dev.gemmaflink.runtime.engine;
 
 import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.constrain.ConstraintException;
 import dev.gemmaflink.runtime.generate.Sampler;
 import dev.gemmaflink.runtime.kvcache.CacheKeys;
 import dev.gemmaflink.runtime.kvcache.ChunkSlots;
@@ -18,6 +19,7 @@ import dev.gemmaflink.runtime.model.KvStorage;
 import dev.gemmaflink.runtime.model.SampleRow;
 import dev.gemmaflink.runtime.model.SampledTokens;
 import dev.gemmaflink.runtime.model.SequenceStep;
+import dev.gemmaflink.runtime.model.TokenMask;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +38,11 @@ import org.slf4j.LoggerFactory;
  * <p>One iteration: take every inbox command, plan a step ({@link StepPlanner#plan}), run one forward pass over all
  * its chunks that also samples, on the device, the next token of the chunks that end at the last known token
  * ({@link GemmaModel#forwardSample}: only token ids come back), commit, append, stop or continue.
+ *
+ * <p>Constrained requests: each sample row carries the request's {@link TokenMask} (its cursor's mask, computed on
+ * the engine's mask threads since the previous token was accepted, and joined only once every step and row of the
+ * batch is built, just before the forward pass); after the device returns the token, {@link RequestState#accept}
+ * advances the cursor, which starts computing the next mask while this step is finished and the next planned.
  */
 final class EngineLoop implements Runnable {
 
@@ -261,6 +268,7 @@ final class EngineLoop implements Runnable {
         List<ScheduledChunk> chunks = plan.chunks();
         SampledTokens out;
         int[] sampleRow = new int[chunks.size()]; // per chunk, its row in the sampled tokens; -1: none
+        EngineError[] maskFailed = new EngineError[chunks.size()]; // per chunk, why its token mask is not to be had
         try {
             // Building the steps is inside the try too: a step the model refuses (say, image inputs that do not fit
             // their chunk) fails this step's requests, never the engine thread.
@@ -287,6 +295,18 @@ final class EngineLoop implements Runnable {
                     rows.add(Sampler.row(steps.size(), s.request.params(), c.endPosition()));
                 }
                 steps.add(step);
+            }
+            // Masks last, so that the mask threads have had all of the above to compute them.
+            for (int i = 0; i < chunks.size(); i++) {
+                RequestState s = states.get(chunks.get(i).request().requestId());
+                if (sampleRow[i] >= 0 && s.constraint != null) {
+                    try {
+                        rows.set(sampleRow[i], rows.get(sampleRow[i]).withMask(s.constraint.mask()));
+                    } catch (RuntimeException e) {
+                        // The row stays, unmasked (its K/V are valid): its token is dropped and the request fails.
+                        maskFailed[i] = maskError(s, e);
+                    }
+                }
             }
             out = model.forwardSample(new ForwardBatch(steps), storage, rows);
         } catch (RuntimeException e) {
@@ -317,13 +337,22 @@ final class EngineLoop implements Runnable {
                 metrics.prefillTokens.add(c.numTokens());
             }
             if (c.samples()) {
-                sample(states.get(c.request().requestId()), out.token(sampleRow[i]), now);
+                RequestState s = states.get(c.request().requestId());
+                if (maskFailed[i] != null) {
+                    planner.finish(s.scheduled, RequestStatus.FINISHED);
+                    complete(s, EngineFinishReason.ERROR, maskFailed[i]);
+                } else {
+                    sample(s, out.token(sampleRow[i]), now);
+                }
             }
         }
         metrics.recordStep(chunks.size(), System.nanoTime() - t0);
     }
 
-    /** Takes the token the device sampled for {@code s}: stop, append and stream it, or finish at the length cap. */
+    /**
+     * Takes the token the device sampled for {@code s} (under its constraint's mask, if any): stop, append and
+     * stream it (advancing the constraint), end it where the constraint is closed, or finish at the length cap.
+     */
     private void sample(RequestState s, int token, long now) {
         if (s.firstTokenNanos < 0) {
             s.firstTokenNanos = now;
@@ -335,12 +364,27 @@ final class EngineLoop implements Runnable {
         }
         String delta = s.accept(token);
         completions.add(() -> s.notifyListener(token, delta));
-        if (s.numGenerated() >= s.request.params().maxNewTokens()) {
+        if (s.constraint != null && s.constraint.isClosed()) { // a complete match that nothing may extend
+            planner.finish(s.scheduled, RequestStatus.FINISHED);
+            complete(s, EngineFinishReason.STOP, null);
+        } else if (s.numGenerated() >= s.request.params().maxNewTokens()) {
             planner.finish(s.scheduled, RequestStatus.FINISHED);
             complete(s, EngineFinishReason.LENGTH, null);
         } else {
             s.scheduled.appendToken(token);
         }
+    }
+
+    /** Why the token mask of constrained request {@code s} cannot be had ({@code e} is what computing it threw). */
+    private static EngineError maskError(RequestState s, RuntimeException e) {
+        if (e instanceof ConstraintException) {
+            return new EngineError(EngineError.Reason.INVALID_PROMPT, "request " + s.id()
+                    + ": no token of the model's vocabulary continues its constraint here (after " + s.numGenerated()
+                    + " tokens): " + e.getMessage());
+        }
+        LOG.warn("token mask of request {} failed: {}", s.id(), e.toString());
+        return new EngineError(EngineError.Reason.ENGINE_FAILURE,
+                "request " + s.id() + ": computing its token mask failed: " + e);
     }
 
     /** Slots of a chunk for one layer type; a type the model lacks gets slot 0 (never read: no layer uses it). */

@@ -17,10 +17,14 @@ import java.util.Objects;
  * @param queueMillis        from submit to its first scheduled step
  * @param timeToFirstTokenMillis from submit to its first sampled token (-1 when none was sampled)
  * @param totalMillis        from submit to completion
+ * @param incomplete         the request carried a constraint and its output is not a complete match: it ended
+ *                           before the structure closed (always so for a constrained {@link EngineFinishReason#LENGTH}
+ *                           that did not close; also for a constrained request cancelled, expired or failed midway).
+ *                           Never set for {@link EngineFinishReason#STOP}, nor without a constraint.
  */
 public record EngineResult(String requestId, int[] tokens, String text, EngineFinishReason finishReason, EngineError error,
         int promptTokens, int cachedPromptTokens, int preemptions, double queueMillis, double timeToFirstTokenMillis,
-        double totalMillis) {
+        double totalMillis, boolean incomplete) {
 
     public EngineResult {
         Objects.requireNonNull(requestId, "requestId");
@@ -31,6 +35,17 @@ public record EngineResult(String requestId, int[] tokens, String text, EngineFi
             throw new IllegalArgumentException("an error goes with finish reason ERROR and only with it: "
                     + finishReason + ", " + error);
         }
+        if (incomplete && finishReason == EngineFinishReason.STOP) {
+            throw new IllegalArgumentException("a STOP result is a complete match, it cannot be incomplete");
+        }
+    }
+
+    /** A result of a request without constraint (never incomplete). */
+    public EngineResult(String requestId, int[] tokens, String text, EngineFinishReason finishReason, EngineError error,
+            int promptTokens, int cachedPromptTokens, int preemptions, double queueMillis, double timeToFirstTokenMillis,
+            double totalMillis) {
+        this(requestId, tokens, text, finishReason, error, promptTokens, cachedPromptTokens, preemptions, queueMillis,
+                timeToFirstTokenMillis, totalMillis, false);
     }
 
     /**
@@ -65,7 +80,8 @@ public record EngineResult(String requestId, int[] tokens, String text, EngineFi
                 && text.equals(r.text) && finishReason == r.finishReason && Objects.equals(error, r.error)
                 && promptTokens == r.promptTokens && cachedPromptTokens == r.cachedPromptTokens
                 && preemptions == r.preemptions && queueMillis == r.queueMillis
-                && timeToFirstTokenMillis == r.timeToFirstTokenMillis && totalMillis == r.totalMillis;
+                && timeToFirstTokenMillis == r.timeToFirstTokenMillis && totalMillis == r.totalMillis
+                && incomplete == r.incomplete;
     }
 
     @Override
@@ -76,7 +92,7 @@ public record EngineResult(String requestId, int[] tokens, String text, EngineFi
     @Override
     public String toString() {
         return "EngineResult[" + requestId + ", tokens=" + tokens.length + ", finish=" + finishReason
-                + (error == null ? "" : ", error=" + error) + ", prompt=" + promptTokens + ", cached="
+                + (incomplete ? " (incomplete)" : "") + (error == null ? "" : ", error=" + error) + ", prompt=" + promptTokens + ", cached="
                 + cachedPromptTokens + "]";
     }
 }

@@ -1,6 +1,7 @@
 package dev.gemmaflink.runtime.engine;
 
 import dev.gemmaflink.runtime.config.LayerType;
+import dev.gemmaflink.runtime.constrain.ConstraintCompiler;
 import dev.gemmaflink.runtime.generate.TokenListener;
 import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
 import dev.gemmaflink.runtime.kvcache.KvCacheManager;
@@ -71,6 +72,8 @@ public final class GemmaEngine implements AutoCloseable {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private final ExecutorService preparation;
     private final ExecutorService callbacks;
+    /** Computes the token masks of constrained requests, off the engine thread (threads start on first use). */
+    private final ExecutorService masks;
     private final Thread thread;
     private volatile boolean closed;
     private volatile boolean terminated;
@@ -103,8 +106,11 @@ public final class GemmaEngine implements AutoCloseable {
         this.storage = model.allocateKv(sliding < 0 ? 1 : blocks[sliding] * config.blockSize(),
                 full < 0 ? 1 : blocks[full] * config.blockSize());
         this.maxSequenceTokens = Math.min(model.config().maxPositionEmbeddings(), kvCache.maxSequenceTokens());
+        this.masks = EngineThreads.pool("gemma-masks-" + modelId,
+                Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 4)));
         this.preparer = new RequestPreparer(model.config(), tokenizer, encoder != null,
-                b.imageDecoder != null ? b.imageDecoder : new ImageDecoder(), config.panAndScan(), maxSequenceTokens);
+                b.imageDecoder != null ? b.imageDecoder : new ImageDecoder(), config.panAndScan(), maxSequenceTokens,
+                masks);
         StepPlanner planner = new StepPlanner(kvCache, new RequestQueue(config.queueCapacity()),
                 config.maxTokensPerStep(), config.maxBatchSize());
         this.metrics = new MetricsRecorder(config.maxBatchSize(), kvCache.usage());
@@ -235,6 +241,11 @@ public final class GemmaEngine implements AutoCloseable {
         return metrics.snapshot(notStarted.get(), storage.bytes());
     }
 
+    /** The compiled constraints shared by this engine's requests; null until the first constrained request. */
+    ConstraintCompiler constraintCompiler() {
+        return preparer.constraintsIfBuilt();
+    }
+
     /** True when the checkpoint is multimodal and the engine holds its image encoder: requests may carry images. */
     public boolean acceptsImages() {
         return imageEncoder != null;
@@ -284,6 +295,7 @@ public final class GemmaEngine implements AutoCloseable {
         inbox.add(new EngineLoop.Close(deadline));
         EngineThreads.awaitQuietly(thread);
         EngineThreads.shutdownAndAwait(callbacks);
+        EngineThreads.shutdownAndAwait(masks);
     }
 
     /** Runs on the engine thread as it exits: native memory is freed by the thread that used it. */

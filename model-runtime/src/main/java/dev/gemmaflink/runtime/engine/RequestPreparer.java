@@ -1,6 +1,9 @@
 package dev.gemmaflink.runtime.engine;
 
 import dev.gemmaflink.runtime.config.GemmaConfig;
+import dev.gemmaflink.runtime.constrain.Constraint;
+import dev.gemmaflink.runtime.constrain.ConstraintCompiler;
+import dev.gemmaflink.runtime.constrain.ConstraintException;
 import dev.gemmaflink.runtime.tokenizer.ChatFormat;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import dev.gemmaflink.runtime.vision.ImageDecodeException;
@@ -11,11 +14,16 @@ import dev.gemmaflink.runtime.vision.PanAndScanOptions;
 import dev.gemmaflink.runtime.vision.PreparedImage;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
 
 /**
  * Turns a request into what the engine thread schedules: the prompt's token ids and, for a multimodal request, its
  * decoded and preprocessed images and the assembled prompt ({@link ImagePrompt}). Runs on the engine's preparation
  * threads, never on the caller's or the device's; needs no model. Thread-safe.
+ *
+ * <p>A request with a {@link Constraint} gets its compiled form here (compiled once per distinct constraint and shared,
+ * see {@link ConstraintCompiler}; the vocabulary's trie is built on the first such request) and a cursor whose first
+ * mask starts computing at once, on the mask executor.
  *
  * <p>Each way a request cannot run here is an {@link EngineError}, naming the request and what is wrong.
  */
@@ -29,6 +37,8 @@ final class RequestPreparer {
     private final PanAndScanOptions defaultPanAndScan;
     private final int maxSequenceTokens;
     private final String noImagesReason;
+    private final Executor maskExecutor;
+    private volatile ConstraintCompiler constraints; // built on the first constrained request
 
     /**
      * @param config the model's configuration
@@ -37,9 +47,11 @@ final class RequestPreparer {
      * @param imageDecoder decoder of the images' bytes
      * @param defaultPanAndScan Pan &amp; Scan of requests that do not choose
      * @param maxSequenceTokens the longest sequence the engine holds
+     * @param maskExecutor where the token masks of constrained requests are computed
      */
     RequestPreparer(GemmaConfig config, GemmaTokenizer tokenizer, boolean acceptsImages, ImageDecoder imageDecoder,
-            PanAndScanOptions defaultPanAndScan, int maxSequenceTokens) {
+            PanAndScanOptions defaultPanAndScan, int maxSequenceTokens, Executor maskExecutor) {
+        this.maskExecutor = maskExecutor;
         this.config = config;
         this.tokenizer = tokenizer;
         this.imageDecoder = imageDecoder;
@@ -54,9 +66,9 @@ final class RequestPreparer {
                 : "the engine has no tokenizer to assemble the prompt";
     }
 
-    /** True when a request's prompt is ready as given: token ids, no text to tokenize and no images. */
+    /** True when a request is ready as given: token ids, no text to tokenize, no images, no constraint. */
     static boolean needsNoWork(EngineRequest request) {
-        return request.promptIdsView() != null;
+        return request.promptIdsView() != null && request.params().constraint().isEmpty();
     }
 
     /**
@@ -95,7 +107,40 @@ final class RequestPreparer {
                     + maxSequenceTokens + " tokens (model context " + config.maxPositionEmbeddings()
                     + ", KV capacity of the full-attention pool)");
         }
+        Constraint constraint = request.params().constraint().orElse(null);
+        if (constraint != null) {
+            if (tokenizer == null) {
+                return new EngineError(EngineError.Reason.INVALID_PROMPT, "request " + request.requestId()
+                        + " has a constraint but the engine has no tokenizer to map it onto tokens");
+            }
+            try {
+                s.constraint = constraints().compile(constraint, request.params().stopIds()).start();
+            } catch (ConstraintException e) {
+                return new EngineError(EngineError.Reason.INVALID_PROMPT, "request " + request.requestId()
+                        + ": constraint: " + e.getMessage());
+            }
+        }
         return null;
+    }
+
+    /** The constraint compiler if a constrained request built it, else null. */
+    ConstraintCompiler constraintsIfBuilt() {
+        return constraints;
+    }
+
+    /** The engine's constraint compiler, built (with the vocabulary's trie) on first use. */
+    ConstraintCompiler constraints() {
+        ConstraintCompiler c = constraints;
+        if (c == null) {
+            synchronized (this) {
+                c = constraints;
+                if (c == null) {
+                    c = ConstraintCompiler.forTokenizer(tokenizer, config.vocabSize(), maskExecutor);
+                    constraints = c;
+                }
+            }
+        }
+        return c;
     }
 
     private EngineError checkVocabulary(EngineRequest request, int[] ids) {

@@ -1,5 +1,6 @@
 package dev.gemmaflink.runtime.engine;
 
+import dev.gemmaflink.runtime.constrain.ConstraintCursor;
 import dev.gemmaflink.runtime.generate.TokenListener;
 import dev.gemmaflink.runtime.model.PromptImages;
 import dev.gemmaflink.runtime.sched.ScheduledRequest;
@@ -38,6 +39,8 @@ final class RequestState {
     /** Multimodal requests: the assembled prompt and its decoded images, set by preparation. */
     PromptTokens imagePrompt;
     List<PreparedImage> preparedImages;
+    /** The request's place in its constraint, set by preparation; null for free generation. */
+    ConstraintCursor constraint;
     /** Soft tokens at their positions, set by the engine thread once the images are encoded. */
     PromptImages softTokens;
     ScheduledRequest scheduled; // the scheduler's entry, set by the engine thread when it takes the request
@@ -73,8 +76,14 @@ final class RequestState {
         return numGenerated;
     }
 
-    /** Records a generated (non-stop) token; returns its text delta ("" without a tokenizer). */
+    /**
+     * Records a generated (non-stop) token, moving the constraint past it (which starts computing the next mask);
+     * returns its text delta ("" without a tokenizer).
+     */
     String accept(int token) {
+        if (constraint != null) {
+            constraint.advance(token);
+        }
         if (numGenerated == generated.length) {
             generated = Arrays.copyOf(generated, generated.length * 2);
         }
@@ -99,10 +108,12 @@ final class RequestState {
         }
         int preemptions = scheduled == null ? 0 : scheduled.numPreemptions();
         int promptLength = promptIds == null ? 0 : promptIds.length;
+        boolean incomplete = constraint != null && reason != EngineFinishReason.STOP && !constraint.isAccepting();
         return new EngineResult(id(), Arrays.copyOf(generated, numGenerated), text.toString(), reason, error,
                 promptLength, cachedPromptTokens, preemptions,
                 firstScheduledNanos < 0 ? (nowNanos - submitNanos) / 1e6 : (firstScheduledNanos - submitNanos) / 1e6,
-                firstTokenNanos < 0 ? -1 : (firstTokenNanos - submitNanos) / 1e6, (nowNanos - submitNanos) / 1e6);
+                firstTokenNanos < 0 ? -1 : (firstTokenNanos - submitNanos) / 1e6, (nowNanos - submitNanos) / 1e6,
+                incomplete);
     }
 
     /** The result of a request that failed with {@code error}. */

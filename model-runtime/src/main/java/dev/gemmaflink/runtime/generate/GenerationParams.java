@@ -1,6 +1,8 @@
 package dev.gemmaflink.runtime.generate;
 
+import dev.gemmaflink.runtime.constrain.Constraint;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -11,7 +13,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * <pre>{@code
  * GenerationParams greedy = GenerationParams.builder().temperature(0).maxNewTokens(32).build();
  * GenerationParams seeded = GenerationParams.builder().seed(42).topK(40).topP(0.9).build();
+ * GenerationParams label = GenerationParams.builder().constraint(Constraint.choice(List.of("spam", "ham"))).build();
  * }</pre>
+ *
+ * <p>A {@link Constraint} restricts sampling to the tokens that keep the output a prefix of a match (the mask is
+ * applied to the logits before temperature, top-k and top-p), allows the stop ids only where the output is a
+ * complete match, and ends generation by itself where nothing may follow.
  */
 public final class GenerationParams {
 
@@ -24,6 +31,7 @@ public final class GenerationParams {
     private final double topP;
     private final long seed;
     private final int[] stopIds;
+    private final Constraint constraint; // null: free generation
 
     private GenerationParams(Builder b, long seed) {
         this.maxNewTokens = b.maxNewTokens;
@@ -32,6 +40,7 @@ public final class GenerationParams {
         this.topP = b.topP;
         this.seed = seed;
         this.stopIds = b.stopIds.clone();
+        this.constraint = b.constraint;
     }
 
     public static Builder builder() {
@@ -85,10 +94,16 @@ public final class GenerationParams {
         return temperature == 0.0;
     }
 
+    /** What the output must be, empty for free generation. */
+    public Optional<Constraint> constraint() {
+        return Optional.ofNullable(constraint);
+    }
+
     @Override
     public String toString() {
         return "GenerationParams[maxNewTokens=" + maxNewTokens + ", temperature=" + temperature + ", topK=" + topK
-                + ", topP=" + topP + ", seed=" + seed + ", stopIds=" + Arrays.toString(stopIds) + "]";
+                + ", topP=" + topP + ", seed=" + seed + ", stopIds=" + Arrays.toString(stopIds)
+                + (constraint == null ? "" : ", constraint=" + constraint) + "]";
     }
 
     /** Builder; every setter is optional and validated in {@link #build()}. */
@@ -99,8 +114,18 @@ public final class GenerationParams {
         private double topP = 0.95;
         private Long seed;
         private int[] stopIds = DEFAULT_STOP_IDS.clone();
+        private Constraint constraint;
 
         private Builder() {
+        }
+
+        /**
+         * What the output must be (null: free generation, the default). Needs a tokenizer where the generation
+         * runs: the engine or generator maps the constraint onto its vocabulary.
+         */
+        public Builder constraint(Constraint c) {
+            this.constraint = c;
+            return this;
         }
 
         /** At least 1. */

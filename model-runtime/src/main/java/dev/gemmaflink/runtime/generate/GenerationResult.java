@@ -12,14 +12,21 @@ import java.util.Objects;
  * @param promptTokens   prompt length in tokens
  * @param timeToFirstTokenNanos from the call to the first sampled token (prefill included)
  * @param totalNanos     from the call to its end
+ * @param incomplete     the generation had a constraint and ended before its output was a complete match
  */
 public record GenerationResult(int[] tokens, String text, FinishReason finishReason, int promptTokens,
-        long timeToFirstTokenNanos, long totalNanos) {
+        long timeToFirstTokenNanos, long totalNanos, boolean incomplete) {
 
     public GenerationResult {
         tokens = tokens.clone();
         Objects.requireNonNull(text, "text");
         Objects.requireNonNull(finishReason, "finishReason");
+    }
+
+    /** A result of a generation without constraint. */
+    public GenerationResult(int[] tokens, String text, FinishReason finishReason, int promptTokens,
+            long timeToFirstTokenNanos, long totalNanos) {
+        this(tokens, text, finishReason, promptTokens, timeToFirstTokenNanos, totalNanos, false);
     }
 
     @Override
@@ -37,7 +44,8 @@ public record GenerationResult(int[] tokens, String text, FinishReason finishRea
     public boolean equals(Object o) {
         return o instanceof GenerationResult r && Arrays.equals(tokens, r.tokens) && text.equals(r.text)
                 && finishReason == r.finishReason && promptTokens == r.promptTokens
-                && timeToFirstTokenNanos == r.timeToFirstTokenNanos && totalNanos == r.totalNanos;
+                && timeToFirstTokenNanos == r.timeToFirstTokenNanos && totalNanos == r.totalNanos
+                && incomplete == r.incomplete;
     }
 
     @Override
@@ -47,7 +55,8 @@ public record GenerationResult(int[] tokens, String text, FinishReason finishRea
 
     @Override
     public String toString() {
-        return "GenerationResult[tokens=" + tokens.length + ", finish=" + finishReason + ", prompt=" + promptTokens
+        return "GenerationResult[tokens=" + tokens.length + ", finish=" + finishReason
+                + (incomplete ? " (incomplete)" : "") + ", prompt=" + promptTokens
                 + "]";
     }
 }

@@ -1,5 +1,7 @@
 package dev.gemmaflink.runtime.generate;
 
+import dev.gemmaflink.runtime.constrain.ConstraintCompiler;
+import dev.gemmaflink.runtime.constrain.ConstraintCursor;
 import dev.gemmaflink.runtime.kvcache.ImageSpans;
 import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.ForwardResult;
@@ -9,6 +11,7 @@ import dev.gemmaflink.runtime.model.PromptImages;
 import dev.gemmaflink.runtime.model.SequenceCache;
 import dev.gemmaflink.runtime.model.SampledTokens;
 import dev.gemmaflink.runtime.model.SequenceStep;
+import dev.gemmaflink.runtime.model.TokenMask;
 import dev.gemmaflink.runtime.tokenizer.ChatFormat;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import dev.gemmaflink.runtime.tokenizer.StreamingDetokenizer;
@@ -26,6 +29,12 @@ import java.util.Objects;
  * <p>The generator owns one {@link KvStorage}, reused across requests and grown when a request needs more slots
  * (up to the context limit), so repeated generations allocate no new native memory. One request at a time per
  * generator (calls are synchronized); use one generator per thread for parallel single-sequence work.
+ *
+ * <p>A request with a {@link dev.gemmaflink.runtime.constrain.Constraint} ({@link GenerationParams#constraint()})
+ * samples under its token masks ({@link TokenMask}s over the model's vocabulary, attached to the sample row as the
+ * engine does, and applied by the Java reference the same way in {@link Sampling#HOST_REFERENCE}), computed on the
+ * calling thread and cached by this generator's {@link ConstraintCompiler} (built on first use; needs the
+ * tokenizer).
  *
  * <pre>{@code
  * try (GemmaModel model = GemmaModel.load(dir, ModelOptions.defaults(), LoadProgress.NONE);
@@ -60,6 +69,7 @@ public final class Generator implements AutoCloseable {
     private final int prefillChunk;
     private final Sampling sampling;
     private KvStorage kv;
+    private ConstraintCompiler constraints; // built on the first constrained request
 
     /**
      * @param model        the loaded model (not closed by this generator)
@@ -146,6 +156,16 @@ public final class Generator implements AutoCloseable {
             throw new IllegalArgumentException("prompt has " + promptIds.length + " tokens but the context limit is "
                     + contextLimit + " tokens (prompt plus generated); shorten the prompt");
         }
+        ConstraintCursor constraint = null;
+        if (params.constraint().isPresent()) {
+            if (tokenizer == null) {
+                throw new IllegalStateException("a constrained generation needs a tokenizer: this generator has none");
+            }
+            if (constraints == null) {
+                constraints = ConstraintCompiler.forTokenizer(tokenizer, model.config().vocabSize(), Runnable::run);
+            }
+            constraint = constraints.compile(params.constraint().get(), params.stopIds()).start();
+        }
         long start = System.nanoTime();
         int capacity = Math.min(contextLimit, promptIds.length + params.maxNewTokens());
         KvStorage storage = storageFor(capacity);
@@ -166,7 +186,8 @@ public final class Generator implements AutoCloseable {
             if (images != null) {
                 step = step.withImages(images.slice(from, to));
             }
-            next = step(step, params, to == promptIds.length, promptIds.length, storage);
+            boolean last = to == promptIds.length;
+            next = step(step, params, last, promptIds.length, last ? maskOf(constraint) : null, storage);
             from = to;
         }
         while (reason == null) {
@@ -178,39 +199,52 @@ public final class Generator implements AutoCloseable {
                 break;
             }
             generated[count++] = next;
+            if (constraint != null) {
+                constraint.advance(next);
+            }
             String delta = "";
             if (detok != null) {
                 delta = detok.accept(next);
                 text.append(delta);
             }
             out.onToken(next, delta);
-            if (count >= params.maxNewTokens()) {
+            if (constraint != null && constraint.isClosed()) {
+                reason = FinishReason.STOP;
+            } else if (count >= params.maxNewTokens()) {
                 reason = FinishReason.LENGTH;
             } else if (promptIds.length + count >= contextLimit) {
                 reason = FinishReason.CONTEXT_LIMIT;
             } else {
-                next = step(cache.append(new int[] {next}, false), params, true, promptIds.length + count, storage);
+                next = step(cache.append(new int[] {next}, false), params, true, promptIds.length + count,
+                        maskOf(constraint), storage);
             }
         }
         if (detok != null && detok.hasPending()) {
             String tail = detok.flush();
             text.append(tail);
         }
+        boolean incomplete = constraint != null && reason != FinishReason.STOP && !constraint.isAccepting();
         return new GenerationResult(Arrays.copyOf(generated, count), text.toString(), reason, promptIds.length, ttft,
-                System.nanoTime() - start);
+                System.nanoTime() - start, incomplete);
+    }
+
+    /** The tokens a constrained generation may take next, null for free generation. */
+    private static TokenMask maskOf(ConstraintCursor constraint) {
+        return constraint == null ? null : constraint.mask();
     }
 
     /**
      * Runs one step; when {@code sample}, returns the token chosen from its last logits for sequence position
-     * {@code position}, else -1.
+     * {@code position} among those {@code mask} allows (null: all), else -1.
      */
-    private int step(SequenceStep step, GenerationParams params, boolean sample, int position, KvStorage storage) {
+    private int step(SequenceStep step, GenerationParams params, boolean sample, int position, TokenMask mask,
+            KvStorage storage) {
         if (sampling == Sampling.HOST_REFERENCE) {
             ForwardResult logits = model.forward(ForwardBatch.of(step), storage);
-            return sample ? Sampler.sample(logits.lastLogits(0), params, position) : -1;
+            return sample ? Sampler.sample(logits.lastLogits(0), params, position, mask) : -1;
         }
         SampledTokens t = model.forwardSample(ForwardBatch.of(step), storage,
-                sample ? List.of(Sampler.row(0, params, position)) : List.of());
+                sample ? List.of(Sampler.row(0, params, position, mask)) : List.of());
         return sample ? t.token(0) : -1;
     }
 

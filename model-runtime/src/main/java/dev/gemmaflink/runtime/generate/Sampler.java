@@ -60,6 +60,23 @@ public final class Sampler {
     }
 
     /**
+     * {@link #row(int, GenerationParams, int)} constrained to the tokens {@code mask} allows (constrained decoding:
+     * the mask of a {@code constrain.ConstraintCursor}), or unconstrained when {@code mask} is null.
+     */
+    public static SampleRow row(int sequence, GenerationParams params, int position, TokenMask mask) {
+        SampleRow row = row(sequence, params, position);
+        return mask == null ? row : row.withMask(mask);
+    }
+
+    /**
+     * {@link #sample(float[], GenerationParams, int)} over the tokens {@code mask} allows (null: all): the others
+     * have logit minus infinity before temperature, top-k and top-p, exactly as on the device.
+     */
+    public static int sample(float[] logits, GenerationParams params, int position, TokenMask mask) {
+        return sample(logits, row(0, params, position, mask));
+    }
+
+    /**
      * The reference for one device sample row ({@link SampleRow#sequence()} is ignored): its mask, then greedy or
      * temperature, top-k, top-p and the draw of {@code (seed, position)}.
      */

@@ -177,6 +177,14 @@ public final class GemmaTokenizer implements AutoCloseable {
         return vocabulary.id(piece);
     }
 
+    /**
+     * @return the UTF-8 bytes token {@code id} adds to decoded text (special tokens skipped), as
+     *     {@link StreamingDetokenizer} writes them: empty for special tokens and for ids without a piece
+     */
+    public byte[] tokenBytes(int id) {
+        return vocabulary.textBytes(id);
+    }
+
     /** @return whether {@code id} is a special token */
     public boolean isSpecial(int id) {
         return vocabulary.isSpecial(id);

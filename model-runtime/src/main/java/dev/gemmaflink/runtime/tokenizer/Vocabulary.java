@@ -164,6 +164,14 @@ final class Vocabulary {
         return piece(id).replace(SPACE, " ").getBytes(StandardCharsets.UTF_8);
     }
 
+    /** @return {@link #bytes(int, boolean)} skipping special tokens; empty for ids without a piece */
+    byte[] textBytes(int id) {
+        if (id < 0 || id >= pieces.length || pieces[id] == null) {
+            return new byte[0];
+        }
+        return bytes(id, true);
+    }
+
     @Override
     public String toString() {
         return "Vocabulary(" + pieces.length + " ids, e.g. " + Arrays.toString(Arrays.copyOf(pieces, Math.min(4, pieces.length)))

@@ -1,5 +1,7 @@
 package dev.gemmaflink.runtime.tools.cli;
 
+import dev.gemmaflink.runtime.constrain.Constraint;
+import dev.gemmaflink.runtime.generate.FinishReason;
 import dev.gemmaflink.runtime.generate.GenerationParams;
 import dev.gemmaflink.runtime.generate.GenerationResult;
 import dev.gemmaflink.runtime.generate.Generator;
@@ -26,11 +28,23 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code gemma generate}: streams a completion to stdout, then one line of figures. */
+/**
+ * {@code gemma generate}: streams a completion to stdout, then one line of figures. With a constraint
+ * ({@code --json-schema}, {@code --choice}, {@code --regex}) the output alone goes to stdout (one line) and the figures
+ * to stderr, so the output can be piped; an output cut by {@code --max-new-tokens} before it is complete exits 3.
+ */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate a continuation of PROMPT, streaming text to stdout; then print prompt tokens, "
-                + "generated tokens, finish reason, time to first token and decode tokens/s.")
+                + "generated tokens, finish reason, time to first token and decode tokens/s. With --json-schema, "
+                + "--choice or --regex the output is constrained to match, printed alone on stdout, and the figures "
+                + "go to stderr.",
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {"0:done", "1:failure", "2:bad input (unsupported schema keyword, unreadable file, ...)",
+                "3:constrained output incomplete (--max-new-tokens reached before it closed)"})
 final class GenerateCommand implements Callable<Integer> {
+
+    /** Exit code of a constrained output cut short by --max-new-tokens. */
+    static final int EXIT_INCOMPLETE = 3;
 
     @Spec
     CommandSpec spec;
@@ -60,6 +74,44 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--context", defaultValue = "0",
             description = "Context limit in tokens (0 = max_position_embeddings).") int context;
 
+    @Option(names = "--json-schema", paramLabel = "FILE", description = "Constrain the output to JSON valid against "
+            + "this JSON Schema (supported: type, properties, required, additionalProperties, enum, const, "
+            + "minLength, maxLength, pattern, items, minItems, maxItems, anyOf; any other keyword is refused).")
+    Path jsonSchema;
+
+    @Option(names = "--choice", split = ",", paramLabel = "LABEL",
+            description = "Constrain the output to exactly one of these labels (comma-separated).")
+    List<String> choice;
+
+    @Option(names = "--regex", paramLabel = "PATTERN", description = "Constrain the output to a full match of "
+            + "this regular expression.")
+    String regex;
+
+    @Option(names = "--json-whitespace", defaultValue = "1", paramLabel = "N", description = "With --json-schema: "
+            + "whitespace bytes allowed at each separator (0 = compact; 1 = one space, the default; up to 8).")
+    int jsonWhitespace;
+
+    /** The constraint of the options, null for none; checked before the model loads. */
+    private Constraint constraint() {
+        int given = (jsonSchema != null ? 1 : 0) + (choice != null ? 1 : 0) + (regex != null ? 1 : 0);
+        if (given > 1) {
+            throw new IllegalArgumentException("give at most one of --json-schema, --choice and --regex");
+        }
+        if (jsonSchema != null) {
+            String text;
+            try {
+                text = Files.readString(jsonSchema);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read --json-schema " + jsonSchema + ": " + e.getMessage(), e);
+            }
+            return Constraint.jsonSchema(text, jsonWhitespace); // ConstraintException is an IllegalArgumentException
+        }
+        if (choice != null) {
+            return Constraint.choice(choice);
+        }
+        return regex != null ? Constraint.regex(regex) : null;
+    }
+
     @Override
     public Integer call() {
         GenerationParams.Builder pb = GenerationParams.builder().maxNewTokens(maxNewTokens).temperature(temperature)
@@ -67,10 +119,13 @@ final class GenerateCommand implements Callable<Integer> {
         if (seed != null) {
             pb.seed(seed);
         }
+        Constraint constraint = constraint();
+        pb.constraint(constraint);
         GenerationParams params = pb.build(); // validate everything before the (possibly long) load
         modelArgs.options();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        PrintWriter stats = constraint == null ? out : err;
         List<byte[]> imageBytes = new ArrayList<>();
         for (Path p : images) {
             try {
@@ -101,10 +156,18 @@ final class GenerateCommand implements Callable<Integer> {
                 r = gen.generate(mp.ids(), mp.images(), params, listener);
             }
             out.println();
-            out.printf("prompt tokens: %d, generated tokens: %d, finish: %s, TTFT: %.1f ms, decode: %.2f tokens/s%n",
+            out.flush();
+            stats.printf("prompt tokens: %d, generated tokens: %d, finish: %s, TTFT: %.1f ms, decode: %.2f tokens/s%n",
                     r.promptTokens(), r.tokens().length, r.finishReason(), r.timeToFirstTokenNanos() / 1e6,
                     r.decodeTokensPerSecond());
-            out.flush();
+            stats.flush();
+            if (r.incomplete()) {
+                err.println("incomplete: the output does not match the constraint yet ("
+                        + (r.finishReason() == FinishReason.LENGTH ? "--max-new-tokens " + maxNewTokens + " reached"
+                        : "context limit reached") + "); raise --max-new-tokens");
+                err.flush();
+                return EXIT_INCOMPLETE;
+            }
         }
         return 0;
     }
