@@ -31,8 +31,7 @@ public final class GemmaAsyncPredictFunction extends AsyncPredictFunction {
     @Override
     public void open(FunctionContext context) throws Exception {
         super.open(context);
-        model = new GemmaRowModel(spec, rowTimeout, context.getExternalResourceInfos(GemmaPredictFunction.GPU),
-                context.getTaskInfo().getIndexOfThisSubtask(), context.getMetricGroup());
+        model = GemmaRowModel.open(spec, rowTimeout, context);
     }
 
     @Override

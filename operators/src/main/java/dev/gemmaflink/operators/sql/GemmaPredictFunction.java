@@ -10,7 +10,6 @@ import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.PredictFunction;
 
-import dev.gemmaflink.operators.gemma.DeviceSelector;
 
 /**
  * Synchronous ML_PREDICT of a gemma model ({@code MAP['async', 'false']}): one row at a time per subtask, still on
@@ -19,9 +18,6 @@ import dev.gemmaflink.operators.gemma.DeviceSelector;
  */
 public final class GemmaPredictFunction extends PredictFunction {
     private static final long serialVersionUID = 1L;
-
-    /** Flink's external resource name of GPUs. */
-    static final String GPU = DeviceSelector.GPU_RESOURCE;
 
     private final GemmaModelSpec spec;
     private final Duration rowTimeout;
@@ -35,8 +31,7 @@ public final class GemmaPredictFunction extends PredictFunction {
     @Override
     public void open(FunctionContext context) throws Exception {
         super.open(context);
-        model = new GemmaRowModel(spec, rowTimeout, context.getExternalResourceInfos(GPU),
-                context.getTaskInfo().getIndexOfThisSubtask(), context.getMetricGroup());
+        model = GemmaRowModel.open(spec, rowTimeout, context);
     }
 
     @Override

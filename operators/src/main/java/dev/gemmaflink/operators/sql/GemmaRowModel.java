@@ -21,7 +21,7 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
-
+import org.apache.flink.table.functions.FunctionContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -137,6 +137,12 @@ final class GemmaRowModel implements AutoCloseable {
         }
         LOG.info("gemma model {} subtask {} on {} (engine shared by {} subtasks), rows time out after {}",
                 spec.name(), subtaskIndex, device, SharedEngines.references(lease.key()), rowTimeout);
+    }
+
+    /** The model of one predict function's subtask, from the function's open context. */
+    static GemmaRowModel open(GemmaModelSpec spec, Duration rowTimeout, FunctionContext context) {
+        return new GemmaRowModel(spec, rowTimeout, context.getExternalResourceInfos(DeviceSelector.GPU_RESOURCE),
+                context.getTaskInfo().getIndexOfThisSubtask(), context.getMetricGroup());
     }
 
     /** The device of this subtask ({@code cpu} or {@code gpu:N}). */

@@ -19,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -86,8 +85,8 @@ public final class ConstrainedBench {
     }
 
     public static void main(String[] argv) throws Exception {
-        Map<String, String> a = parse(argv);
-        Path model = Path.of(require(a, "model"));
+        Map<String, String> a = BenchArgs.parse(argv);
+        Path model = Path.of(BenchArgs.require(a, "model", ""));
         String schemaText = a.containsKey("schema") ? Files.readString(Path.of(a.get("schema"))) : TWENTY_PROPERTIES;
         Constraint schema = Constraint.jsonSchema(schemaText);
         compileCost(model, schema);
@@ -146,20 +145,20 @@ public final class ConstrainedBench {
             ObjectNode o = JSON.createObjectNode();
             o.put("bench", "constraint_compile");
             o.put("vocab_size", tok.vocabSize());
-            o.put("tokenizer_load_s", round((t1 - t0) / 1e9));
-            o.put("trie_build_ms", round((t2 - t1) / 1e6));
+            o.put("tokenizer_load_s", BenchArgs.round((t1 - t0) / 1e9));
+            o.put("trie_build_ms", BenchArgs.round((t2 - t1) / 1e6));
             o.put("trie_nodes", compiler.trie().numNodes());
             o.put("schema_properties", JSON.readTree(schema.key().substring(schema.key().indexOf('{')))
                     .path("properties").size());
-            o.put("automaton_compile_ms", round((t3 - t2) / 1e6));
+            o.put("automaton_compile_ms", BenchArgs.round((t3 - t2) / 1e6));
             o.put("automaton_states", c.automaton().numStates());
             o.put("automaton_byte_classes", c.automaton().numClasses());
-            o.put("all_masks_ms", round((t4 - t3) / 1e6));
-            o.put("mask_mean_ms", round((t4 - t3) / 1e6 / states));
+            o.put("all_masks_ms", BenchArgs.round((t4 - t3) / 1e6));
+            o.put("mask_mean_ms", BenchArgs.round((t4 - t3) / 1e6 / states));
             o.put("dense_masks", dense);
             o.put("distinct_masks", c.distinctMasks());
             o.put("mask_bytes", c.maskBytes());
-            o.put("schema_total_ms_all_masks", round((t4 - t2) / 1e6));
+            o.put("schema_total_ms_all_masks", BenchArgs.round((t4 - t2) / 1e6));
             o.put("threads_available", Runtime.getRuntime().availableProcessors());
             System.out.println(JSON.writeValueAsString(o));
             System.out.flush();
@@ -212,34 +211,11 @@ public final class ConstrainedBench {
         o.put("gen_len", genLen);
         o.put("generated_tokens", generated);
         o.put("finished_early", results.stream().filter(r -> r.finishReason() == EngineFinishReason.STOP).count());
-        o.put("wall_s", round((end - start) / 1e9));
-        o.put("decode_tokens_per_s", windowSeconds > 0 && inWindow > 0 ? round(inWindow / windowSeconds) : 0);
-        o.put("output_tokens_per_s_end_to_end", round(generated / ((end - start) / 1e9)));
+        o.put("wall_s", BenchArgs.round((end - start) / 1e9));
+        o.put("decode_tokens_per_s", windowSeconds > 0 && inWindow > 0 ? BenchArgs.round(inWindow / windowSeconds) : 0);
+        o.put("output_tokens_per_s_end_to_end", BenchArgs.round(generated / ((end - start) / 1e9)));
         o.put("precision", engine.model().precision().name());
         o.put("threads_available", Runtime.getRuntime().availableProcessors());
         return JSON.writeValueAsString(o);
-    }
-
-    private static double round(double v) {
-        return Math.round(v * 100) / 100.0;
-    }
-
-    private static String require(Map<String, String> a, String key) {
-        String v = a.get(key);
-        if (v == null) {
-            throw new IllegalArgumentException("--" + key + " is required");
-        }
-        return v;
-    }
-
-    private static Map<String, String> parse(String[] argv) {
-        Map<String, String> a = new HashMap<>();
-        for (int i = 0; i < argv.length; i++) {
-            if (!argv[i].startsWith("--") || i + 1 >= argv.length) {
-                throw new IllegalArgumentException("expected --option value pairs, got '" + argv[i] + "'");
-            }
-            a.put(argv[i].substring(2), argv[++i]);
-        }
-        return a;
     }
 }

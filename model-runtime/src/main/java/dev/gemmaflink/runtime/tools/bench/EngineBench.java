@@ -16,7 +16,6 @@ import dev.gemmaflink.runtime.model.Precision;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -46,13 +45,13 @@ public final class EngineBench {
     }
 
     public static void main(String[] argv) throws Exception {
-        Map<String, String> a = parse(argv);
+        Map<String, String> a = BenchArgs.parse(argv);
         if (a.containsKey("kv-accounting")) {
             System.out.println(kvAccounting(a.get("kv-accounting"), Integer.parseInt(a.getOrDefault("seq-len", "32768")),
                     Integer.parseInt(a.getOrDefault("block-size", "16"))));
             return;
         }
-        Path model = Path.of(require(a, "model"));
+        Path model = Path.of(BenchArgs.require(a, "model", " (or --kv-accounting SHAPE)"));
         int[] concurrency = Arrays.stream(a.getOrDefault("concurrency", "1,4,16,32").split(","))
                 .mapToInt(s -> Integer.parseInt(s.trim())).toArray();
         int promptLen = Integer.parseInt(a.getOrDefault("prompt-len", "32"));
@@ -143,23 +142,23 @@ public final class EngineBench {
         o.put("prompt_tokens", promptLen);
         o.put("shared_prefix_tokens", shared);
         o.put("generated_tokens", generated);
-        o.put("wall_s", round((end - start) / 1e9));
-        o.put("decode_tokens_per_s", windowSeconds > 0 && inWindow > 0 ? round(inWindow / windowSeconds) : 0);
-        o.put("output_tokens_per_s_end_to_end", round(generated / ((end - start) / 1e9)));
-        o.put("ttft_p50_ms", round(quantile(ttft, 0.5)));
-        o.put("ttft_p99_ms", round(quantile(ttft, 0.99)));
+        o.put("wall_s", BenchArgs.round((end - start) / 1e9));
+        o.put("decode_tokens_per_s", windowSeconds > 0 && inWindow > 0 ? BenchArgs.round(inWindow / windowSeconds) : 0);
+        o.put("output_tokens_per_s_end_to_end", BenchArgs.round(generated / ((end - start) / 1e9)));
+        o.put("ttft_p50_ms", BenchArgs.round(quantile(ttft, 0.5)));
+        o.put("ttft_p99_ms", BenchArgs.round(quantile(ttft, 0.99)));
         if (shared > 0) {
-            o.put("ttft_cold_ms", round(coldTtft));
+            o.put("ttft_cold_ms", BenchArgs.round(coldTtft));
         }
         o.put("prefix_hit_tokens", after.prefixHitTokens() - afterCold.prefixHitTokens());
-        o.put("cached_prompt_tokens_mean", round(results.stream().mapToInt(EngineResult::cachedPromptTokens)
+        o.put("cached_prompt_tokens_mean", BenchArgs.round(results.stream().mapToInt(EngineResult::cachedPromptTokens)
                 .average().orElse(0)));
         o.put("preemptions", after.preemptions() - before.preemptions());
-        o.put("mean_batch_size", round(after.meanBatchSizeSince(before)));
+        o.put("mean_batch_size", BenchArgs.round(after.meanBatchSizeSince(before)));
         long steps = after.steps() - afterCold.steps();
         // Tokens are sampled on the device; logits_bytes_per_step is what copying each sequence's logit row cost.
         o.put("device_to_host_bytes_per_step", steps == 0 ? 0 : copied / steps);
-        o.put("logits_bytes_per_step", round((double) Float.BYTES * engine.model().config().vocabSize()
+        o.put("logits_bytes_per_step", BenchArgs.round((double) Float.BYTES * engine.model().config().vocabSize()
                 * after.meanBatchSizeSince(afterCold)));
         o.put("kv_storage_bytes", after.kvStorageBytes());
         long peak = 0;
@@ -206,7 +205,7 @@ public final class EngineBench {
         o.put("kv_bytes_paged_window", paged);
         o.put("kv_bytes_analytic_minimum", layout.analyticMinimumBytes(seqLen));
         o.put("kv_bytes_all_global", allGlobal);
-        o.put("ratio_all_global_over_paged", round((double) allGlobal / paged));
+        o.put("ratio_all_global_over_paged", BenchArgs.round((double) allGlobal / paged));
         return JSON.writeValueAsString(o);
     }
 
@@ -229,28 +228,5 @@ public final class EngineBench {
             return 0;
         }
         return sorted[Math.min(sorted.length - 1, (int) Math.ceil(q * sorted.length) - 1)];
-    }
-
-    private static double round(double v) {
-        return Math.round(v * 100) / 100.0;
-    }
-
-    private static String require(Map<String, String> a, String key) {
-        String v = a.get(key);
-        if (v == null) {
-            throw new IllegalArgumentException("--" + key + " is required (or --kv-accounting SHAPE)");
-        }
-        return v;
-    }
-
-    private static Map<String, String> parse(String[] argv) {
-        Map<String, String> a = new HashMap<>();
-        for (int i = 0; i < argv.length; i++) {
-            if (!argv[i].startsWith("--") || i + 1 >= argv.length) {
-                throw new IllegalArgumentException("expected --option value pairs, got '" + argv[i] + "'");
-            }
-            a.put(argv[i].substring(2), argv[++i]);
-        }
-        return a;
     }
 }
