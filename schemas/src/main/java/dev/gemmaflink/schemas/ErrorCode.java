@@ -41,6 +41,11 @@ public enum ErrorCode {
      * or the engine's KV capacity.
      */
     PROMPT_TOO_LONG,
+    /**
+     * A constrained output (CLASSIFY, EXTRACT) reached its token limit before the label or JSON structure was
+     * complete: the partial output would not parse, so it is a dead letter instead of a result.
+     */
+    OUTPUT_INCOMPLETE,
     /** The enricher reported a failure for this request. */
     ENRICHMENT_FAILED,
     /** The enricher did not answer within the configured timeout. */

@@ -45,6 +45,20 @@ public final class EngineFailures {
         }
     }
 
+    /**
+     * The failure of a constrained request that the engine ended ({@code LENGTH}) before its output was a complete
+     * match ({@link EngineResult#incomplete()}): the partial label or JSON would not parse, so it is an
+     * {@code OUTPUT_INCOMPLETE} dead letter, not a result.
+     */
+    public static EnrichmentException incomplete(EngineResult result) {
+        if (!result.incomplete()) {
+            throw new IllegalArgumentException("request " + result.requestId() + " is complete: not a failure");
+        }
+        return new EnrichmentException(ErrorCode.OUTPUT_INCOMPLETE, "the output reached its limit of "
+                + result.numTokens() + " tokens before the constrained structure closed (finish reason "
+                + result.finishReason() + "); raise generation.maxNewTokens");
+    }
+
     private static RuntimeException of(EngineError error) {
         return switch (error.reason()) {
             case QUEUE_FULL -> EnrichmentException.retryable(ErrorCode.TIMEOUT,

@@ -245,6 +245,8 @@ public final class GemmaEnricher implements Enricher {
                 p.seed(g.getSeed());
             }
         }
+        // CLASSIFY and EXTRACT: the output is constrained to the labels or the JSON Schema.
+        templates.outputs().constraint(request).ifPresent(p::constraint);
         try {
             return p.build();
         } catch (IllegalArgumentException e) {
@@ -262,12 +264,17 @@ public final class GemmaEnricher implements Enricher {
             }
             throw new CompletionException(failure);
         }
+        if (r.incomplete()) {
+            throw new CompletionException(EngineFailures.incomplete(r));
+        }
+        // A constrained output is exactly the label or the JSON text; free text is cleaned of turn markers.
+        boolean constrained = "CLASSIFY".equals(request.getTask()) || "EXTRACT".equals(request.getTask());
         return EnrichmentResult.newBuilder()
                 .setRequestId(request.getRequestId())
                 .setTenant(request.getTenant())
                 .setKey(request.getKey())
                 .setTask(request.getTask())
-                .setOutputText(OutputText.clean(r.text()))
+                .setOutputText(constrained ? r.text() : OutputText.clean(r.text()))
                 .setModelId(modelId())
                 .setFinishReason(r.finishReason().name())
                 .setPromptTokens(r.promptTokens())

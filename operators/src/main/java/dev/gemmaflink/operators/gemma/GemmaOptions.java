@@ -101,6 +101,27 @@ public final class GemmaOptions {
             .withDescription("Instruction of CAPTION requests; placeholder {instruction} (the request text). Empty: "
                     + "the built-in one.");
 
+    public static final ConfigOption<String> TEMPLATE_CLASSIFY = ConfigOptions.key("enrich.gemma.template.classify")
+            .stringType().defaultValue("")
+            .withDescription("Instruction of CLASSIFY requests; placeholder {labels} (the labels, comma separated). "
+                    + "Empty: the built-in one.");
+
+    public static final ConfigOption<String> TEMPLATE_EXTRACT = ConfigOptions.key("enrich.gemma.template.extract")
+            .stringType().defaultValue("")
+            .withDescription("Instruction of EXTRACT requests; placeholder {schema} (the JSON Schema). Empty: the "
+                    + "built-in one.");
+
+    public static final ConfigOption<List<String>> CLASSIFY_LABELS = ConfigOptions
+            .key("enrich.gemma.classify.labels").stringType().asList().noDefaultValue()
+            .withDescription("Labels of CLASSIFY requests that carry none (separated by ';'); the output is exactly "
+                    + "one of them. Unset: such requests are MISSING_FIELD dead letters.");
+
+    public static final ConfigOption<String> EXTRACT_SCHEMAS = ConfigOptions.key("enrich.gemma.extract.schemas")
+            .stringType().defaultValue("")
+            .withDescription("Path (on the client) of a JSON file mapping schema names to JSON Schemas, read when "
+                    + "the job is built; an EXTRACT request may name one (outputSchemaName) instead of sending the "
+                    + "schema. Every schema is checked at start: an unsupported keyword fails the job naming it.");
+
     /** Engines are closed without draining: a closing subtask is ending or failing over. */
     static final Duration DRAIN_TIMEOUT = Duration.ZERO;
 
@@ -145,5 +166,6 @@ public final class GemmaOptions {
     /** Every option, in documentation order. */
     public static final List<ConfigOption<?>> ALL = List.of(MODEL_DIR, MODEL_ID, PRECISION, DEVICE_POLICY, THREADS,
             KV_CACHE_BYTES, KV_CACHE_FRACTION, BLOCK_SIZE, TARGET_SEQUENCE_LENGTH, MAX_BATCH, MAX_TOKENS_PER_STEP,
-            QUEUE_CAPACITY, MAX_NEW_TOKENS, TEMPERATURE, TEMPLATE_SUMMARIZE, TEMPLATE_TRANSLATE, TEMPLATE_CAPTION);
+            QUEUE_CAPACITY, MAX_NEW_TOKENS, TEMPERATURE, TEMPLATE_SUMMARIZE, TEMPLATE_TRANSLATE, TEMPLATE_CAPTION,
+            TEMPLATE_CLASSIFY, TEMPLATE_EXTRACT, CLASSIFY_LABELS, EXTRACT_SCHEMAS);
 }

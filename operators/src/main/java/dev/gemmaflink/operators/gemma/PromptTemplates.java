@@ -25,7 +25,12 @@ import dev.gemmaflink.schemas.ErrorCode;
  *   <li>TRANSLATE: {@value #TRANSLATE}; {@code {language}} is the English display name of the BCP-47 target
  *       ({@code pt-BR} gives "Portuguese (Brazil)").</li>
  *   <li>CAPTION: {@value #CAPTION}; {@code {instruction}} is the request text (optional).</li>
+ *   <li>CLASSIFY: {@value #CLASSIFY}; {@code {labels}} are the labels ({@link StructuredOutputs#labels}), comma
+ *       separated. The output is constrained to exactly one of them.</li>
+ *   <li>EXTRACT: {@value #EXTRACT}; {@code {schema}} is the JSON Schema ({@link StructuredOutputs#schema}). The
+ *       output is constrained to JSON that validates against it.</li>
  * </ul>
+ * Requests of one label set or one schema share the whole instruction, hence the cached prefix.
  */
 public final class PromptTemplates implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -39,6 +44,13 @@ public final class PromptTemplates implements Serializable {
     /** Built-in CAPTION instruction. */
     public static final String CAPTION = "Describe the image in one or two sentences.{instruction}";
 
+    /** Built-in CLASSIFY instruction. */
+    public static final String CLASSIFY = "Classify the following text. Reply with exactly one of these labels: "
+            + "{labels}.";
+    /** Built-in EXTRACT instruction. */
+    public static final String EXTRACT = "Extract the information in the following text as JSON that validates "
+            + "against this JSON Schema: {schema}\nReply with the JSON only.";
+
     /** Request attribute choosing the summary length. */
     public static final String LENGTH_ATTRIBUTE = "length";
     /** Request attribute choosing the summary style. */
@@ -47,12 +59,27 @@ public final class PromptTemplates implements Serializable {
     private final String summarize;
     private final String translate;
     private final String caption;
+    private final String classify;
+    private final String extract;
+    private final StructuredOutputs outputs;
 
     /** @param summarize, translate, caption instructions; null or blank takes the built-in one */
     public PromptTemplates(String summarize, String translate, String caption) {
+        this(summarize, translate, caption, null, null, StructuredOutputs.none());
+    }
+
+    /**
+     * @param summarize, translate, caption, classify, extract instructions; null or blank takes the built-in one
+     * @param outputs the configured labels and named schemas of CLASSIFY and EXTRACT
+     */
+    public PromptTemplates(String summarize, String translate, String caption, String classify, String extract,
+            StructuredOutputs outputs) {
         this.summarize = orDefault(summarize, SUMMARIZE);
         this.translate = orDefault(translate, TRANSLATE);
         this.caption = orDefault(caption, CAPTION);
+        this.classify = orDefault(classify, CLASSIFY);
+        this.extract = orDefault(extract, EXTRACT);
+        this.outputs = Objects.requireNonNull(outputs, "outputs");
     }
 
     /** The built-in instructions. */
@@ -60,10 +87,17 @@ public final class PromptTemplates implements Serializable {
         return new PromptTemplates(null, null, null);
     }
 
-    /** Instructions from the {@code enrich.gemma.template.*} options. */
+    /** Instructions from the {@code enrich.gemma.template.*} options, labels and schemas from theirs. */
     public static PromptTemplates from(ReadableConfig config) {
         return new PromptTemplates(config.get(GemmaOptions.TEMPLATE_SUMMARIZE),
-                config.get(GemmaOptions.TEMPLATE_TRANSLATE), config.get(GemmaOptions.TEMPLATE_CAPTION));
+                config.get(GemmaOptions.TEMPLATE_TRANSLATE), config.get(GemmaOptions.TEMPLATE_CAPTION),
+                config.get(GemmaOptions.TEMPLATE_CLASSIFY), config.get(GemmaOptions.TEMPLATE_EXTRACT),
+                StructuredOutputs.from(config));
+    }
+
+    /** The labels and schemas CLASSIFY and EXTRACT requests are constrained to. */
+    public StructuredOutputs outputs() {
+        return outputs;
     }
 
     private static String orDefault(String value, String builtIn) {
@@ -88,6 +122,10 @@ public final class PromptTemplates implements Serializable {
             case "CAPTION":
                 String text = request.getText();
                 return caption.replace("{instruction}", text == null || text.isBlank() ? "" : " " + text.strip());
+            case "CLASSIFY":
+                return classify.replace("{labels}", String.join(", ", outputs.labels(request)));
+            case "EXTRACT":
+                return extract.replace("{schema}", outputs.schema(request));
             default:
                 throw new EnrichmentException(ErrorCode.UNKNOWN_TASK, "the gemma enricher has no prompt template "
                         + "for task " + task);

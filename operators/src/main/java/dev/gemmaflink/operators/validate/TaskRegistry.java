@@ -20,6 +20,10 @@ public final class TaskRegistry implements Serializable {
     public static final TaskSpec SUMMARIZE = new TaskSpec("SUMMARIZE", true, false, false);
     public static final TaskSpec TRANSLATE = new TaskSpec("TRANSLATE", true, false, true);
     public static final TaskSpec CAPTION = new TaskSpec("CAPTION", false, true, false);
+    /** One label of a set (the request's or the configuration's), output constrained to the set. */
+    public static final TaskSpec CLASSIFY = new TaskSpec("CLASSIFY", true, false, false);
+    /** JSON that validates against a JSON Schema (the request's or a named one), output constrained to it. */
+    public static final TaskSpec EXTRACT = new TaskSpec("EXTRACT", true, false, false);
 
     private final Map<String, TaskSpec> tasks;
 
@@ -27,9 +31,9 @@ public final class TaskRegistry implements Serializable {
         this.tasks = Map.copyOf(tasks);
     }
 
-    /** SUMMARIZE, TRANSLATE and CAPTION. */
+    /** SUMMARIZE, TRANSLATE, CAPTION, CLASSIFY and EXTRACT. */
     public static TaskRegistry defaults() {
-        return builder().add(SUMMARIZE).add(TRANSLATE).add(CAPTION).build();
+        return builder().add(SUMMARIZE).add(TRANSLATE).add(CAPTION).add(CLASSIFY).add(EXTRACT).build();
     }
 
     public static Builder builder() {

@@ -30,6 +30,8 @@ class ModuleWallTest {
             // The checkpoint's description (config.json): the SQL model provider reads it when a statement is
             // planned, to refuse image input on a text-only checkpoint before anything runs.
             "dev.gemmaflink.runtime.config.GemmaConfig",
+            "dev.gemmaflink.runtime.constrain.Constraint",
+            "dev.gemmaflink.runtime.constrain.ConstraintException",
             "dev.gemmaflink.runtime.engine.EngineConfig",
             "dev.gemmaflink.runtime.engine.EngineRequest",
             "dev.gemmaflink.runtime.engine.RequestHandle",
