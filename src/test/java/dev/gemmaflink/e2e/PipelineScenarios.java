@@ -82,7 +82,7 @@ abstract class PipelineScenarios {
                 ErrorCode.DECODE_FAILED));
         inputs.add(deadLetter(Requests.unknownFingerprint(summarize("fp", "x")), null, ErrorCode.UNKNOWN_SCHEMA));
         inputs.add(deadLetter(binary(summarize(" ", "x")), " ", ErrorCode.MISSING_FIELD));
-        inputs.add(deadLetter(binary(request("bad-task", "CLASSIFY").setText("x").build()), "bad-task",
+        inputs.add(deadLetter(binary(request("bad-task", "DETECT").setText("x").build()), "bad-task",
                 ErrorCode.UNKNOWN_TASK));
         inputs.add(deadLetter(binary(request("no-text", "SUMMARIZE").build()), "no-text", ErrorCode.MISSING_TEXT));
         inputs.add(deadLetter(binary(summarize("long-text", "y".repeat(201))), "long-text",

@@ -129,7 +129,7 @@ abstract class RegistryPipelineScenarios {
         inputs.add(deadLetter(ConfluentRecords.current(ids.current(), request("no-text", "SUMMARIZE").build()),
                 "no-text", ErrorCode.MISSING_TEXT));
         inputs.add(deadLetter(ConfluentRecords.evolved(ids.evolved(), ids.evolvedSchema(),
-                request("evo-bad-task", "CLASSIFY").setText("x").build(), "web"), "evo-bad-task",
+                request("evo-bad-task", "DETECT").setText("x").build(), "web"), "evo-bad-task",
                 ErrorCode.UNKNOWN_TASK));
 
         List<Sent> sent = RequestProducer.send(cluster().bootstrapServers(), scenario.requestTopics(), inputs);

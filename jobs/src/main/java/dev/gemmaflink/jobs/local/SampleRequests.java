@@ -62,7 +62,7 @@ public final class SampleRequests {
                 "undecodable bytes"));
         samples.add(new Sample("qs-no-text", codec.encode(base("qs-no-text", "SUMMARIZE").build()),
                 "SUMMARIZE without text"));
-        samples.add(new Sample("qs-unknown-task", codec.encode(base("qs-unknown-task", "CLASSIFY").setText("x")
+        samples.add(new Sample("qs-unknown-task", codec.encode(base("qs-unknown-task", "DETECT").setText("x")
                 .build()), "unknown task"));
         samples.add(new Sample("qs-bad-language", codec.encode(base("qs-bad-language", "TRANSLATE").setText("x")
                 .setTargetLanguage("english please").build()), "invalid target language"));

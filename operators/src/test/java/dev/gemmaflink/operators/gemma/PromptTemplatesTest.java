@@ -83,8 +83,8 @@ class PromptTemplatesTest {
 
     @Test
     void unknownTaskIsRefusedByName() {
-        var request = TestRequests.summarize("r", "t").setTask("CLASSIFY").build();
+        var request = TestRequests.summarize("r", "t").setTask("DETECT").build();
         assertThatThrownBy(() -> templates.prompt(request)).isInstanceOf(EnrichmentException.class)
-                .hasMessageContaining("CLASSIFY");
+                .hasMessageContaining("DETECT");
     }
 }

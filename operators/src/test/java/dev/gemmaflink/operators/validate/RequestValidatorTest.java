@@ -47,8 +47,8 @@ class RequestValidatorTest {
         return Stream.of(
                 Arguments.of(summarize(" ", "t").build(), ErrorCode.MISSING_FIELD, "requestId"),
                 Arguments.of(summarize("1", "t").setTenant("").build(), ErrorCode.MISSING_FIELD, "tenant"),
-                Arguments.of(summarize("1", "t").setTask("CLASSIFY").build(), ErrorCode.UNKNOWN_TASK,
-                        "task 'CLASSIFY' is not one of [CAPTION, SUMMARIZE, TRANSLATE]"),
+                Arguments.of(summarize("1", "t").setTask("DETECT").build(), ErrorCode.UNKNOWN_TASK,
+                        "task 'DETECT' is not one of [CAPTION, CLASSIFY, EXTRACT, SUMMARIZE, TRANSLATE]"),
                 Arguments.of(summarize("1", "t").setTask("summarize").build(), ErrorCode.UNKNOWN_TASK, "summarize"),
                 Arguments.of(summarize("1", null).build(), ErrorCode.MISSING_TEXT, "needs text, got none"),
                 Arguments.of(summarize("1", "  ").build(), ErrorCode.MISSING_TEXT, "blank text"),
