@@ -1,0 +1,157 @@
+package dev.gemmaflink.e2e;
+
+import static dev.gemmaflink.e2e.support.Expectation.deadLetter;
+import static dev.gemmaflink.e2e.support.Expectation.result;
+import static dev.gemmaflink.e2e.support.Requests.binary;
+import static dev.gemmaflink.e2e.support.Requests.json;
+import static dev.gemmaflink.e2e.support.Requests.maxNewTokens;
+import static dev.gemmaflink.e2e.support.Requests.request;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.gemmaflink.e2e.support.Expectation;
+import dev.gemmaflink.e2e.support.GemmaScenarios;
+import dev.gemmaflink.e2e.support.KafkaFlinkExtension;
+import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
+import dev.gemmaflink.e2e.support.PipelineRuns;
+import dev.gemmaflink.e2e.support.RequestProducer;
+import dev.gemmaflink.e2e.support.RequestProducer.Sent;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
+import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
+import dev.gemmaflink.schemas.DeadLetter;
+import dev.gemmaflink.schemas.EnrichmentResult;
+import dev.gemmaflink.schemas.ErrorCode;
+import dev.gemmaflink.schemas.wire.WireCodec;
+
+/**
+ * CLASSIFY and EXTRACT through Kafka and Flink, exactly once, on a tiny random checkpoint with the real tokenizer:
+ * labels from the request or the configuration, a JSON Schema from the request or named in the configuration, an
+ * output cut by its token limit as an OUTPUT_INCOMPLETE dead letter, an unsupported schema keyword as an
+ * INVALID_PARAMETER dead letter naming it. Random weights: only the constraint keeps outputs labels and valid JSON.
+ */
+class GemmaStructuredPipelineTest {
+
+    static final String TICKET_SCHEMA = "{\"type\":\"object\",\"properties\":{"
+            + "\"order\":{\"type\":\"string\",\"maxLength\":6},"
+            + "\"refund\":{\"type\":\"boolean\"},"
+            + "\"currency\":{\"type\":\"string\",\"enum\":[\"EUR\",\"USD\",\"GBP\"]}},"
+            + "\"required\":[\"order\",\"refund\",\"currency\"],\"additionalProperties\":false}";
+    static final String INLINE_SCHEMA = "{\"type\":\"object\",\"properties\":{\"urgent\":{\"type\":\"boolean\"},"
+            + "\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"x\",\"y\"]},\"maxItems\":2}},"
+            + "\"required\":[\"urgent\",\"tags\"],\"additionalProperties\":false}";
+    static final List<String> CONFIGURED_LABELS = List.of("billing", "shipping", "returns");
+    static final List<String> OWN_LABELS = List.of("positive", "negative", "mixed feelings");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @RegisterExtension
+    static final KafkaFlinkExtension CLUSTER = KafkaFlinkExtension.embeddedKafka();
+
+    @TempDir
+    static Path tmp;
+    static Path modelDir;
+    static Path schemas;
+
+    @BeforeAll
+    static void writeCheckpointAndSchemas() throws Exception {
+        modelDir = tmp.resolve("tiny-gemma");
+        TinyCheckpointWriter.write(modelDir, TinyCheckpointSpec.builder().layers(2).seed(5).build());
+        schemas = tmp.resolve("schemas.json");
+        Files.writeString(schemas, "{\"ticket\": " + TICKET_SCHEMA + "}");
+    }
+
+    @Test
+    void classifyAndExtractGiveValidOutputsExactlyOnceAndIncompleteOnesDeadLetters() throws Exception {
+        Scenario scenario = GemmaScenarios.configure(CLUSTER.newScenario("gemma-structured"), modelDir);
+        scenario.settings().put("enrich.gemma.max-new-tokens", "64");
+        scenario.settings().put("enrich.gemma.target-sequence-length", "512");
+        scenario.settings().put("enrich.gemma.classify.labels", String.join(";", CONFIGURED_LABELS));
+        scenario.settings().put("enrich.gemma.extract.schemas", schemas.toString());
+
+        List<Expectation> inputs = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            String text = "Ticket " + i + ": order AB12" + i + " paid in EUR, please refund, it never arrived.";
+            inputs.add(result(binary(request("cls-conf-" + i, "CLASSIFY").setText(text).build()),
+                    "cls-conf-" + i, null));
+            inputs.add(result(binary(request("cls-own-" + i, "CLASSIFY").setText(text).setLabels(OWN_LABELS)
+                    .build()), "cls-own-" + i, null));
+            inputs.add(result(binary(request("ext-named-" + i, "EXTRACT").setText(text)
+                    .setOutputSchemaName("ticket").build()), "ext-named-" + i, null));
+            // JSON wire format too: a producer sends the schema inline.
+            inputs.add(result(json(request("ext-inline-" + i, "EXTRACT").setText(text)
+                    .setOutputSchema(INLINE_SCHEMA).build()), "ext-inline-" + i, null));
+        }
+        inputs.add(deadLetter(binary(request("ext-short", "EXTRACT").setText("order AB123")
+                .setOutputSchemaName("ticket").setGeneration(maxNewTokens(3)).build()), "ext-short",
+                ErrorCode.OUTPUT_INCOMPLETE));
+        inputs.add(deadLetter(binary(request("ext-keyword", "EXTRACT").setText("x").setOutputSchema(
+                "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\",\"multipleOf\":5}}}").build()),
+                "ext-keyword", ErrorCode.INVALID_PARAMETER));
+        inputs.add(deadLetter(binary(request("ext-unknown", "EXTRACT").setText("x").setOutputSchemaName("invoice")
+                .build()), "ext-unknown", ErrorCode.INVALID_PARAMETER));
+        inputs.add(deadLetter(binary(request("cls-no-text", "CLASSIFY").build()), "cls-no-text",
+                ErrorCode.MISSING_TEXT));
+
+        List<Sent> sent = RequestProducer.send(CLUSTER.bootstrapServers(), scenario.requestTopics(), inputs);
+        PipelineRuns.runToCompletion(scenario, null);
+
+        List<EnrichmentResult> results =
+                PipelineRuns.assertExactlyOneOutcomeEach(CLUSTER, scenario, sent, scenario.id());
+        Map<String, EnrichmentResult> byId = results.stream()
+                .collect(Collectors.toMap(EnrichmentResult::getRequestId, Function.identity()));
+        for (int i = 0; i < 6; i++) {
+            assertThat(byId.get("cls-conf-" + i).getOutputText()).isIn(CONFIGURED_LABELS.toArray());
+            assertThat(byId.get("cls-own-" + i).getOutputText()).isIn(OWN_LABELS.toArray());
+
+            EnrichmentResult named = byId.get("ext-named-" + i);
+            assertThat(named.getFinishReason()).isEqualTo("STOP");
+            JsonNode ticket = JSON.readTree(named.getOutputText());
+            assertThat(fieldNames(ticket)).containsExactly("order", "refund", "currency");
+            assertThat(ticket.get("order").isTextual()).isTrue();
+            String order = ticket.get("order").asText();
+            assertThat(order.codePointCount(0, order.length())).isLessThanOrEqualTo(6);
+            assertThat(ticket.get("refund").isBoolean()).isTrue();
+            assertThat(ticket.get("currency").asText()).isIn("EUR", "USD", "GBP");
+
+            JsonNode inline = JSON.readTree(byId.get("ext-inline-" + i).getOutputText());
+            assertThat(fieldNames(inline)).containsExactly("urgent", "tags");
+            assertThat(inline.get("urgent").isBoolean()).isTrue();
+            assertThat(inline.get("tags").isArray()).isTrue();
+            assertThat(inline.get("tags").size()).isLessThanOrEqualTo(2);
+            inline.get("tags").forEach(t -> assertThat(t.asText()).isIn("x", "y"));
+        }
+
+        Map<String, DeadLetter> dead = CLUSTER.readCommitted(scenario.deadLetterTopic(), WireCodec.deadLetters())
+                .stream().filter(d -> d.getRequestId() != null)
+                .collect(Collectors.toMap(DeadLetter::getRequestId, Function.identity()));
+        assertThat(dead.get("ext-short").getStage()).isEqualTo("ENRICH");
+        assertThat(dead.get("ext-short").getReason()).contains("limit of 3 tokens");
+        assertThat(dead.get("ext-keyword").getReason()).startsWith("outputSchema: ").contains("multipleOf");
+        assertThat(dead.get("ext-unknown").getReason())
+                .isEqualTo("outputSchemaName 'invoice' is not one of [ticket] (enrich.gemma.extract.schemas)");
+    }
+
+    private static List<String> fieldNames(JsonNode node) {
+        assertThat(node.isObject()).as("an object: %s", node).isTrue();
+        List<String> names = new ArrayList<>();
+        for (Iterator<String> it = node.fieldNames(); it.hasNext();) {
+            names.add(it.next());
+        }
+        return names;
+    }
+}
