@@ -450,4 +450,63 @@ class GemmaSqlPipelineTest {
         }).satisfies(e -> assertThat(ExceptionUtils.stringifyException(e))
                 .contains("device-policy is require-gpu but this slot got no 'gpu' external resource"));
     }
+
+    @Test
+    void classifyAndExtractModelsOutputALabelAndValidJsonAndIncompleteJsonIsAnErrorRow() throws Exception {
+        Scenario job = gemmaScenario("sql-structured", textModel);
+        Map<String, String> settings = new LinkedHashMap<>(job.settings());
+        settings.put("enrich.gemma.max-new-tokens", "48");
+        String options = SqlKafka.modelOptions(settings);
+        TableEnvironment t = tableEnvironment();
+        t.executeSql("CREATE TEMPORARY VIEW tickets AS SELECT * FROM (VALUES ('t1', 'Where is my parcel?'), "
+                + "('t2', 'Refund order AB12 please.'), ('t3', 'Great service.')) AS v(id, text)");
+        t.executeSql("CREATE TEMPORARY MODEL tagger INPUT (text STRING) OUTPUT (label STRING, error_code STRING) "
+                + "WITH ('provider' = 'gemma', 'task' = 'classify', 'labels' = 'billing;shipping;praise', "
+                + options + ")");
+        String schema = "{\"type\":\"object\",\"properties\":{\"refund\":{\"type\":\"boolean\"},"
+                + "\"team\":{\"enum\":[\"a\",\"b\"]}},\"required\":[\"refund\",\"team\"],"
+                + "\"additionalProperties\":false}";
+        t.executeSql("CREATE TEMPORARY MODEL extractor INPUT (text STRING) OUTPUT (json STRING, error_code STRING) "
+                + "WITH ('provider' = 'gemma', 'task' = 'extract', 'output-schema' = '" + schema + "', "
+                + options + ")");
+        t.executeSql("CREATE TEMPORARY MODEL cut INPUT (text STRING) OUTPUT (json STRING, error_code STRING) "
+                + "WITH ('provider' = 'gemma', 'task' = 'extract', 'output-schema' = '" + schema + "', "
+                + options.replace("'max-new-tokens' = '48'", "'max-new-tokens' = '2'") + ")");
+        List<Row> labels = collect(t, "SELECT id, label, error_code FROM ML_PREDICT(TABLE tickets, MODEL tagger, "
+                + "DESCRIPTOR(text))");
+        assertThat(labels).hasSize(3).allSatisfy(r -> {
+            assertThat(r.getField(2)).isNull();
+            assertThat(r.getField(1)).isIn("billing", "shipping", "praise");
+        });
+        List<Row> json = collect(t, "SELECT id, json, error_code FROM ML_PREDICT(TABLE tickets, MODEL extractor, "
+                + "DESCRIPTOR(text))");
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertThat(json).hasSize(3);
+        for (Row r : json) {
+            assertThat(r.getField(2)).isNull();
+            var node = mapper.readTree((String) r.getField(1));
+            assertThat(node.size()).isEqualTo(2);
+            assertThat(node.get("refund").isBoolean()).isTrue();
+            assertThat(node.get("team").asText()).isIn("a", "b");
+        }
+        List<Row> cut = collect(t, "SELECT id, json, error_code FROM ML_PREDICT(TABLE tickets, MODEL cut, "
+                + "DESCRIPTOR(text))");
+        assertThat(cut).hasSize(3).allSatisfy(r -> {
+            assertThat(r.getField(1)).isNull();
+            assertThat(r.getField(2)).isEqualTo("OUTPUT_INCOMPLETE");
+        });
+        assertThatThrownBy(() -> t.executeSql("CREATE TEMPORARY MODEL bad INPUT (text STRING) OUTPUT (json STRING) "
+                + "WITH ('provider' = 'gemma', 'task' = 'extract', 'output-schema' = "
+                + "'{\"type\":\"integer\",\"minimum\":1}', " + options + ")").await())
+                .satisfies(e -> assertThat(ExceptionUtils.stringifyException(e)).contains("'output-schema': ")
+                        .contains("minimum"));
+    }
+
+    private static List<Row> collect(TableEnvironment t, String query) throws Exception {
+        List<Row> got = new ArrayList<>();
+        try (CloseableIterator<Row> it = t.executeSql(query).collect()) {
+            it.forEachRemaining(got::add);
+        }
+        return got;
+    }
 }

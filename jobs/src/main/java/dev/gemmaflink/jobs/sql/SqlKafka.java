@@ -68,7 +68,8 @@ public final class SqlKafka {
     public static String modelOptions(Map<String, String> jobSettings) {
         StringJoiner out = new StringJoiner(", ");
         jobSettings.forEach((key, value) -> {
-            if (key.startsWith("enrich.gemma.") && !key.startsWith("enrich.gemma.template.")) {
+            if (key.startsWith("enrich.gemma.") && !key.startsWith("enrich.gemma.template.")
+                    && !key.startsWith("enrich.gemma.classify.") && !key.startsWith("enrich.gemma.extract.")) {
                 out.add("'" + key.substring("enrich.gemma.".length()) + "' = '" + value.replace("'", "''") + "'");
             }
         });

@@ -39,7 +39,7 @@ public final class GemmaModelOptions {
 
     /** What a row asks of the model. */
     public enum Task {
-        SUMMARIZE, TRANSLATE, CAPTION, GENERATE;
+        SUMMARIZE, TRANSLATE, CAPTION, GENERATE, CLASSIFY, EXTRACT;
 
         /** The spelling in {@code 'task'}. */
         public String spelling() {
@@ -79,9 +79,9 @@ public final class GemmaModelOptions {
     }
 
     public static final ConfigOption<String> TASK = ConfigOptions.key("task").stringType().noDefaultValue()
-            .withDescription("Required. What each row asks: summarize, translate, caption (an image) or generate (the "
+            .withDescription("Required. What each row asks: summarize, translate, caption (an image), generate (the "
                     + "instruction is the whole prompt; {text} in it is replaced by the row's text, else the text "
-                    + "follows it).");
+                    + "follows it), classify (one of 'labels') or extract (JSON valid against 'output-schema').");
 
     /** {@code enrich.gemma.model-dir}, required here. */
     public static final ConfigOption<String> MODEL_DIR = ConfigOptions.key(shortKey(GemmaOptions.MODEL_DIR))
@@ -94,6 +94,17 @@ public final class GemmaModelOptions {
             .withDescription("The instruction put before the row's text. Default: the task's built-in one (the "
                     + "DataStream job's templates: summarize {length}{style} are empty here, translate fills "
                     + "{language}, caption {instruction} with the row's text). Required for generate.");
+
+    public static final ConfigOption<String> LABELS = ConfigOptions.key("labels").stringType().noDefaultValue()
+            .withDescription("Required for classify: the labels, separated by ';'. The output is exactly one of them "
+                    + "(decoding is constrained to the set).");
+
+    public static final ConfigOption<String> OUTPUT_SCHEMA = ConfigOptions.key("output-schema").stringType()
+            .noDefaultValue()
+            .withDescription("Required for extract: the JSON Schema (the engine's supported subset) the output "
+                    + "validates against; decoding is constrained to it. An unsupported keyword fails the statement "
+                    + "naming it. A row whose output reaches max-new-tokens before the JSON closes is an "
+                    + "OUTPUT_INCOMPLETE row.");
 
     public static final ConfigOption<String> TARGET_LANGUAGE = ConfigOptions.key("target-language").stringType()
             .noDefaultValue()
@@ -156,8 +167,9 @@ public final class GemmaModelOptions {
         out.put(MODEL_DIR, GemmaOptions.MODEL_DIR);
         for (ConfigOption<?> job : GemmaOptions.ALL) {
             String key = shortKey(job);
-            if (job == GemmaOptions.MODEL_DIR || key.startsWith("template.")) {
-                continue; // required here; the templates are INSTRUCTION
+            if (job == GemmaOptions.MODEL_DIR || key.startsWith("template.") || key.startsWith("classify.")
+                    || key.startsWith("extract.")) {
+                continue; // required here; the templates are INSTRUCTION; labels and schemas are per model
             }
             out.put(renamed(job, key), job);
         }
@@ -168,7 +180,7 @@ public final class GemmaModelOptions {
         List<ConfigOption<?>> out = new ArrayList<>();
         out.add(TASK);
         out.addAll(SHARED.keySet());
-        out.addAll(List.of(INSTRUCTION, TARGET_LANGUAGE, TOP_K, TOP_P, ERROR_HANDLING, REQUEST_TIMEOUT,
+        out.addAll(List.of(INSTRUCTION, LABELS, OUTPUT_SCHEMA, TARGET_LANGUAGE, TOP_K, TOP_P, ERROR_HANDLING, REQUEST_TIMEOUT,
                 CHECK_MODEL_DIR));
         return List.copyOf(out);
     }

@@ -3,6 +3,8 @@ package dev.gemmaflink.operators.sql;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
@@ -18,6 +20,7 @@ import org.apache.flink.table.ml.ModelProvider;
 import dev.gemmaflink.operators.gemma.DevicePolicy;
 import dev.gemmaflink.operators.gemma.GemmaOptions;
 import dev.gemmaflink.operators.gemma.PromptTemplates;
+import dev.gemmaflink.operators.gemma.StructuredOutputs;
 import dev.gemmaflink.operators.sql.GemmaModelOptions.ErrorHandling;
 import dev.gemmaflink.operators.sql.GemmaModelOptions.Task;
 import dev.gemmaflink.runtime.config.GemmaConfig;
@@ -125,10 +128,40 @@ public final class GemmaModelProviderFactory implements ModelProviderFactory {
             checkCheckpoint(Path.of(modelDir), task, schema);
         }
         PromptTemplates templates = new PromptTemplates(task == Task.SUMMARIZE ? instruction : null,
-                task == Task.TRANSLATE ? instruction : null, task == Task.CAPTION ? instruction : null);
+                task == Task.TRANSLATE ? instruction : null, task == Task.CAPTION ? instruction : null,
+                task == Task.CLASSIFY ? instruction : null, task == Task.EXTRACT ? instruction : null,
+                structuredOutputs(task, options));
         return new GemmaModelSpec(name, modelDir, devicePolicy, engineConfig, task, templates,
                 task == Task.GENERATE ? instruction : null, targetLanguage, params.maxNewTokens(),
                 params.temperature(), params.topK(), params.topP(), errors, requestTimeout, schema);
+    }
+
+    /**
+     * classify's labels and extract's schema, checked where the statement is planned (an unsupported schema keyword
+     * fails it naming the keyword). The schema is the one named {@link GemmaRowModel#OUTPUT_SCHEMA_NAME}.
+     */
+    private static StructuredOutputs structuredOutputs(Task task, ReadableConfig options) {
+        String labels = options.getOptional(GemmaModelOptions.LABELS).orElse(null);
+        String schema = options.getOptional(GemmaModelOptions.OUTPUT_SCHEMA).orElse(null);
+        if (task == Task.CLASSIFY && (labels == null || labels.isBlank())) {
+            throw new IllegalArgumentException("'task' = 'classify' needs the option '"
+                    + GemmaModelOptions.LABELS.key() + "' (the labels, separated by ';')");
+        }
+        if (task == Task.EXTRACT && (schema == null || schema.isBlank())) {
+            throw new IllegalArgumentException("'task' = 'extract' needs the option '"
+                    + GemmaModelOptions.OUTPUT_SCHEMA.key() + "' (a JSON Schema)");
+        }
+        List<String> labelList = task != Task.CLASSIFY ? List.of()
+                : Arrays.stream(labels.split(";")).map(String::strip).filter(l -> !l.isEmpty()).toList();
+        try {
+            return new StructuredOutputs(labelList,
+                    task == Task.EXTRACT ? Map.of(GemmaRowModel.OUTPUT_SCHEMA_NAME, schema) : Map.of());
+        } catch (IllegalArgumentException e) {
+            // The engine's message names the unsupported keyword or the bad label.
+            throw new IllegalArgumentException("'" + (task == Task.EXTRACT ? GemmaModelOptions.OUTPUT_SCHEMA.key()
+                    : GemmaModelOptions.LABELS.key()) + "': "
+                    + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()), e);
+        }
     }
 
     /** The checkpoint as the planner's machine sees it: a Gemma 3 config.json, multimodal for image input. */

@@ -73,9 +73,13 @@ final class GemmaRowModel implements AutoCloseable {
     private static final long FIRST_RETRY_MILLIS = 5;
     private static final long MAX_RETRY_MILLIS = 500;
 
+    /** Name under which extract's 'output-schema' is the model's one named schema. */
+    static final String OUTPUT_SCHEMA_NAME = "output-schema";
+
     /** The job's tasks plus GENERATE (text required, image optional). */
     private static final TaskRegistry TASKS = TaskRegistry.builder().add(TaskRegistry.SUMMARIZE)
-            .add(TaskRegistry.TRANSLATE).add(TaskRegistry.CAPTION)
+            .add(TaskRegistry.TRANSLATE).add(TaskRegistry.CAPTION).add(TaskRegistry.CLASSIFY)
+            .add(TaskRegistry.EXTRACT)
             .add(new TaskSpec(Task.GENERATE.name(), true, false, false)).build();
     private static final RequestValidator VALIDATOR = new RequestValidator(TASKS,
             ValidationLimits.from(new org.apache.flink.configuration.Configuration()));
@@ -196,6 +200,10 @@ final class GemmaRowModel implements AutoCloseable {
                 out.completeExceptionally(e);
                 return;
             }
+            if (r.incomplete()) {
+                complete(out, EngineFailures.incomplete(r));
+                return;
+            }
             if (r.finishReason() == EngineFinishReason.STOP || r.finishReason() == EngineFinishReason.LENGTH) {
                 out.complete(resultRow(r));
                 return;
@@ -267,6 +275,9 @@ final class GemmaRowModel implements AutoCloseable {
                 .orElse(spec.targetLanguage());
         EnrichmentRequest.Builder request = EnrichmentRequest.newBuilder().setRequestId(spec.name()).setTenant(TENANT)
                 .setTask(spec.task().name()).setText(text).setTargetLanguage(language).setEventTime(Instant.EPOCH);
+        if (spec.task() == Task.EXTRACT) {
+            request.setOutputSchemaName(OUTPUT_SCHEMA_NAME);
+        }
         if (image != null) {
             ByteBuffer data = ByteBuffer.wrap(image);
             String mediaType = Optional.ofNullable(string(row, schema.input(In.MEDIA_TYPE)))
@@ -280,7 +291,10 @@ final class GemmaRowModel implements AutoCloseable {
         }
         String prompt = spec.task() == Task.GENERATE ? generatePrompt(spec.generateInstruction(), text)
                 : spec.templates().prompt(r);
-        GenerationParams params = GenerationParams.builder().maxNewTokens(spec.maxNewTokens())
+        GenerationParams.Builder builder = GenerationParams.builder();
+        // classify and extract: the output is constrained to the labels or the JSON Schema.
+        spec.templates().outputs().constraint(r).ifPresent(builder::constraint);
+        GenerationParams params = builder.maxNewTokens(spec.maxNewTokens())
                 .temperature(spec.temperature()).topK(spec.topK()).topP(spec.topP())
                 // Replayed rows (after a restore) sample the same tokens: the seed depends on the content only.
                 .seed(prompt.hashCode() * 0x9E3779B97F4A7C15L + (image == null ? 0 : java.util.Arrays.hashCode(image)))
@@ -308,7 +322,9 @@ final class GemmaRowModel implements AutoCloseable {
         GenericRowData out = new GenericRowData(schema.outputArity());
         for (int i = 0; i < schema.outputArity(); i++) {
             out.setField(i, switch (schema.output(i)) {
-                case TEXT -> StringData.fromString(OutputText.clean(r.text()));
+                // A constrained output is exactly the label or the JSON text.
+                case TEXT -> StringData.fromString(spec.task() == Task.CLASSIFY || spec.task() == Task.EXTRACT
+                        ? r.text() : OutputText.clean(r.text()));
                 case FINISH_REASON -> StringData.fromString(r.finishReason().name());
                 case PROMPT_TOKENS -> count(schema, i, r.promptTokens());
                 case OUTPUT_TOKENS -> count(schema, i, r.numTokens());

@@ -129,7 +129,7 @@ final class ModelSchema implements Serializable {
                             + describe(inColumns));
                 }
             }
-            case SUMMARIZE, TRANSLATE, GENERATE -> {
+            case SUMMARIZE, TRANSLATE, GENERATE, CLASSIFY, EXTRACT -> {
                 if (!text) {
                     throw new ValidationException("a gemma model with 'task' = '" + task.spelling() + "' needs an "
                             + "INPUT column text STRING, got " + describe(inColumns));
