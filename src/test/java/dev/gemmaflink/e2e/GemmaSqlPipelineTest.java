@@ -495,7 +495,7 @@ class GemmaSqlPipelineTest {
             assertThat(r.getField(1)).isNull();
             assertThat(r.getField(2)).isEqualTo("OUTPUT_INCOMPLETE");
         });
-        t.executeSql("CREATE TEMPORARY MODEL bad INPUT (text STRING) OUTPUT (json STRING) "
+        t.executeSql("CREATE TEMPORARY MODEL bad INPUT (text STRING) OUTPUT (json STRING, error_code STRING) "
                 + "WITH ('provider' = 'gemma', 'task' = 'extract', 'output-schema' = "
                 + "'{\"type\":\"integer\",\"minimum\":1}', " + options + ")");
         // The provider is built when a statement uses the model: planning fails, naming the keyword.

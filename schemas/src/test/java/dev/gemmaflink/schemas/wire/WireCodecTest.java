@@ -214,6 +214,24 @@ class WireCodecTest {
     }
 
     @Test
+    void v2JsonWithoutTheV3FieldsDecodesThroughTheFallback() throws Exception {
+        ObjectNode v2 = tree(Fixtures.fullRequest());
+        v2.remove(V3_FIELDS);
+
+        assertThat(codec.decode(bytes(v2))).isEqualTo(Fixtures.fullRequest());
+    }
+
+    @Test
+    void v3FieldsRoundTripInBinaryAndJson() throws Exception {
+        EnrichmentRequest extract = EnrichmentRequest.newBuilder(Fixtures.fullRequest()).setTask("EXTRACT")
+                .setLabels(List.of("a", "b")).setOutputSchema("{\"type\":\"boolean\"}").setOutputSchemaName("n")
+                .build();
+
+        assertThat(codec.decode(codec.encode(extract))).isEqualTo(extract);
+        assertThat(codec.decode(codec.encodeJson(extract))).isEqualTo(extract);
+    }
+
+    @Test
     void v1JsonWithAnUnknownFieldIsDecodeFailed() throws Exception {
         ObjectNode v1 = v1Tree(Fixtures.fullRequest());
         v1.put("colour", "blue");
@@ -290,6 +308,7 @@ class WireCodecTest {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final List<String> V2_FIELDS = List.of("priority", "deadline", "panAndScan");
+    private static final List<String> V3_FIELDS = List.of("labels", "outputSchema", "outputSchemaName");
 
     private AbstractThrowableAssert<?, ? extends Throwable> assertDecodeFailed(byte[] bytes) {
         AbstractThrowableAssert<?, ? extends Throwable> thrown = assertThatThrownBy(() -> codec.decode(bytes))
@@ -306,10 +325,11 @@ class WireCodecTest {
         return (ObjectNode) MAPPER.readTree(codec.encodeJson(request));
     }
 
-    /** The request as a v1 producer would send it in JSON: the same document without the v2 fields. */
+    /** The request as a v1 producer would send it in JSON: the same document without the v2 and v3 fields. */
     private ObjectNode v1Tree(EnrichmentRequest request) throws Exception {
         ObjectNode json = tree(request);
         json.remove(V2_FIELDS);
+        json.remove(V3_FIELDS);
         return json;
     }
 
