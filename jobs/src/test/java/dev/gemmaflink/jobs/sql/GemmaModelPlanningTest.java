@@ -95,7 +95,18 @@ class GemmaModelPlanningTest {
                 .contains("max-batch must be > 0");
         assertThat(planningError("text STRING", "summary STRING, error_code STRING",
                 "'task' = 'summarise', " + dir(textOnly), "text"))
-                .contains("'task' = 'summarise' is not one of [summarize, translate, caption, generate]");
+                .contains("'task' = 'summarise' is not one of [summarize, translate, caption, generate, classify, "
+                        + "extract]");
+        assertThat(planningError("text STRING", "label STRING, error_code STRING",
+                "'task' = 'classify', " + dir(textOnly), "text"))
+                .contains("'task' = 'classify' needs the option 'labels'");
+        assertThat(planningError("text STRING", "json STRING, error_code STRING",
+                "'task' = 'extract', " + dir(textOnly), "text"))
+                .contains("'task' = 'extract' needs the option 'output-schema'");
+        assertThat(planningError("text STRING", "json STRING, error_code STRING",
+                "'task' = 'extract', 'output-schema' = '{\"type\": \"string\", \"format\": \"date\"}', "
+                        + dir(textOnly), "text"))
+                .contains("'output-schema': ", "format");
     }
 
     @Test
