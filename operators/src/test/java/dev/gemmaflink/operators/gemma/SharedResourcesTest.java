@@ -181,16 +181,18 @@ class SharedResourcesTest {
         CountDownLatch closing = new CountDownLatch(1);
         CountDownLatch finishClose = new CountDownLatch(1);
         SharedResources<String, AutoCloseable> slowClose = new SharedResources<>((k, r) -> { });
+        java.util.concurrent.atomic.AtomicBoolean oldClosed = new java.util.concurrent.atomic.AtomicBoolean();
         var old = slowClose.acquire("gpu:0", () -> () -> {
             closing.countDown();
             await(finishClose);
+            oldClosed.set(true); // the resource's close has returned from here on
         });
         CompletableFuture<Void> released = CompletableFuture.runAsync(old::close, threads);
         assertThat(closing.await(10, TimeUnit.SECONDS)).isTrue();
         AtomicInteger createdAfterClose = new AtomicInteger();
         CompletableFuture<SharedResources.Lease<String, AutoCloseable>> next =
                 CompletableFuture.supplyAsync(() -> slowClose.acquire("gpu:0", () -> {
-                    createdAfterClose.set(released.isDone() ? 1 : -1);
+                    createdAfterClose.set(oldClosed.get() ? 1 : -1);
                     return () -> { };
                 }), threads);
         assertThatThrownBy(() -> next.get(200, TimeUnit.MILLISECONDS)).isInstanceOf(TimeoutException.class);
