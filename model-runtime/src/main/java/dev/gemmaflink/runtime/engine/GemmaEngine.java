@@ -1,11 +1,8 @@
 package dev.gemmaflink.runtime.engine;
 
-import dev.gemmaflink.runtime.config.LayerType;
 import dev.gemmaflink.runtime.constrain.ConstraintCompiler;
 import dev.gemmaflink.runtime.generate.TokenListener;
-import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
 import dev.gemmaflink.runtime.kvcache.KvCacheManager;
-import dev.gemmaflink.runtime.kvcache.KvCacheSizing;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
 import dev.gemmaflink.runtime.sched.RequestQueue;
@@ -13,7 +10,6 @@ import dev.gemmaflink.runtime.sched.StepPlanner;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import dev.gemmaflink.runtime.vision.ImageDecoder;
 import dev.gemmaflink.runtime.vision.ImageEncoder;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
@@ -42,9 +38,9 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>At start the engine sizes the KV pools ({@link EngineConfig#kvBudgetBytes}, after the {@link ActivationHeadroom}
- * of a full step) and allocates the {@link KvStorage} once: per layer of group g, {@code numBlocks_g * blockSize}
- * slots, block 0 the null block.
+ * <p>At start the engine sizes its KV cache once ({@link EngineKvCache}: the budget from {@link EngineConfig} after
+ * the {@link ActivationHeadroom} of a full step, and a {@code KvStorage} of {@code numBlocks_g * blockSize} slots per
+ * layer of group g).
  *
  * <p>{@link #submit} is cheap: it reserves a place in the queue first (at most {@code queueCapacity} requests are
  * accepted and not yet scheduled), then hands the request to {@link RequestPreparer} on the preparation threads.
@@ -87,25 +83,10 @@ public final class GemmaEngine implements AutoCloseable {
         this.imageEncoder = encoder;
         this.ownsEncoder = ownsEncoder;
         String modelId = modelId(b);
-        KvCacheLayout layout =
-                KvCacheLayout.fromConfig(model.config(), model.precision().bytesPerElement(), config.blockSize());
-        KvBudget budget = KvBudget.of(config, model.config(), layout, DeviceMemory.freeBytes(model.device()),
-                model.device().isGpu());
-        LOG.info("Gemma engine on {}: KV budget {} MB, activation headroom {} MB (context {})", model.device(),
-                budget.bytes() >> 20, budget.headroom().totalBytes() >> 20, budget.longestContext());
-        KvCacheManager kvCache = KvCacheManager.builder(layout)
-                .numBlocks(KvCacheSizing.blocksForBudget(layout, budget.bytes(), config.targetSequenceLength(),
-                        config.maxTokensPerStep()))
-                .prefixCaching(config.prefixCaching()).build();
-        int[] blocks = new int[layout.numGroups()];
-        for (int g = 0; g < blocks.length; g++) {
-            blocks[g] = kvCache.usage().groups().get(g).totalBlocks() + 1; // + the null block
-        }
-        int full = EngineLoop.groupIndex(layout, LayerType.FULL_ATTENTION);
-        int sliding = EngineLoop.groupIndex(layout, LayerType.SLIDING_ATTENTION);
-        this.storage = model.allocateKv(sliding < 0 ? 1 : blocks[sliding] * config.blockSize(),
-                full < 0 ? 1 : blocks[full] * config.blockSize());
-        this.maxSequenceTokens = Math.min(model.config().maxPositionEmbeddings(), kvCache.maxSequenceTokens());
+        EngineKvCache kv = EngineKvCache.allocate(config, model);
+        KvCacheManager kvCache = kv.manager();
+        this.storage = kv.storage();
+        this.maxSequenceTokens = kv.maxSequenceTokens();
         this.masks = EngineThreads.pool("gemma-masks-" + modelId,
                 Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 4)));
         this.preparer = new RequestPreparer(model.config(), tokenizer, encoder != null,
@@ -121,10 +102,6 @@ public final class GemmaEngine implements AutoCloseable {
                 : new VisionStage(encoder, new ImageEmbeddingCache(config.imageCacheBytes()), metrics));
         this.thread = new Thread(loop, "gemma-engine-" + modelId);
         this.thread.setDaemon(true);
-        LOG.info("Gemma engine: KV storage {} MB (blocks per group {}, block size {}), longest sequence {} tokens, "
-                + "batch {} x {} tokens per step, queue {}", storage.bytes() >> 20, Arrays.toString(blocks),
-                config.blockSize(), maxSequenceTokens, config.maxBatchSize(), config.maxTokensPerStep(),
-                config.queueCapacity());
         this.thread.start();
     }
 
