@@ -79,17 +79,11 @@ public final class SqlKafka {
     /** Publishes rows as JSON objects (byte arrays as base64, as Flink's JSON format reads BYTES). */
     public static void send(String bootstrapServers, String topic, List<? extends Map<String, ?>> rows)
             throws Exception {
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        props.put(ProducerConfig.ACKS_CONFIG, "all");
-        props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(),
-                new ByteArraySerializer())) {
-            for (Map<String, ?> row : rows) {
-                producer.send(new ProducerRecord<>(topic, JSON.writeValueAsBytes(row)));
-            }
-            producer.flush();
+        List<byte[]> values = new ArrayList<>(rows.size());
+        for (Map<String, ?> row : rows) {
+            values.add(JSON.writeValueAsBytes(row));
         }
+        sendBytes(bootstrapServers, topic, values);
     }
 
     /** Publishes raw record values (the DataStream job's wire format, for comparisons). */
