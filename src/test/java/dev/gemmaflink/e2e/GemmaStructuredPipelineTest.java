@@ -25,7 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.gemmaflink.e2e.support.EngineReference;
 import dev.gemmaflink.e2e.support.Expectation;
+import dev.gemmaflink.e2e.support.FailOnceAfterCheckpoint;
 import dev.gemmaflink.e2e.support.GemmaScenarios;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension;
 import dev.gemmaflink.e2e.support.KafkaFlinkExtension.Scenario;
@@ -37,6 +39,7 @@ import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.schemas.DeadLetter;
 import dev.gemmaflink.schemas.EnrichmentResult;
 import dev.gemmaflink.schemas.ErrorCode;
+import dev.gemmaflink.schemas.GenerationParameters;
 import dev.gemmaflink.schemas.wire.WireCodec;
 
 /**
@@ -44,6 +47,8 @@ import dev.gemmaflink.schemas.wire.WireCodec;
  * labels from the request or the configuration, a JSON Schema from the request or named in the configuration, an
  * output cut by its token limit as an OUTPUT_INCOMPLETE dead letter, an unsupported schema keyword as an
  * INVALID_PARAMETER dead letter naming it. Random weights: only the constraint keeps outputs labels and valid JSON.
+ * Under an injected failure too, with greedy and seeded sampled requests in flight: still exactly one outcome each,
+ * and every output what the engine alone produces for it.
  */
 class GemmaStructuredPipelineTest {
 
@@ -75,30 +80,96 @@ class GemmaStructuredPipelineTest {
         Files.writeString(schemas, "{\"ticket\": " + TICKET_SCHEMA + "}");
     }
 
-    @Test
-    void classifyAndExtractGiveValidOutputsExactlyOnceAndIncompleteOnesDeadLetters() throws Exception {
-        Scenario scenario = GemmaScenarios.configure(CLUSTER.newScenario("gemma-structured"), modelDir);
+    /** A scenario with the configured labels and named schemas, and room for a whole JSON object. */
+    private static Scenario structuredScenario(String name) throws Exception {
+        Scenario scenario = GemmaScenarios.configure(CLUSTER.newScenario(name), modelDir);
         scenario.settings().put("enrich.gemma.max-new-tokens", "64");
         scenario.settings().put("enrich.gemma.target-sequence-length", "512");
         scenario.settings().put("enrich.gemma.classify.labels", String.join(";", CONFIGURED_LABELS));
         scenario.settings().put("enrich.gemma.extract.schemas", schemas.toString());
+        return scenario;
+    }
 
+    /**
+     * The four structured requests of ticket {@code i}, ids {@code prefix + kind + "-" + i}: CLASSIFY with the
+     * configured labels ({@code cls-conf}) and with its own ({@code cls-own}), EXTRACT with the named schema
+     * ({@code ext-named}) and with an inline one sent in the JSON wire format ({@code ext-inline}).
+     *
+     * @param generation the requests' generation parameters; null for the defaults (greedy)
+     */
+    private static List<Expectation> ticketRequests(String prefix, int i, GenerationParameters generation) {
+        String text = "Ticket " + i + ": order AB12" + i + " paid in EUR, please refund, it never arrived.";
+        String conf = prefix + "cls-conf-" + i;
+        String own = prefix + "cls-own-" + i;
+        String named = prefix + "ext-named-" + i;
+        String inline = prefix + "ext-inline-" + i;
+        return List.of(
+                result(binary(request(conf, "CLASSIFY").setText(text).setGeneration(generation).build()), conf, null),
+                result(binary(request(own, "CLASSIFY").setText(text).setLabels(OWN_LABELS)
+                        .setGeneration(generation).build()), own, null),
+                result(binary(request(named, "EXTRACT").setText(text).setOutputSchemaName("ticket")
+                        .setGeneration(generation).build()), named, null),
+                // JSON wire format too: a producer sends the schema inline.
+                result(json(request(inline, "EXTRACT").setText(text).setOutputSchema(INLINE_SCHEMA)
+                        .setGeneration(generation).build()), inline, null));
+    }
+
+    /** An EXTRACT request whose 3-token limit cannot hold a ticket object: an OUTPUT_INCOMPLETE dead letter. */
+    private static Expectation incompleteExtract(String id, GenerationParameters generation) {
+        GenerationParameters limited = generation == null ? maxNewTokens(3)
+                : GenerationParameters.newBuilder(generation).setMaxNewTokens(3).build();
+        return deadLetter(binary(request(id, "EXTRACT").setText("order AB123").setOutputSchemaName("ticket")
+                .setGeneration(limited).build()), id, ErrorCode.OUTPUT_INCOMPLETE);
+    }
+
+    /** Sampling at temperature 1 with nucleus 0.95; {@code seed} null takes the seed derived from the request id. */
+    private static GenerationParameters sampled(Long seed) {
+        return GenerationParameters.newBuilder().setTemperature(1.0f).setTopP(0.95f).setSeed(seed).build();
+    }
+
+    /** Asserts that the outputs of ticket {@code i}'s {@link #ticketRequests} are labels of their set, valid JSON. */
+    private static void assertValidOutputs(Map<String, EnrichmentResult> byId, String prefix, int i)
+            throws Exception {
+        assertThat(byId.get(prefix + "cls-conf-" + i).getOutputText()).isIn(CONFIGURED_LABELS.toArray());
+        assertThat(byId.get(prefix + "cls-own-" + i).getOutputText()).isIn(OWN_LABELS.toArray());
+
+        EnrichmentResult named = byId.get(prefix + "ext-named-" + i);
+        assertThat(named.getFinishReason()).as("finish of %s", named.getRequestId()).isEqualTo("STOP");
+        JsonNode ticket = JSON.readTree(named.getOutputText());
+        assertThat(fieldNames(ticket)).containsExactly("order", "refund", "currency");
+        assertThat(ticket.get("order").isTextual()).isTrue();
+        String order = ticket.get("order").asText();
+        assertThat(order.codePointCount(0, order.length())).isLessThanOrEqualTo(6);
+        assertThat(ticket.get("refund").isBoolean()).isTrue();
+        assertThat(ticket.get("currency").asText()).isIn("EUR", "USD", "GBP");
+
+        JsonNode inline = JSON.readTree(byId.get(prefix + "ext-inline-" + i).getOutputText());
+        assertThat(fieldNames(inline)).containsExactly("urgent", "tags");
+        assertThat(inline.get("urgent").isBoolean()).isTrue();
+        assertThat(inline.get("tags").isArray()).isTrue();
+        assertThat(inline.get("tags").size()).isLessThanOrEqualTo(2);
+        inline.get("tags").forEach(t -> assertThat(t.asText()).isIn("x", "y"));
+    }
+
+    private static Map<String, EnrichmentResult> byId(List<EnrichmentResult> results) {
+        return results.stream().collect(Collectors.toMap(EnrichmentResult::getRequestId, Function.identity()));
+    }
+
+    /** The committed dead letters that carry a request id, by it. */
+    private static Map<String, DeadLetter> deadLettersById(Scenario scenario) {
+        return CLUSTER.readCommitted(scenario.deadLetterTopic(), WireCodec.deadLetters()).stream()
+                .filter(d -> d.getRequestId() != null)
+                .collect(Collectors.toMap(DeadLetter::getRequestId, Function.identity()));
+    }
+
+    @Test
+    void classifyAndExtractGiveValidOutputsExactlyOnceAndIncompleteOnesDeadLetters() throws Exception {
+        Scenario scenario = structuredScenario("gemma-structured");
         List<Expectation> inputs = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
-            String text = "Ticket " + i + ": order AB12" + i + " paid in EUR, please refund, it never arrived.";
-            inputs.add(result(binary(request("cls-conf-" + i, "CLASSIFY").setText(text).build()),
-                    "cls-conf-" + i, null));
-            inputs.add(result(binary(request("cls-own-" + i, "CLASSIFY").setText(text).setLabels(OWN_LABELS)
-                    .build()), "cls-own-" + i, null));
-            inputs.add(result(binary(request("ext-named-" + i, "EXTRACT").setText(text)
-                    .setOutputSchemaName("ticket").build()), "ext-named-" + i, null));
-            // JSON wire format too: a producer sends the schema inline.
-            inputs.add(result(json(request("ext-inline-" + i, "EXTRACT").setText(text)
-                    .setOutputSchema(INLINE_SCHEMA).build()), "ext-inline-" + i, null));
+            inputs.addAll(ticketRequests("", i, null));
         }
-        inputs.add(deadLetter(binary(request("ext-short", "EXTRACT").setText("order AB123")
-                .setOutputSchemaName("ticket").setGeneration(maxNewTokens(3)).build()), "ext-short",
-                ErrorCode.OUTPUT_INCOMPLETE));
+        inputs.add(incompleteExtract("ext-short", null));
         inputs.add(deadLetter(binary(request("ext-keyword", "EXTRACT").setText("x").setOutputSchema(
                 "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\",\"multipleOf\":5}}}").build()),
                 "ext-keyword", ErrorCode.INVALID_PARAMETER));
@@ -110,40 +181,68 @@ class GemmaStructuredPipelineTest {
         List<Sent> sent = RequestProducer.send(CLUSTER.bootstrapServers(), scenario.requestTopics(), inputs);
         PipelineRuns.runToCompletion(scenario, null);
 
-        List<EnrichmentResult> results =
-                PipelineRuns.assertExactlyOneOutcomeEach(CLUSTER, scenario, sent, scenario.id());
-        Map<String, EnrichmentResult> byId = results.stream()
-                .collect(Collectors.toMap(EnrichmentResult::getRequestId, Function.identity()));
+        Map<String, EnrichmentResult> byId =
+                byId(PipelineRuns.assertExactlyOneOutcomeEach(CLUSTER, scenario, sent, scenario.id()));
         for (int i = 0; i < 6; i++) {
-            assertThat(byId.get("cls-conf-" + i).getOutputText()).isIn(CONFIGURED_LABELS.toArray());
-            assertThat(byId.get("cls-own-" + i).getOutputText()).isIn(OWN_LABELS.toArray());
-
-            EnrichmentResult named = byId.get("ext-named-" + i);
-            assertThat(named.getFinishReason()).isEqualTo("STOP");
-            JsonNode ticket = JSON.readTree(named.getOutputText());
-            assertThat(fieldNames(ticket)).containsExactly("order", "refund", "currency");
-            assertThat(ticket.get("order").isTextual()).isTrue();
-            String order = ticket.get("order").asText();
-            assertThat(order.codePointCount(0, order.length())).isLessThanOrEqualTo(6);
-            assertThat(ticket.get("refund").isBoolean()).isTrue();
-            assertThat(ticket.get("currency").asText()).isIn("EUR", "USD", "GBP");
-
-            JsonNode inline = JSON.readTree(byId.get("ext-inline-" + i).getOutputText());
-            assertThat(fieldNames(inline)).containsExactly("urgent", "tags");
-            assertThat(inline.get("urgent").isBoolean()).isTrue();
-            assertThat(inline.get("tags").isArray()).isTrue();
-            assertThat(inline.get("tags").size()).isLessThanOrEqualTo(2);
-            inline.get("tags").forEach(t -> assertThat(t.asText()).isIn("x", "y"));
+            assertValidOutputs(byId, "", i);
         }
 
-        Map<String, DeadLetter> dead = CLUSTER.readCommitted(scenario.deadLetterTopic(), WireCodec.deadLetters())
-                .stream().filter(d -> d.getRequestId() != null)
-                .collect(Collectors.toMap(DeadLetter::getRequestId, Function.identity()));
+        Map<String, DeadLetter> dead = deadLettersById(scenario);
         assertThat(dead.get("ext-short").getStage()).isEqualTo("ENRICH");
         assertThat(dead.get("ext-short").getReason()).contains("limit of 3 tokens");
         assertThat(dead.get("ext-keyword").getReason()).startsWith("outputSchema: ").contains("multipleOf");
         assertThat(dead.get("ext-unknown").getReason())
                 .isEqualTo("outputSchemaName 'invoice' is not one of [ticket] (enrich.gemma.extract.schemas)");
+    }
+
+    /**
+     * As {@code GemmaPipelineTest}'s failover: a task failure after a completed checkpoint, here at a moment when the
+     * engine holds structured requests (asserted: the injector only fails while it does). Greedy and sampled requests,
+     * the sampled ones with their own seed or the one derived from the request id, so that replay determinism covers
+     * the constrained sampler, not only argmax. Whatever was committed before the failure or replayed after it, each
+     * request has one outcome, and each output is what the engine alone produces for that request.
+     */
+    @Test
+    void anInjectedFailureWithStructuredRequestsInFlightStillGivesOneOutcomeEachAndTheSameOutputs() throws Exception {
+        Scenario scenario = structuredScenario("gemma-structured-failover");
+        scenario.settings().put("flink.restart-strategy.type", "fixed-delay");
+        scenario.settings().put("flink.restart-strategy.fixed-delay.attempts", "3");
+        scenario.settings().put("flink.restart-strategy.fixed-delay.delay", "200 ms");
+        int tickets = 6;
+        List<Expectation> inputs = new ArrayList<>();
+        for (int i = 0; i < tickets; i++) {
+            inputs.addAll(ticketRequests("greedy-", i, null));
+            inputs.addAll(ticketRequests("sampled-", i, sampled(i % 2 == 0 ? null : 1_000L + i)));
+        }
+        inputs.add(incompleteExtract("greedy-ext-short", null));
+        inputs.add(incompleteExtract("sampled-ext-short", sampled(7L)));
+
+        List<Sent> sent = RequestProducer.send(CLUSTER.bootstrapServers(), scenario.requestTopics(), inputs);
+        String id = scenario.id();
+        PipelineRuns.runToCompletion(scenario,
+                new FailOnceAfterCheckpoint<>(id, 20, () -> GemmaScenarios.requestsInFlight(id) > 0));
+
+        assertThat(FailOnceAfterCheckpoint.failed(id))
+                .as("the failure was injected while the engine held structured requests").isTrue();
+        assertThat(FailOnceAfterCheckpoint.highestAttempt(id)).as("attempt that read the replayed input")
+                .isGreaterThanOrEqualTo(1);
+        List<EnrichmentResult> results = PipelineRuns.assertExactlyOneOutcomeEach(CLUSTER, scenario, sent, id);
+        Map<String, EnrichmentResult> byId = byId(results);
+        for (int i = 0; i < tickets; i++) {
+            assertValidOutputs(byId, "greedy-", i);
+            assertValidOutputs(byId, "sampled-", i);
+        }
+        Map<String, DeadLetter> dead = deadLettersById(scenario);
+        assertThat(dead.get("greedy-ext-short").getReason()).contains("limit of 3 tokens");
+        assertThat(dead.get("sampled-ext-short").getReason()).contains("limit of 3 tokens");
+
+        // Replayed requests produce what they would have produced without the failure: the engine alone's output.
+        EngineReference.assertMatches(results, EngineReference.expected(scenario.settings(), sent));
+        // And sampling is really exercised: some sampled outputs differ from their greedy twins.
+        assertThat(results.stream().filter(r -> r.getRequestId().startsWith("sampled-"))
+                .filter(r -> !r.getOutputText().equals(
+                        byId.get(r.getRequestId().replace("sampled-", "greedy-")).getOutputText())))
+                .as("sampled outputs unlike the greedy output of the same ticket").isNotEmpty();
     }
 
     private static List<String> fieldNames(JsonNode node) {

@@ -16,7 +16,6 @@ import dev.gemmaflink.e2e.support.RequestProducer.Sent;
 import dev.gemmaflink.operators.config.OptionsLoader;
 import dev.gemmaflink.operators.gemma.GemmaEnricher;
 import dev.gemmaflink.operators.gemma.GemmaOptions;
-import dev.gemmaflink.operators.gemma.OutputText;
 import dev.gemmaflink.runtime.engine.EngineConfig;
 import dev.gemmaflink.runtime.engine.EngineRequest;
 import dev.gemmaflink.runtime.engine.EngineResult;
@@ -29,9 +28,11 @@ import dev.gemmaflink.schemas.wire.WireFormatException;
  * What the gemma enricher must publish for a request, computed by a {@link GemmaEngine} alone on the same
  * checkpoint folder: the same prompt text ({@link PromptTemplates} of the scenario's settings), the same generation
  * parameters (the {@code enrich.gemma.*} defaults, the request's own overrides, the seed derived from the request id
- * as the enricher derives it) and the same text clean-up ({@link OutputText}), one request at a time on an engine
- * without prefix caching. The job's engine batches, chunks prefills and serves cached prefixes; none of that may
- * change what a request produces, so the results must match field for field.
+ * as the enricher derives it; seeded sampling too, whose draws depend on seed and position only) and the same
+ * mapping of the engine's result ({@link GemmaEnricher#toResult}: free text cleaned, CLASSIFY/EXTRACT output kept
+ * exactly as generated), one request at a time on an engine without prefix caching. The job's engine batches,
+ * chunks prefills and serves cached prefixes; none of that may change what a request produces, so the results must
+ * match field for field.
  *
  * <p>Compared: outputText, outputTokens, finishReason, promptTokens. Not compared: {@code cachedPromptTokens}
  * (how much of the prompt the job's engine found in its prefix cache depends on which requests shared it before,
@@ -106,8 +107,8 @@ public final class EngineReference {
                 }
                 EngineRequest engineRequest = enricher.toEngineRequest(request, Instant.now());
                 EngineResult r = engine.submit(engineRequest).result().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-                out.put(request.getRequestId(), new Expected(OutputText.clean(r.text()), r.numTokens(),
-                        r.finishReason().name(), r.promptTokens()));
+                // The result as the enricher maps it (free text cleaned, CLASSIFY/EXTRACT output kept exact).
+                out.put(request.getRequestId(), Expected.of(enricher.toResult(request, r)));
             }
         } catch (Exception e) {
             throw new AssertionError("the reference engine failed", e);

@@ -1,5 +1,6 @@
 package dev.gemmaflink.e2e.support;
 
+import java.io.Serializable;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -18,6 +19,10 @@ import org.apache.flink.api.common.state.CheckpointListener;
  * only delay the barriers, which queue behind the buffered records). State lives in static maps keyed by a test
  * id: the MiniCluster runs in this JVM, and the flag must survive the restart, which deserializes fresh instances.
  * The highest task attempt number that mapped a record shows that the job was restarted (attempt 0 is the first).
+ *
+ * <p>An optional {@link Condition} delays the failure further, to the first record (still after the checkpoint and
+ * {@code failAfter} records) at which it holds, e.g. while requests are in flight in the engine downstream, so a
+ * test can assert that the failure hit work in progress rather than an idle pipeline.
  */
 public final class FailOnceAfterCheckpoint<T> extends RichMapFunction<T, T> implements CheckpointListener {
     private static final long serialVersionUID = 1L;
@@ -26,13 +31,29 @@ public final class FailOnceAfterCheckpoint<T> extends RichMapFunction<T, T> impl
     private static final Map<String, AtomicInteger> SEEN = new ConcurrentHashMap<>();
     private static final Map<String, AtomicInteger> HIGHEST_ATTEMPT = new ConcurrentHashMap<>();
 
+    /** What must also hold for the failure to be injected; evaluated in the task thread, at each due record. */
+    @FunctionalInterface
+    public interface Condition extends Serializable {
+        boolean holds();
+    }
+
     private final String testId;
     private final int failAfter;
+    private final Condition condition;
     private transient volatile boolean checkpointCompleted;
 
     public FailOnceAfterCheckpoint(String testId, int failAfter) {
+        this(testId, failAfter, () -> true);
+    }
+
+    /**
+     * Fails at the first record, after a completed checkpoint and more than {@code failAfter} records, at which
+     * {@code condition} holds.
+     */
+    public FailOnceAfterCheckpoint(String testId, int failAfter, Condition condition) {
         this.testId = testId;
         this.failAfter = failAfter;
+        this.condition = condition;
         FAILED.put(testId, new AtomicBoolean());
         SEEN.put(testId, new AtomicInteger());
         HIGHEST_ATTEMPT.put(testId, new AtomicInteger(-1));
@@ -62,7 +83,7 @@ public final class FailOnceAfterCheckpoint<T> extends RichMapFunction<T, T> impl
         int seen = SEEN.get(testId).incrementAndGet();
         AtomicBoolean failed = FAILED.get(testId);
         if (!failed.get()) {
-            if (checkpointCompleted && seen > failAfter && failed.compareAndSet(false, true)) {
+            if (checkpointCompleted && seen > failAfter && condition.holds() && failed.compareAndSet(false, true)) {
                 throw new IllegalStateException("injected failure after " + seen + " records (test " + testId + ")");
             }
             // Slow until the first checkpoint completes (a loaded machine gets seconds for it), then only a little.

@@ -32,6 +32,16 @@ public final class GemmaScenarios {
         return scenario;
     }
 
+    /**
+     * Requests the live engines of the model {@code modelId} (a scenario id) accepted and have not finished yet: in
+     * flight right now. 0 when no engine of it is live.
+     */
+    public static long requestsInFlight(String modelId) {
+        return SharedEngines.live().entrySet().stream()
+                .filter(e -> modelId.equals(e.getKey().config().modelId())).map(e -> e.getValue().metrics())
+                .mapToLong(m -> m.submitted() - m.completed()).sum();
+    }
+
     /** The final metrics of the one engine that served the scenario (the MiniCluster runs in this JVM). */
     public static EngineMetrics finalMetrics(Scenario scenario) {
         List<EngineMetrics> mine = SharedEngines.finalMetrics().entrySet().stream()

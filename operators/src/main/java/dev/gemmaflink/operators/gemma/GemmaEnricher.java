@@ -254,8 +254,12 @@ public final class GemmaEnricher implements Enricher {
         }
     }
 
-    /** The result of a finished request; any other ending is thrown as its failure ({@link EngineFailures}). */
-    EnrichmentResult toResult(EnrichmentRequest request, EngineResult r) {
+    /**
+     * The result of a finished request; any other ending, or an incomplete constrained output, is thrown as its
+     * failure ({@link EngineFailures}). Public for references that run the engine alone and must map its results
+     * exactly as the enricher does.
+     */
+    public EnrichmentResult toResult(EnrichmentRequest request, EngineResult r) {
         if (r.finishReason() != EngineFinishReason.STOP && r.finishReason() != EngineFinishReason.LENGTH) {
             RuntimeException failure = EngineFailures.of(r);
             if (closing && !(failure instanceof EnrichmentException)) {
