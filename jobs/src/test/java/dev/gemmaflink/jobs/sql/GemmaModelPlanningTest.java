@@ -91,8 +91,12 @@ class GemmaModelPlanningTest {
     @Test
     void aBadValueIsNamed() {
         assertThat(planningError("text STRING", "summary STRING, error_code STRING",
-                "'task' = 'summarize', 'max-batch' = '0', " + dir(textOnly), "text"))
-                .contains("max-batch must be > 0");
+                "'task' = 'summarize', 'max-batch' = '-1', " + dir(textOnly), "text"))
+                .contains("max-batch must be >= 0, got -1");
+        // The tiny checkpoint's context is 4096 tokens: a longer cap is refused against its config.json.
+        assertThat(planningError("text STRING", "summary STRING, error_code STRING",
+                "'task' = 'summarize', 'max-sequence-length' = '8192', " + dir(textOnly), "text"))
+                .contains("tiny-text': max-sequence-length 8192 exceeds the model's context of 4096 tokens");
         assertThat(planningError("text STRING", "summary STRING, error_code STRING",
                 "'task' = 'summarise', " + dir(textOnly), "text"))
                 .contains("'task' = 'summarise' is not one of [summarize, translate, caption, generate, classify, "

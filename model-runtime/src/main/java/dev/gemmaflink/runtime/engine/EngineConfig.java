@@ -1,5 +1,6 @@
 package dev.gemmaflink.runtime.engine;
 
+import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.kvcache.KvCacheSizing;
 import dev.gemmaflink.runtime.model.ModelOptions;
 import dev.gemmaflink.runtime.model.Precision;
@@ -14,15 +15,36 @@ import java.util.Objects;
  * same model folder may share one engine, so the record is also the key of a shared engine.
  *
  * <pre>{@code
- * EngineConfig config = EngineConfig.builder().device("gpu:1").kvCacheFraction(0.8).maxBatchSize(128).build();
+ * EngineConfig config = EngineConfig.builder().device("gpu:1").kvCacheFraction(0.8).maxSequenceLength(32_768)
+ *         .build();
  * try (GemmaEngine engine = GemmaEngine.builder().modelDir(dir).config(config).build()) { ... }
  * }</pre>
  *
  * <p>KV budget: {@code kvCacheBytes} when it is &gt; 0, else {@code kvCacheFraction} of the device memory free
  * after the weights are loaded, less the {@link ActivationHeadroom} of one full step ({@code maxTokensPerStep},
- * {@code maxBatchSize}, the longest context); on a CPU that derived budget is capped at {@link #CPU_KV_CAP_BYTES} and
- * at half the available memory (as vLLM's CPU backend does), so an engine on a shared host does not take most of its
- * RAM.
+ * the batch size, the longest context); on a CPU that derived budget is capped at {@link #CPU_KV_CAP_BYTES} and at half
+ * the available memory (as vLLM's CPU backend does), so an engine on a shared host does not take most of its RAM.
+ *
+ * <p>Longest context: the model's {@code max_position_embeddings}, or {@code maxSequenceLength} when that is set
+ * (vLLM's {@code max_model_len}), and never more than the KV cache can hold. The headroom's dominant term grows with
+ * batch times longest context (K and V gathered per sequence at that context), so a long-context model such as
+ * gemma-3-4b (131072 tokens) at batch 64 needs about 105 GB of headroom: capping the longest sequence is what lets it
+ * start on an 80 GB GPU with a useful batch.
+ *
+ * <p>Automatic batch size ({@code maxBatchSize} 0, the default): on a CPU {@link #CPU_MAX_BATCH}; on a GPU the largest
+ * of {@link #GPU_MAX_BATCH}, 128, 64, ... 1 whose step <em>fits</em>, where a batch fits when, with the activation
+ * headroom of that batch at the longest context reserved,
+ * <ol>
+ *   <li>the KV budget left holds one sequence of {@link #sizingSequenceLength()} tokens (the engine could not start
+ *       otherwise), and</li>
+ *   <li>the KV budget left is at least the headroom: the activations of one step never take more of the memory than
+ *       the cache that holds the sequences the batch runs (the headroom grows linearly with the batch; past this
+ *       point a larger batch buys rows that the smaller cache has less room to fill), and</li>
+ *   <li>with an absolute {@code kvCacheBytes}, the budget plus the headroom fit in the free memory.</li>
+ * </ol>
+ * When even batch 1 misses that, the batch is 1 and the usual start checks decide. An explicit {@code maxBatchSize}
+ * is used as it is (and fails with the budget's message when its headroom leaves no budget). The engine logs the
+ * batch it chose and reports it ({@link GemmaEngine#maxBatchSize()}).
  *
  * @param modelId identity of the weights in prefix-cache keys and results; null: the model folder's name
  * @param precision compute precision of the weights (default {@link Precision#BF16})
@@ -33,9 +55,14 @@ import java.util.Objects;
  *     one step, in (0, 1] (default 0.9)
  * @param blockSize tokens per KV block; the prefix cache shares whole blocks (default 16)
  * @param targetSequenceLength sequence length (prompt plus output) the KV cache holds at least once, and whose
- *     proportions split the budget between the full-attention and sliding-window pools (default 32768)
+ *     proportions split the budget between the full-attention and sliding-window pools (default 32768); read as
+ *     {@code maxSequenceLength} when it is longer ({@link #sizingSequenceLength()})
+ * @param maxSequenceLength the longest sequence (prompt plus output) a request may reach, at most the model's
+ *     context; 0 for the model's context (default 0). It bounds the activation headroom and the KV capacity a request
+ *     may use; a longer request is refused with {@link EngineError.Reason#PROMPT_TOO_LONG}
  * @param maxTokensPerStep token budget of one step: decode tokens plus prefill chunks (default 2048)
- * @param maxBatchSize most sequences running at once (default 64)
+ * @param maxBatchSize most sequences running at once; 0 chooses it from the device (default 0: {@link #GPU_MAX_BATCH}
+ *     on a GPU where memory allows, else less; {@link #CPU_MAX_BATCH} on a CPU; see the class comment)
  * @param queueCapacity most requests accepted and not yet scheduled; more are refused with
  *     {@link EngineError.Reason#QUEUE_FULL} (default 1024)
  * @param prefixCaching automatic prefix caching (default on)
@@ -45,7 +72,8 @@ import java.util.Objects;
  * @param preparationThreads threads that tokenize prompts and decode images off the caller's thread (default 2)
  */
 public record EngineConfig(String modelId, Precision precision, String device, int threads, long kvCacheBytes,
-        double kvCacheFraction, int blockSize, int targetSequenceLength, int maxTokensPerStep, int maxBatchSize,
+        double kvCacheFraction, int blockSize, int targetSequenceLength, int maxSequenceLength, int maxTokensPerStep,
+        int maxBatchSize,
         int queueCapacity, boolean prefixCaching, Duration drainTimeout, long imageCacheBytes,
         PanAndScanOptions panAndScan, int preparationThreads) implements Serializable {
 
@@ -53,6 +81,12 @@ public record EngineConfig(String modelId, Precision precision, String device, i
 
     /** Cap of the derived KV budget on a CPU: 4 GiB. */
     public static final long CPU_KV_CAP_BYTES = 4L << 30;
+
+    /** Batch size of an automatic {@code maxBatchSize} on a GPU when memory allows it. */
+    public static final int GPU_MAX_BATCH = 256;
+
+    /** Batch size of an automatic {@code maxBatchSize} on a CPU. */
+    public static final int CPU_MAX_BATCH = 64;
 
     /** The configuration with every default. */
     public static final EngineConfig DEFAULTS = builder().build();
@@ -71,8 +105,9 @@ public record EngineConfig(String modelId, Precision precision, String device, i
         }
         positive("blockSize", blockSize);
         positive("targetSequenceLength", targetSequenceLength);
+        nonNegative("maxSequenceLength", maxSequenceLength);
         positive("maxTokensPerStep", maxTokensPerStep);
-        positive("maxBatchSize", maxBatchSize);
+        nonNegative("maxBatchSize", maxBatchSize);
         positive("queueCapacity", queueCapacity);
         Objects.requireNonNull(drainTimeout, "drainTimeout");
         if (drainTimeout.isNegative()) {
@@ -98,6 +133,30 @@ public record EngineConfig(String modelId, Precision precision, String device, i
     }
 
     /**
+     * The longest sequence (prompt plus output) a request may reach on {@code model}, before the KV capacity is
+     * known: {@code maxSequenceLength}, or the model's context when it is 0.
+     *
+     * @throws IllegalArgumentException when {@code maxSequenceLength} exceeds the model's context, naming both
+     */
+    public int longestSequence(GemmaConfig model) {
+        int context = model.maxPositionEmbeddings();
+        if (maxSequenceLength > context) {
+            throw new IllegalArgumentException("maxSequenceLength " + maxSequenceLength + " exceeds the model's "
+                    + "context of " + context + " tokens (max_position_embeddings of its config.json): lower it, or "
+                    + "set 0 for the model's context");
+        }
+        return maxSequenceLength > 0 ? maxSequenceLength : context;
+    }
+
+    /**
+     * The sequence length the KV cache is sized for: {@code targetSequenceLength}, but no more than a
+     * {@code maxSequenceLength} that is set (a longer sequence could never run).
+     */
+    public int sizingSequenceLength() {
+        return maxSequenceLength > 0 ? Math.min(targetSequenceLength, maxSequenceLength) : targetSequenceLength;
+    }
+
+    /**
      * The KV budget in bytes on a device with {@code freeBytes} free after loading (see the class comment).
      *
      * @param gpu whether the device is a GPU
@@ -115,7 +174,7 @@ public record EngineConfig(String modelId, Precision precision, String device, i
             throw new IllegalArgumentException("kvCacheFraction " + kvCacheFraction + " of the " + freeBytes
                     + " bytes free leaves no KV budget after the activation headroom of " + headroomBytes
                     + " bytes (one step of maxTokensPerStep " + maxTokensPerStep + " and maxBatchSize "
-                    + maxBatchSize + "): lower them, or set kvCacheBytes");
+                    + (maxBatchSize > 0 ? maxBatchSize : "auto") + "): lower them, or set kvCacheBytes");
         }
         return gpu ? derived : Math.min(CPU_KV_CAP_BYTES, Math.min(derived, freeBytes / 2));
     }
@@ -142,8 +201,9 @@ public record EngineConfig(String modelId, Precision precision, String device, i
         private double kvCacheFraction = 0.9;
         private int blockSize = 16;
         private int targetSequenceLength = 32_768;
+        private int maxSequenceLength;
         private int maxTokensPerStep = 2_048;
-        private int maxBatchSize = 64;
+        private int maxBatchSize;
         private int queueCapacity = 1_024;
         private boolean prefixCaching = true;
         private Duration drainTimeout = Duration.ofSeconds(30);
@@ -163,6 +223,7 @@ public record EngineConfig(String modelId, Precision precision, String device, i
             kvCacheFraction = c.kvCacheFraction;
             blockSize = c.blockSize;
             targetSequenceLength = c.targetSequenceLength;
+            maxSequenceLength = c.maxSequenceLength;
             maxTokensPerStep = c.maxTokensPerStep;
             maxBatchSize = c.maxBatchSize;
             queueCapacity = c.queueCapacity;
@@ -215,11 +276,18 @@ public record EngineConfig(String modelId, Precision precision, String device, i
             return this;
         }
 
+        /** The longest sequence a request may reach; 0 (default) for the model's context. */
+        public Builder maxSequenceLength(int value) {
+            this.maxSequenceLength = value;
+            return this;
+        }
+
         public Builder maxTokensPerStep(int value) {
             this.maxTokensPerStep = value;
             return this;
         }
 
+        /** Most sequences running at once; 0 (default) chooses it from the device (see the class comment). */
         public Builder maxBatchSize(int value) {
             this.maxBatchSize = value;
             return this;
@@ -258,8 +326,8 @@ public record EngineConfig(String modelId, Precision precision, String device, i
         /** @throws IllegalArgumentException naming the first invalid setting */
         public EngineConfig build() {
             return new EngineConfig(modelId, precision, device, threads, kvCacheBytes, kvCacheFraction, blockSize,
-                    targetSequenceLength, maxTokensPerStep, maxBatchSize, queueCapacity, prefixCaching, drainTimeout,
-                    imageCacheBytes, panAndScan, preparationThreads);
+                    targetSequenceLength, maxSequenceLength, maxTokensPerStep, maxBatchSize, queueCapacity,
+                    prefixCaching, drainTimeout, imageCacheBytes, panAndScan, preparationThreads);
         }
     }
 }

@@ -4,7 +4,6 @@ import dev.gemmaflink.runtime.constrain.ConstraintCompiler;
 import dev.gemmaflink.runtime.generate.TokenListener;
 import dev.gemmaflink.runtime.kvcache.KvCacheManager;
 import dev.gemmaflink.runtime.model.GemmaModel;
-import dev.gemmaflink.runtime.model.KvStorage;
 import dev.gemmaflink.runtime.sched.RequestQueue;
 import dev.gemmaflink.runtime.sched.StepPlanner;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
@@ -58,8 +57,7 @@ public final class GemmaEngine implements AutoCloseable {
     private final boolean ownsModel;
     private final ImageEncoder imageEncoder; // null: text only
     private final boolean ownsEncoder;
-    private final KvStorage storage;
-    private final int maxSequenceTokens;
+    private final EngineKvCache kv; // its storage is freed by the engine thread as it exits
     private final RequestPreparer preparer;
     private final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
     private final Map<String, RequestState> states = new ConcurrentHashMap<>();
@@ -83,21 +81,19 @@ public final class GemmaEngine implements AutoCloseable {
         this.imageEncoder = encoder;
         this.ownsEncoder = ownsEncoder;
         String modelId = modelId(b);
-        EngineKvCache kv = EngineKvCache.allocate(config, model);
+        this.kv = EngineKvCache.allocate(config, model);
         KvCacheManager kvCache = kv.manager();
-        this.storage = kv.storage();
-        this.maxSequenceTokens = kv.maxSequenceTokens();
         this.masks = EngineThreads.pool("gemma-masks-" + modelId,
                 Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 4)));
         this.preparer = new RequestPreparer(model.config(), tokenizer, encoder != null,
-                b.imageDecoder != null ? b.imageDecoder : new ImageDecoder(), config.panAndScan(), maxSequenceTokens,
-                masks);
+                b.imageDecoder != null ? b.imageDecoder : new ImageDecoder(), config.panAndScan(),
+                kv.maxSequenceTokens(), kv.sequenceLimit(), masks);
         StepPlanner planner = new StepPlanner(kvCache, new RequestQueue(config.queueCapacity()),
-                config.maxTokensPerStep(), config.maxBatchSize());
-        this.metrics = new MetricsRecorder(config.maxBatchSize(), kvCache.usage());
+                config.maxTokensPerStep(), kv.maxBatchSize());
+        this.metrics = new MetricsRecorder(kv.maxBatchSize(), kvCache.usage());
         this.preparation = EngineThreads.pool("gemma-prepare-" + modelId, config.preparationThreads());
         this.callbacks = EngineThreads.pool("gemma-callbacks-" + modelId, 1);
-        EngineLoop loop = new EngineLoop(model, kvCache, planner, storage, modelId, inbox, states, notStarted,
+        EngineLoop loop = new EngineLoop(model, kvCache, planner, kv.storage(), modelId, inbox, states, notStarted,
                 metrics, this::release, callbacks, b.beforeIteration, encoder == null ? null
                 : new VisionStage(encoder, new ImageEmbeddingCache(config.imageCacheBytes()), metrics));
         this.thread = new Thread(loop, "gemma-engine-" + modelId);
@@ -215,7 +211,7 @@ public final class GemmaEngine implements AutoCloseable {
 
     /** A snapshot of the counters. Thread-safe. */
     public EngineMetrics metrics() {
-        return metrics.snapshot(notStarted.get(), storage.bytes());
+        return metrics.snapshot(notStarted.get(), kv.storage().bytes());
     }
 
     /** The compiled constraints shared by this engine's requests; null until the first constrained request. */
@@ -245,7 +241,12 @@ public final class GemmaEngine implements AutoCloseable {
 
     /** The longest sequence (prompt plus generated) a request may reach. */
     public int maxSequenceTokens() {
-        return maxSequenceTokens;
+        return kv.maxSequenceTokens();
+    }
+
+    /** Most sequences running at once: the configured batch size, or the one chosen for the device when it is 0. */
+    public int maxBatchSize() {
+        return kv.maxBatchSize();
     }
 
     /**
@@ -279,7 +280,7 @@ public final class GemmaEngine implements AutoCloseable {
     private void release() {
         terminated = true;
         closed = true;
-        storage.close();
+        kv.storage().close();
         if (ownsEncoder && imageEncoder != null) {
             imageEncoder.close();
         }

@@ -1,5 +1,6 @@
 package dev.gemmaflink.runtime.engine;
 
+import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.LoadProgress;
 import dev.gemmaflink.runtime.sched.ScheduledRequest;
@@ -79,7 +80,8 @@ public final class GemmaEngineBuilder {
     /**
      * Loads the model when given a folder, allocates the KV storage and starts the engine's threads.
      *
-     * @throws IllegalArgumentException for conflicting settings, or a KV budget too small for one sequence of
+     * @throws IllegalArgumentException for conflicting settings, a {@code maxSequenceLength} beyond the model's
+     *     context (checked before the weights load), or a KV budget too small for one sequence of
      *     {@code targetSequenceLength} tokens
      */
     public GemmaEngine build() {
@@ -97,6 +99,9 @@ public final class GemmaEngineBuilder {
         }
         if (model != null) {
             return new GemmaEngine(this, model, tokenizer, false, imageEncoder, false);
+        }
+        if (config.maxSequenceLength() > 0) {
+            config.longestSequence(GemmaConfig.load(modelDir.resolve("config.json"))); // fails before the weights load
         }
         GemmaModel loaded = GemmaModel.load(modelDir, config.modelOptions(), LoadProgress.NONE);
         GemmaTokenizer tok = null;

@@ -36,6 +36,7 @@ final class RequestPreparer {
     private final ImagePrompt imagePrompt; // null: text only
     private final PanAndScanOptions defaultPanAndScan;
     private final int maxSequenceTokens;
+    private final String sequenceLimit;
     private final String noImagesReason;
     private final Executor maskExecutor;
     private volatile ConstraintCompiler constraints; // built on the first constrained request
@@ -47,16 +48,18 @@ final class RequestPreparer {
      * @param imageDecoder decoder of the images' bytes
      * @param defaultPanAndScan Pan &amp; Scan of requests that do not choose
      * @param maxSequenceTokens the longest sequence the engine holds
+     * @param sequenceLimit what sets it, named in the refusal of a longer request
      * @param maskExecutor where the token masks of constrained requests are computed
      */
     RequestPreparer(GemmaConfig config, GemmaTokenizer tokenizer, boolean acceptsImages, ImageDecoder imageDecoder,
-            PanAndScanOptions defaultPanAndScan, int maxSequenceTokens, Executor maskExecutor) {
+            PanAndScanOptions defaultPanAndScan, int maxSequenceTokens, String sequenceLimit, Executor maskExecutor) {
         this.maskExecutor = maskExecutor;
         this.config = config;
         this.tokenizer = tokenizer;
         this.imageDecoder = imageDecoder;
         this.defaultPanAndScan = defaultPanAndScan;
         this.maxSequenceTokens = maxSequenceTokens;
+        this.sequenceLimit = sequenceLimit;
         boolean images = acceptsImages && tokenizer != null;
         this.imagePreprocessor = images ? ImagePreprocessor.forVision(config.vision().orElseThrow()) : null;
         this.imagePrompt = images ? new ImagePrompt(config, s -> tokenizer.encode(s, false)) : null;
@@ -104,8 +107,7 @@ final class RequestPreparer {
             return new EngineError(EngineError.Reason.PROMPT_TOO_LONG, "request " + request.requestId()
                     + ": prompt of " + s.promptIds.length + " tokens plus maxNewTokens "
                     + request.params().maxNewTokens() + " exceeds the longest sequence this engine holds, "
-                    + maxSequenceTokens + " tokens (model context " + config.maxPositionEmbeddings()
-                    + ", KV capacity of the full-attention pool)");
+                    + maxSequenceTokens + " tokens (" + sequenceLimit + ")");
         }
         Constraint constraint = request.params().constraint().orElse(null);
         if (constraint != null) {

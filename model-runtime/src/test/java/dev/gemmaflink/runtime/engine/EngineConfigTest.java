@@ -3,6 +3,7 @@ package dev.gemmaflink.runtime.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.model.Precision;
 import dev.gemmaflink.runtime.vision.PanAndScanOptions;
 import java.io.ByteArrayInputStream;
@@ -27,8 +28,11 @@ class EngineConfigTest {
         assertThat(d.kvCacheFraction()).isEqualTo(0.9);
         assertThat(d.blockSize()).isEqualTo(16);
         assertThat(d.targetSequenceLength()).isEqualTo(32_768);
+        assertThat(d.maxSequenceLength()).as("the model's context").isZero();
         assertThat(d.maxTokensPerStep()).isEqualTo(2_048);
-        assertThat(d.maxBatchSize()).isEqualTo(64);
+        assertThat(d.maxBatchSize()).as("automatic: chosen from the device at start").isZero();
+        assertThat(EngineConfig.GPU_MAX_BATCH).isEqualTo(256);
+        assertThat(EngineConfig.CPU_MAX_BATCH).isEqualTo(64);
         assertThat(d.queueCapacity()).isEqualTo(1_024);
         assertThat(d.prefixCaching()).isTrue();
         assertThat(d.drainTimeout()).isEqualTo(Duration.ofSeconds(30));
@@ -69,7 +73,9 @@ class EngineConfigTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("kvCacheFraction 0.5 of the 8589934592 bytes free leaves no KV budget after the "
                         + "activation headroom of 4294967296 bytes (one step of maxTokensPerStep 2048 and "
-                        + "maxBatchSize 64): lower them, or set kvCacheBytes");
+                        + "maxBatchSize auto): lower them, or set kvCacheBytes");
+        assertThatThrownBy(() -> fraction.toBuilder().maxBatchSize(64).build().kvBudgetBytes(8 * GIB, true, 4 * GIB))
+                .hasMessageContaining("(one step of maxTokensPerStep 2048 and maxBatchSize 64)");
         assertThatThrownBy(() -> fraction.kvBudgetBytes(8 * GIB, true, -1))
                 .hasMessage("headroomBytes must be >= 0, got -1");
     }
@@ -82,8 +88,10 @@ class EngineConfigTest {
                 .hasMessage("kvCacheFraction must be in (0, 1], got 1.5");
         assertThatThrownBy(() -> EngineConfig.builder().kvCacheFraction(0).build())
                 .hasMessage("kvCacheFraction must be in (0, 1], got 0.0");
-        assertThatThrownBy(() -> EngineConfig.builder().maxBatchSize(0).build())
-                .hasMessage("maxBatchSize must be > 0, got 0");
+        assertThatThrownBy(() -> EngineConfig.builder().maxBatchSize(-1).build())
+                .hasMessage("maxBatchSize must be >= 0, got -1");
+        assertThatThrownBy(() -> EngineConfig.builder().maxSequenceLength(-1).build())
+                .hasMessage("maxSequenceLength must be >= 0, got -1");
         assertThatThrownBy(() -> EngineConfig.builder().blockSize(0).build())
                 .hasMessage("blockSize must be > 0, got 0");
         assertThatThrownBy(() -> EngineConfig.builder().queueCapacity(-3).build())
@@ -98,6 +106,27 @@ class EngineConfigTest {
                 .hasMessage("drainTimeout must be >= 0, got PT-1S");
         assertThatThrownBy(() -> EngineConfig.builder().preparationThreads(0).build())
                 .hasMessage("preparationThreads must be > 0, got 0");
+    }
+
+    @Test
+    void maxSequenceLengthCapsTheLongestSequenceWithinTheModelsContext() {
+        GemmaConfig oneB = ActivationHeadroomTest.released("1b"); // context 32768
+        assertThat(EngineConfig.DEFAULTS.longestSequence(oneB)).isEqualTo(32_768);
+        EngineConfig capped = EngineConfig.builder().maxSequenceLength(8_192).build();
+        assertThat(capped.longestSequence(oneB)).isEqualTo(8_192);
+        assertThat(EngineConfig.builder().maxSequenceLength(32_768).build().longestSequence(oneB)).isEqualTo(32_768);
+        assertThatThrownBy(() -> EngineConfig.builder().maxSequenceLength(32_769).build().longestSequence(oneB))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("maxSequenceLength 32769 exceeds the model's context of 32768 tokens "
+                        + "(max_position_embeddings of its config.json): lower it, or set 0 for the model's context");
+    }
+
+    @Test
+    void theKvCacheIsSizedForTheTargetLengthButNoLongerThanTheCap() {
+        assertThat(EngineConfig.DEFAULTS.sizingSequenceLength()).isEqualTo(32_768);
+        assertThat(EngineConfig.builder().maxSequenceLength(8_192).build().sizingSequenceLength()).isEqualTo(8_192);
+        assertThat(EngineConfig.builder().maxSequenceLength(8_192).targetSequenceLength(4_096).build()
+                .sizingSequenceLength()).isEqualTo(4_096);
     }
 
     @Test

@@ -299,6 +299,52 @@ class GemmaEngineTest {
         }
     }
 
+    @Test
+    void maxSequenceLengthRefusesALongerRequestNamingItAndRunsOneWithin() throws Exception {
+        // The budget holds eight 128-token sequences, the model 512 tokens: the cap of 64 is the binding limit.
+        try (GemmaEngine engine = engine(model, config().maxSequenceLength(64)).build()) {
+            assertThat(engine.maxSequenceTokens()).isEqualTo(64);
+            assertThat(engine.maxBatchSize()).as("automatic on a CPU").isEqualTo(EngineConfig.CPU_MAX_BATCH);
+            int[] p = prompt(50, 3);
+            assertError(engine.submit(EngineRequest.builder().requestId("capped").promptIds(p).params(greedy(15))
+                    .build()), EngineError.Reason.PROMPT_TOO_LONG, "request capped: prompt of 50 tokens plus "
+                    + "maxNewTokens 15 exceeds the longest sequence this engine holds, 64 tokens (maxSequenceLength 64 "
+                    + "of the engine's configuration; model context 512)", 50);
+            EngineResult r = get(engine.submit(EngineRequest.builder().promptIds(p).params(greedy(14)).build()));
+            assertThat(r.error()).isNull();
+            assertThat(r.tokens()).containsExactly(reference(model, p, greedy(14)));
+            assertPoolFree(engine);
+        }
+        // A cap above the KV capacity leaves the capacity binding, named as before.
+        try (GemmaEngine small = engine(model, config().maxSequenceLength(512)
+                .kvCacheBytes(EngineTestSupport.budgetFor(1, 128, 16))).build()) {
+            assertThat(small.maxSequenceTokens()).isEqualTo(128);
+            assertThat(get(small.submit(EngineRequest.builder().promptIds(prompt(100, 1)).params(greedy(29)).build()))
+                    .error().message()).endsWith("128 tokens (model context 512, KV capacity of the full-attention "
+                    + "pool)");
+        }
+    }
+
+    @Test
+    void aCapBeyondTheModelsContextFailsTheBuildNamingBoth() {
+        String message = "maxSequenceLength 513 exceeds the model's context of 512 tokens (max_position_embeddings "
+                + "of its config.json): lower it, or set 0 for the model's context";
+        assertThatThrownBy(() -> engine(model, config().maxSequenceLength(513)).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessage(message);
+        // From a folder it fails before the weights load.
+        assertThatThrownBy(() -> GemmaEngine.builder().modelDir(ckpt.directory())
+                .config(config().maxSequenceLength(513).build()).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessage(message);
+    }
+
+    @Test
+    void anExplicitBatchSizeIsKept() {
+        try (GemmaEngine engine = engine(model, config().maxBatchSize(3)).build()) {
+            assertThat(engine.maxBatchSize()).isEqualTo(3);
+            assertThat(engine.metrics().batchSizeCounts()).hasSize(4);
+        }
+    }
+
     private static void assertError(RequestHandle handle, EngineError.Reason reason, String message,
             int promptTokens) throws Exception {
         EngineResult r = get(handle);

@@ -25,6 +25,7 @@ import dev.gemmaflink.operators.enrich.Enricher;
 import dev.gemmaflink.operators.enrich.EnricherContext;
 import dev.gemmaflink.operators.enrich.EnrichmentException;
 import dev.gemmaflink.operators.model.ValidatedRequest;
+import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.engine.EngineConfig;
 import dev.gemmaflink.runtime.engine.EngineFinishReason;
 import dev.gemmaflink.runtime.engine.EngineRequest;
@@ -122,6 +123,9 @@ public final class GemmaEnricher implements Enricher {
             throw new IllegalStateException(GemmaOptions.MODEL_DIR.key() + "=" + modelDir
                     + " holds no config.json on this TaskManager: not a Gemma 3 checkpoint folder");
         }
+        if (engineConfig.maxSequenceLength() > 0) { // refused naming the option, before the weights load
+            GemmaOptions.checkAgainstModel(engineConfig, GemmaConfig.load(dir.resolve("config.json")));
+        }
         // Identity: the async operator hands timeout() the very element it gave enrich(); no hashing of images.
         inFlight = Collections.synchronizedMap(new IdentityHashMap<>());
         closing = false;
@@ -132,7 +136,7 @@ public final class GemmaEnricher implements Enricher {
         int sharing = SharedEngines.references(lease.key());
         LOG.info("gemma enricher subtask {} on {} (engine shared by {} subtasks)", context.subtaskIndex(), device,
                 sharing);
-        capacityWarning(context.config().get(EnrichmentOptions.ASYNC_CAPACITY), engineConfig.maxBatchSize())
+        capacityWarning(context.config().get(EnrichmentOptions.ASYNC_CAPACITY), engine.maxBatchSize())
                 .ifPresent(LOG::warn);
     }
 

@@ -8,6 +8,7 @@ import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.ReadableConfig;
 
+import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.engine.EngineConfig;
 import dev.gemmaflink.runtime.model.Precision;
 
@@ -62,9 +63,21 @@ public final class GemmaOptions {
             .defaultValue(EngineConfig.DEFAULTS.targetSequenceLength())
             .withDescription("Sequence length (prompt + output tokens) the KV cache is sized to hold at least once.");
 
+    public static final ConfigOption<Integer> MAX_SEQUENCE_LENGTH = ConfigOptions
+            .key("enrich.gemma.max-sequence-length").intType()
+            .defaultValue(EngineConfig.DEFAULTS.maxSequenceLength())
+            .withDescription("Longest sequence (prompt + output tokens) a request may reach; 0 = the model's context "
+                    + "(max_position_embeddings, 131072 for gemma-3-4b and up). Longer requests are PROMPT_TOO_LONG. "
+                    + "The activation headroom of a step grows with batch size times this length, so capping it "
+                    + "(e.g. 32768) is what lets a long-context model run a large batch on one GPU. At most the "
+                    + "model's context.");
+
     public static final ConfigOption<Integer> MAX_BATCH = ConfigOptions.key("enrich.gemma.max-batch")
             .intType().defaultValue(EngineConfig.DEFAULTS.maxBatchSize())
-            .withDescription("Most sequences the shared engine runs in one step.");
+            .withDescription("Most sequences the shared engine runs in one step; 0 = auto: 256 on a GPU where memory "
+                    + "allows (the KV cache left after the activation headroom of that batch at the longest "
+                    + "sequence is at least that headroom and holds one sequence of enrich.gemma.target-sequence-length), else the "
+                    + "largest of 128, 64, ... that does; 64 on a CPU. A value set is used as it is.");
 
     public static final ConfigOption<Integer> MAX_TOKENS_PER_STEP = ConfigOptions
             .key("enrich.gemma.max-tokens-per-step").intType()
@@ -143,29 +156,48 @@ public final class GemmaOptions {
             return EngineConfig.builder().modelId(modelId).precision(precision).threads(config.get(THREADS))
                     .kvCacheBytes(config.get(KV_CACHE_BYTES)).kvCacheFraction(config.get(KV_CACHE_FRACTION))
                     .blockSize(config.get(BLOCK_SIZE)).targetSequenceLength(config.get(TARGET_SEQUENCE_LENGTH))
+                    .maxSequenceLength(config.get(MAX_SEQUENCE_LENGTH))
                     .maxBatchSize(config.get(MAX_BATCH)).maxTokensPerStep(config.get(MAX_TOKENS_PER_STEP))
                     .queueCapacity(config.get(QUEUE_CAPACITY)).drainTimeout(DRAIN_TIMEOUT).build();
         } catch (IllegalArgumentException e) {
-            // EngineConfig names its field first; say which option set it.
-            String message = e.getMessage();
-            for (Map.Entry<String, ConfigOption<?>> field : ENGINE_FIELDS.entrySet()) {
-                if (message.startsWith(field.getKey() + " ")) {
-                    message = field.getValue().key() + message.substring(field.getKey().length());
-                }
-            }
-            throw new IllegalArgumentException(message, e);
+            throw new IllegalArgumentException(withOptionKey(e.getMessage()), e);
         }
+    }
+
+    /**
+     * Checks the engine settings against the model's shape, as the engine will at start: a
+     * {@code max-sequence-length} beyond the model's context is refused, naming the option and the context.
+     *
+     * @throws IllegalArgumentException naming the option that is wrong
+     */
+    public static void checkAgainstModel(EngineConfig engineConfig, GemmaConfig model) {
+        try {
+            engineConfig.longestSequence(model);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(withOptionKey(e.getMessage()), e);
+        }
+    }
+
+    /** EngineConfig's messages name its field first; this names the option that sets it instead. */
+    private static String withOptionKey(String message) {
+        for (Map.Entry<String, ConfigOption<?>> field : ENGINE_FIELDS.entrySet()) {
+            if (message.startsWith(field.getKey() + " ")) {
+                return field.getValue().key() + message.substring(field.getKey().length());
+            }
+        }
+        return message;
     }
 
     /** The {@link EngineConfig} field each option sets. */
     private static final Map<String, ConfigOption<?>> ENGINE_FIELDS = Map.of("modelId", MODEL_ID,
             "threads", THREADS, "kvCacheBytes", KV_CACHE_BYTES, "kvCacheFraction", KV_CACHE_FRACTION,
-            "blockSize", BLOCK_SIZE, "targetSequenceLength", TARGET_SEQUENCE_LENGTH, "maxBatchSize", MAX_BATCH,
+            "blockSize", BLOCK_SIZE, "targetSequenceLength", TARGET_SEQUENCE_LENGTH,
+            "maxSequenceLength", MAX_SEQUENCE_LENGTH, "maxBatchSize", MAX_BATCH,
             "maxTokensPerStep", MAX_TOKENS_PER_STEP, "queueCapacity", QUEUE_CAPACITY);
 
     /** Every option, in documentation order. */
     public static final List<ConfigOption<?>> ALL = List.of(MODEL_DIR, MODEL_ID, PRECISION, DEVICE_POLICY, THREADS,
-            KV_CACHE_BYTES, KV_CACHE_FRACTION, BLOCK_SIZE, TARGET_SEQUENCE_LENGTH, MAX_BATCH, MAX_TOKENS_PER_STEP,
-            QUEUE_CAPACITY, MAX_NEW_TOKENS, TEMPERATURE, TEMPLATE_SUMMARIZE, TEMPLATE_TRANSLATE, TEMPLATE_CAPTION,
+            KV_CACHE_BYTES, KV_CACHE_FRACTION, BLOCK_SIZE, TARGET_SEQUENCE_LENGTH, MAX_SEQUENCE_LENGTH, MAX_BATCH,
+            MAX_TOKENS_PER_STEP, QUEUE_CAPACITY, MAX_NEW_TOKENS, TEMPERATURE, TEMPLATE_SUMMARIZE, TEMPLATE_TRANSLATE, TEMPLATE_CAPTION,
             TEMPLATE_CLASSIFY, TEMPLATE_EXTRACT, CLASSIFY_LABELS, EXTRACT_SCHEMAS);
 }

@@ -125,7 +125,7 @@ public final class GemmaModelProviderFactory implements ModelProviderFactory {
         ModelSchema schema = ModelSchema.resolve(model.getResolvedInputSchema(), model.getResolvedOutputSchema(),
                 task, errors, targetLanguage != null);
         if (options.get(GemmaModelOptions.CHECK_MODEL_DIR)) {
-            checkCheckpoint(Path.of(modelDir), task, schema);
+            checkCheckpoint(Path.of(modelDir), task, schema, engineConfig);
         }
         PromptTemplates templates = new PromptTemplates(task == Task.SUMMARIZE ? instruction : null,
                 task == Task.TRANSLATE ? instruction : null, task == Task.CAPTION ? instruction : null,
@@ -164,8 +164,11 @@ public final class GemmaModelProviderFactory implements ModelProviderFactory {
         }
     }
 
-    /** The checkpoint as the planner's machine sees it: a Gemma 3 config.json, multimodal for image input. */
-    private static void checkCheckpoint(Path dir, Task task, ModelSchema schema) {
+    /**
+     * The checkpoint as the planner's machine sees it: a Gemma 3 config.json, multimodal for image input, with a
+     * context at least 'max-sequence-length'.
+     */
+    private static void checkCheckpoint(Path dir, Task task, ModelSchema schema, EngineConfig engineConfig) {
         String hint = " (where the statement is planned; set 'check-model-dir' = 'false' if the folder exists only "
                 + "on the TaskManagers)";
         if (!Files.isDirectory(dir)) {
@@ -187,6 +190,12 @@ public final class GemmaModelProviderFactory implements ModelProviderFactory {
                     + "has no vision_config), but the model takes images ("
                     + (task == Task.CAPTION ? "'task' = 'caption'" : "INPUT column image")
                     + "): use a multimodal Gemma 3 checkpoint (gemma-3-4b-it and up)");
+        }
+        try {
+            GemmaOptions.checkAgainstModel(engineConfig, config);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'model-dir' = '" + dir + "': "
+                    + e.getMessage().replace(GemmaModelOptions.JOB_PREFIX, ""), e);
         }
     }
 }

@@ -108,8 +108,13 @@ class GemmaEnricherTest {
                 .hasMessageContaining("enrich.gemma.model-dir is required");
         assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(GemmaOptions.PRECISION.key(), "int4"))))
                 .hasMessage("enrich.gemma.precision: unknown precision 'int4': use bf16 or f32");
-        assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(GemmaOptions.MAX_BATCH.key(), "0"))))
-                .hasMessage("enrich.gemma.max-batch must be > 0, got 0");
+        assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(GemmaOptions.MAX_BATCH.key(), "-1"))))
+                .hasMessage("enrich.gemma.max-batch must be >= 0, got -1");
+        assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(GemmaOptions.MAX_SEQUENCE_LENGTH.key(),
+                "-1")))).hasMessage("enrich.gemma.max-sequence-length must be >= 0, got -1");
+        assertThat(GemmaOptions.engineConfig(config(Map.of(GemmaOptions.MAX_SEQUENCE_LENGTH.key(), "2048")))
+                .maxSequenceLength()).isEqualTo(2048);
+        assertThat(GemmaOptions.engineConfig(config(Map.of())).maxBatchSize()).as("automatic").isZero();
     }
 
     @Test
@@ -122,6 +127,12 @@ class GemmaEnricherTest {
                 "require-gpu")));
         assertThatThrownBy(() -> gpuOnly.open(new EnricherContext(0, 1, 0, config(Map.of()))))
                 .hasMessageContaining("require-gpu");
+        // The tiny checkpoint's context is 4096 tokens; the cap is checked against it before the weights load.
+        GemmaEnricher tooLong = GemmaEnricher.fromConfig(config(Map.of(GemmaOptions.MAX_SEQUENCE_LENGTH.key(),
+                "8192")));
+        assertThatThrownBy(() -> tooLong.open(new EnricherContext(0, 1, 0, config(Map.of()))))
+                .hasMessage("enrich.gemma.max-sequence-length 8192 exceeds the model's context of 4096 tokens "
+                        + "(max_position_embeddings of its config.json): lower it, or set 0 for the model's context");
     }
 
     @Test
