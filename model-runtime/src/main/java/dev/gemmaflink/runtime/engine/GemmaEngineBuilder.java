@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * Builds a {@link GemmaEngine} ({@link GemmaEngine#builder()}). Required: {@link #modelDir(Path)} or
@@ -26,6 +27,7 @@ public final class GemmaEngineBuilder {
     private ImageEncoder imageEncoder;
     ImageDecoder imageDecoder;
     Consumer<List<ScheduledRequest>> beforeIteration = running -> { };
+    UnaryOperator<VisionStage.ViewEncoder> viewEncoders = UnaryOperator.identity();
 
     GemmaEngineBuilder() {
     }
@@ -36,6 +38,14 @@ public final class GemmaEngineBuilder {
      */
     GemmaEngineBuilder beforeIteration(Consumer<List<ScheduledRequest>> hook) {
         this.beforeIteration = Objects.requireNonNull(hook, "beforeIteration");
+        return this;
+    }
+
+    /**
+     * Wraps the engine's calls into the image encoder: lets tests see each call's views, or make one fail.
+     */
+    GemmaEngineBuilder viewEncoders(UnaryOperator<VisionStage.ViewEncoder> wrap) {
+        this.viewEncoders = Objects.requireNonNull(wrap, "viewEncoders");
         return this;
     }
 
