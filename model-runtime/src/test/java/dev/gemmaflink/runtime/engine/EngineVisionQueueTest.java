@@ -350,6 +350,42 @@ class EngineVisionQueueTest {
     }
 
     @Test
+    void closeDrainsTheRequestsStillWaitingForTheirViews() throws Exception {
+        // Steps of 64 tokens and one output token: an image request is prefilled and done in the iteration that
+        // encodes it, so after the first iteration only the vision queue holds work.
+        Stepper stepper = new Stepper();
+        GemmaEngine engine = engine(config(1).maxTokensPerStep(64)).beforeIteration(stepper).build();
+        List<RequestHandle> handles = new ArrayList<>();
+        Thread closer;
+        try {
+            RequestHandle text = engine.submit(textRequest(2));
+            stepper.awaitHeld();
+            for (int i = 0; i < 3; i++) {
+                handles.add(engine.submit(imageRequest("img" + i, EngineImageTest.image(50, 50, "png", 90 + i), 1)));
+            }
+            awaitInbox(engine, 3);
+            closer = new Thread(engine::close, "closer");
+            closer.start();
+            awaitInbox(engine, 4); // the close command is behind the three requests
+            stepper.releaseAll();
+            assertThat(get(text).numTokens()).isEqualTo(2);
+        } catch (Throwable t) {
+            stepper.releaseAll();
+            engine.close();
+            throw t;
+        }
+        closer.join(TimeUnit.SECONDS.toMillis(60));
+        assertThat(closer.isAlive()).isFalse();
+        for (RequestHandle h : handles) {
+            EngineResult r = h.result().getNow(null);
+            assertThat(r).as(h.requestId()).isNotNull();
+            assertThat(r.finishReason()).as(h.requestId()).isEqualTo(EngineFinishReason.LENGTH);
+            assertThat(r.numTokens()).isEqualTo(1);
+        }
+        assertThat(engine.metrics().imageEncoderCalls()).isEqualTo(3);
+    }
+
+    @Test
     void aBadImageAmongWaitingOnesFailsOnlyItsOwnRequest() throws Exception {
         byte[] good1 = EngineImageTest.image(60, 40, "png", 71);
         byte[] bad = EngineImageTest.image(60, 40, "png", 72);
