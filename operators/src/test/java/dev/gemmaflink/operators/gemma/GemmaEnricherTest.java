@@ -110,6 +110,9 @@ class GemmaEnricherTest {
                 .hasMessage("enrich.gemma.precision: unknown precision 'int4': use bf16 or f32");
         assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(GemmaOptions.MAX_BATCH.key(), "0"))))
                 .hasMessage("enrich.gemma.max-batch must be > 0, got 0");
+        assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(
+                GemmaOptions.MAX_IMAGE_VIEWS_PER_STEP.key(), "0"))))
+                .hasMessage("enrich.gemma.max-image-views-per-step must be > 0, got 0");
     }
 
     @Test
