@@ -68,14 +68,16 @@ import java.util.Objects;
  * @param prefixCaching automatic prefix caching (default on)
  * @param drainTimeout how long {@link GemmaEngine#close()} lets pending requests finish (default 30 s)
  * @param imageCacheBytes bytes of image embeddings kept for reuse by content, 0 disables (default 256 MiB)
+ * @param maxImageViewsPerStep most image views (whole images and Pan &amp; Scan crops) the vision encoder takes in
+ *     one engine iteration, so that encoding a burst of images stalls the running decodes for at most one such call
+ *     per step (default {@value #DEFAULT_MAX_IMAGE_VIEWS_PER_STEP}; see the constant for why)
  * @param panAndScan Pan &amp; Scan for requests that do not choose (default off)
  * @param preparationThreads threads that tokenize prompts and decode images off the caller's thread (default 2)
  */
 public record EngineConfig(String modelId, Precision precision, String device, int threads, long kvCacheBytes,
         double kvCacheFraction, int blockSize, int targetSequenceLength, int maxSequenceLength, int maxTokensPerStep,
-        int maxBatchSize,
-        int queueCapacity, boolean prefixCaching, Duration drainTimeout, long imageCacheBytes,
-        PanAndScanOptions panAndScan, int preparationThreads) implements Serializable {
+        int maxBatchSize, int queueCapacity, boolean prefixCaching, Duration drainTimeout, long imageCacheBytes,
+        int maxImageViewsPerStep, PanAndScanOptions panAndScan, int preparationThreads) implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
@@ -87,6 +89,16 @@ public record EngineConfig(String modelId, Precision precision, String device, i
 
     /** Batch size of an automatic {@code maxBatchSize} on a CPU. */
     public static final int CPU_MAX_BATCH = 64;
+
+    /**
+     * Default of {@code maxImageViewsPerStep}: one view per iteration. Measured on an H200 (docs/benchmarks.md, "GPU:
+     * the generated TorchScript on CUDA"), SigLIP and the projector take about 95 ms for one 896 x 896 view and 732 ms
+     * for eight: encoding is compute-bound over 4096 patches per view, so a larger call brings almost no throughput
+     * (10.5 against 10.9 images/s) while its stall grows with every view. One view costs about two to four decode
+     * steps there (24-40 ms each), the least any encoder call can cost. A Pan &amp; Scan request (up to 1 + 4
+     * views) is then encoded over several iterations; its encoded views wait with it, so none is encoded twice.
+     */
+    public static final int DEFAULT_MAX_IMAGE_VIEWS_PER_STEP = 1;
 
     /** The configuration with every default. */
     public static final EngineConfig DEFAULTS = builder().build();
@@ -114,6 +126,7 @@ public record EngineConfig(String modelId, Precision precision, String device, i
             throw new IllegalArgumentException("drainTimeout must be >= 0, got " + drainTimeout);
         }
         nonNegative("imageCacheBytes", imageCacheBytes);
+        positive("maxImageViewsPerStep", maxImageViewsPerStep);
         Objects.requireNonNull(panAndScan, "panAndScan");
         positive("preparationThreads", preparationThreads);
     }
@@ -208,6 +221,7 @@ public record EngineConfig(String modelId, Precision precision, String device, i
         private boolean prefixCaching = true;
         private Duration drainTimeout = Duration.ofSeconds(30);
         private long imageCacheBytes = 256L << 20;
+        private int maxImageViewsPerStep = DEFAULT_MAX_IMAGE_VIEWS_PER_STEP;
         private PanAndScanOptions panAndScan = PanAndScanOptions.DISABLED;
         private int preparationThreads = 2;
 
@@ -230,6 +244,7 @@ public record EngineConfig(String modelId, Precision precision, String device, i
             prefixCaching = c.prefixCaching;
             drainTimeout = c.drainTimeout;
             imageCacheBytes = c.imageCacheBytes;
+            maxImageViewsPerStep = c.maxImageViewsPerStep;
             panAndScan = c.panAndScan;
             preparationThreads = c.preparationThreads;
         }
@@ -313,6 +328,16 @@ public record EngineConfig(String modelId, Precision precision, String device, i
             return this;
         }
 
+        /**
+         * Most image views encoded per engine iteration, at least 1 (default
+         * {@value EngineConfig#DEFAULT_MAX_IMAGE_VIEWS_PER_STEP}); {@link Integer#MAX_VALUE} encodes every waiting
+         * view at once.
+         */
+        public Builder maxImageViewsPerStep(int value) {
+            this.maxImageViewsPerStep = value;
+            return this;
+        }
+
         public Builder panAndScan(PanAndScanOptions value) {
             this.panAndScan = value;
             return this;
@@ -327,7 +352,7 @@ public record EngineConfig(String modelId, Precision precision, String device, i
         public EngineConfig build() {
             return new EngineConfig(modelId, precision, device, threads, kvCacheBytes, kvCacheFraction, blockSize,
                     targetSequenceLength, maxSequenceLength, maxTokensPerStep, maxBatchSize, queueCapacity,
-                    prefixCaching, drainTimeout, imageCacheBytes, panAndScan, preparationThreads);
+                    prefixCaching, drainTimeout, imageCacheBytes, maxImageViewsPerStep, panAndScan, preparationThreads);
         }
     }
 }

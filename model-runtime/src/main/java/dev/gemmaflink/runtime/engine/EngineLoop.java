@@ -35,9 +35,12 @@ import org.slf4j.LoggerFactory;
  * The engine thread: the only code that touches the planner, the KV cache manager, the KV storage and the model.
  * Other threads talk to it through the inbox (new requests, cancellations, close) and read futures and metrics.
  *
- * <p>One iteration: take every inbox command, plan a step ({@link StepPlanner#plan}), run one forward pass over all
+ * <p>One iteration: take every inbox command (text requests go to the planner, multimodal ones to the
+ * {@link VisionStage}'s queue), encode at most {@code maxImageViewsPerStep} image views and hand the requests whose
+ * images are then all encoded to the planner, plan a step ({@link StepPlanner#plan}), run one forward pass over all
  * its chunks that also samples, on the device, the next token of the chunks that end at the last known token
- * ({@link GemmaModel#forwardSample}: only token ids come back), commit, append, stop or continue.
+ * ({@link GemmaModel#forwardSample}: only token ids come back), commit, append, stop or continue. So the running
+ * sequences decode in every iteration, and a burst of images delays them by one bounded encoder call per step.
  *
  * <p>Constrained requests: each sample row carries the request's {@link TokenMask} (its cursor's mask, computed on
  * the engine's mask threads since the previous token was accepted, and joined only once every step and row of the
@@ -82,9 +85,12 @@ final class EngineLoop implements Runnable {
      * published (so a woken caller sees them).
      */
     private List<Runnable> completions = new ArrayList<>();
-    private final VisionStage vision; // null: text only
-    /** Multimodal requests taken from the inbox this iteration, encoded together before they are queued. */
-    private final List<RequestState> toEncode = new ArrayList<>();
+    /**
+     * Multimodal requests wait here, after the inbox and before the planner, until their images are encoded (a
+     * bounded number of views per iteration); null: text only. They count as not started (the submit-side queue
+     * bound) and hold no KV blocks.
+     */
+    private final VisionStage vision;
     private long drainDeadline = Long.MAX_VALUE;
     private boolean closing;
 
@@ -124,7 +130,8 @@ final class EngineLoop implements Runnable {
         String failure = null;
         try {
             while (true) {
-                boolean idle = planner.running().isEmpty() && planner.waiting().isEmpty();
+                boolean idle = planner.running().isEmpty() && planner.waiting().isEmpty()
+                        && (vision == null || vision.isEmpty());
                 if (closing && (idle || System.nanoTime() >= drainDeadline)) {
                     break;
                 }
@@ -136,13 +143,13 @@ final class EngineLoop implements Runnable {
                     handle(command);
                     command = inbox.poll();
                 }
-                if (!toEncode.isEmpty()) {
+                if (vision != null && !vision.isEmpty()) {
                     encodeImages();
                 }
                 if (!planner.running().isEmpty() || !planner.waiting().isEmpty()) {
                     step();
                 }
-                metrics.recordUsage(kvCache.usage(), planner.running().size());
+                metrics.recordUsage(kvCache.usage(), planner.running().size(), vision == null ? 0 : vision.size());
                 dispatchCompletions();
             }
         } catch (InterruptedException e) {
@@ -172,7 +179,7 @@ final class EngineLoop implements Runnable {
                 notStarted.decrementAndGet();
                 complete(s, EngineFinishReason.CANCELLED, null);
             } else if (s.imagePrompt != null) {
-                toEncode.add(s);
+                vision.add(s);
             } else {
                 admit(s);
             }
@@ -209,11 +216,16 @@ final class EngineLoop implements Runnable {
         }
     }
 
-    /** Encodes the images of the multimodal requests taken this iteration, then queues them. */
+    /**
+     * Ends the requests of the vision queue whose deadline passed, encodes this iteration's share of the views the
+     * others wait for, and queues for the planner those whose images are all encoded.
+     */
     private void encodeImages() {
-        List<RequestState> batch = List.copyOf(toEncode);
-        toEncode.clear();
-        for (RequestState s : vision.encode(batch, (failed, e) -> {
+        for (RequestState expired : vision.removeExpired(System.nanoTime())) {
+            notStarted.decrementAndGet();
+            complete(expired, EngineFinishReason.DEADLINE, null);
+        }
+        for (RequestState s : vision.step((failed, e) -> {
             notStarted.decrementAndGet();
             complete(failed, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.ENGINE_FAILURE,
                     "request " + failed.id() + ": image encoding failed: " + e));
@@ -228,9 +240,9 @@ final class EngineLoop implements Runnable {
             return; // already completed
         }
         if (s.scheduled == null) {
-            // A multimodal request taken this iteration still waits for its image encoding: drop it before the
-            // encoder or the planner ever see it.
-            if (toEncode.remove(s)) {
+            // A multimodal request still waiting for its images: drop it before the encoder (or the rest of its
+            // views) and the planner see it.
+            if (vision != null && vision.remove(s)) {
                 notStarted.decrementAndGet();
                 complete(s, EngineFinishReason.CANCELLED, null);
             }
@@ -409,7 +421,9 @@ final class EngineLoop implements Runnable {
 
     /** Ends every request still pending (preparing, in the inbox, queued or running) and frees their blocks. */
     private void failRemaining(String message) {
-        toEncode.clear();
+        if (vision != null) {
+            vision.clear(); // the requests in it are in states too
+        }
         inbox.clear(); // the requests in it are in states too
         for (RequestState s : List.copyOf(states.values())) {
             if (s.scheduled != null && !s.scheduled.status().isFinal()) {
@@ -423,7 +437,7 @@ final class EngineLoop implements Runnable {
                     "request " + s.id() + ": " + message));
         }
         notStarted.set(0);
-        metrics.recordUsage(kvCache.usage(), planner.running().size());
+        metrics.recordUsage(kvCache.usage(), planner.running().size(), 0);
         dispatchCompletions();
     }
 

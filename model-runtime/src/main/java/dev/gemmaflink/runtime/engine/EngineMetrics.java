@@ -29,15 +29,21 @@ import java.util.List;
  * @param prefixHitTokens of those, tokens served from it
  * @param kvStorageBytes bytes of the KV tensors allocated at start
  * @param kv per layer group (Gemma 3: full attention, sliding window)
- * @param imageEncoderCalls calls into the vision encoder (one per engine iteration that took image requests)
+ * @param imageEncoderCalls successful calls into the vision encoder: at most one per engine iteration, except that
+ *     a failed call over several requests is followed by one call per request
  * @param imageViewsEncoded images and Pan &amp; Scan crops encoded
  * @param imageCacheHits views served from the image embedding cache instead of the encoder
+ * @param visionQueueDepth requests waiting for their images to be encoded after the last iteration (they are part of
+ *     {@code queueDepth})
+ * @param maxImageViewsPerCall most views one encoder call took since the start; at most
+ *     {@link EngineConfig#maxImageViewsPerStep()}
  */
 public record EngineMetrics(int queueDepth, int runningBatchSize, long submitted, long rejected, long completed,
         long cancelled, long deadlineExceeded, long failed, long preemptions, long steps, long prefillTokens,
         long decodeTokens, double busySeconds, long[] batchSizeCounts, double ttftP50Millis, double ttftP99Millis,
         double tpotP50Millis, double tpotP99Millis, long prefixQueryTokens, long prefixHitTokens, long kvStorageBytes,
-        List<KvGroupMetrics> kv, long imageEncoderCalls, long imageViewsEncoded, long imageCacheHits) {
+        List<KvGroupMetrics> kv, long imageEncoderCalls, long imageViewsEncoded, long imageCacheHits,
+        int visionQueueDepth, int maxImageViewsPerCall) {
 
     public EngineMetrics {
         batchSizeCounts = batchSizeCounts.clone();

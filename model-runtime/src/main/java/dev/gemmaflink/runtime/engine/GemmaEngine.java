@@ -95,7 +95,8 @@ public final class GemmaEngine implements AutoCloseable {
         this.callbacks = EngineThreads.pool("gemma-callbacks-" + modelId, 1);
         EngineLoop loop = new EngineLoop(model, kvCache, planner, kv.storage(), modelId, inbox, states, notStarted,
                 metrics, this::release, callbacks, b.beforeIteration, encoder == null ? null
-                : new VisionStage(encoder, new ImageEmbeddingCache(config.imageCacheBytes()), metrics));
+                : new VisionStage(b.viewEncoders.apply(VisionStage.callsOf(encoder)),
+                        new ImageEmbeddingCache(config.imageCacheBytes()), metrics, config.maxImageViewsPerStep()));
         this.thread = new Thread(loop, "gemma-engine-" + modelId);
         this.thread.setDaemon(true);
         this.thread.start();
@@ -212,6 +213,11 @@ public final class GemmaEngine implements AutoCloseable {
     /** A snapshot of the counters. Thread-safe. */
     public EngineMetrics metrics() {
         return metrics.snapshot(notStarted.get(), kv.storage().bytes());
+    }
+
+    /** Commands handed to the engine thread and not yet taken (prepared requests, cancellations); for tests. */
+    int inboxSize() {
+        return inbox.size();
     }
 
     /** The compiled constraints shared by this engine's requests; null until the first constrained request. */

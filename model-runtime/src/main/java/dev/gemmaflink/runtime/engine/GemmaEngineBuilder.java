@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * Builds a {@link GemmaEngine} ({@link GemmaEngine#builder()}). Required: {@link #modelDir(Path)} or
@@ -27,6 +28,7 @@ public final class GemmaEngineBuilder {
     private ImageEncoder imageEncoder;
     ImageDecoder imageDecoder;
     Consumer<List<ScheduledRequest>> beforeIteration = running -> { };
+    UnaryOperator<VisionStage.ViewEncoder> viewEncoders = UnaryOperator.identity();
 
     GemmaEngineBuilder() {
     }
@@ -37,6 +39,14 @@ public final class GemmaEngineBuilder {
      */
     GemmaEngineBuilder beforeIteration(Consumer<List<ScheduledRequest>> hook) {
         this.beforeIteration = Objects.requireNonNull(hook, "beforeIteration");
+        return this;
+    }
+
+    /**
+     * Wraps the engine's calls into the image encoder: lets tests see each call's views, or make one fail.
+     */
+    GemmaEngineBuilder viewEncoders(UnaryOperator<VisionStage.ViewEncoder> wrap) {
+        this.viewEncoders = Objects.requireNonNull(wrap, "viewEncoders");
         return this;
     }
 

@@ -33,6 +33,8 @@ final class MetricsRecorder {
     private final AtomicLongArray batchSizes;
     private final AtomicIntegerArray peakUsed;
     private final AtomicLong running = new AtomicLong();
+    private final AtomicLong visionWaiting = new AtomicLong();
+    private final AtomicLong maxImageViewsPerCall = new AtomicLong();
     private volatile KvCacheUsage usage;
 
     MetricsRecorder(int maxBatchSize, KvCacheUsage initial) {
@@ -47,10 +49,18 @@ final class MetricsRecorder {
         batchSizes.incrementAndGet(Math.min(sequences, batchSizes.length() - 1));
     }
 
-    /** Publishes the KV occupancy after a step (engine thread only). */
-    void recordUsage(KvCacheUsage now, int runningSequences) {
+    /** Counts one successful encoder call over {@code views} views (engine thread only). */
+    void recordImageEncoderCall(int views) {
+        imageEncoderCalls.increment();
+        imageViewsEncoded.add(views);
+        maxImageViewsPerCall.accumulateAndGet(views, Math::max);
+    }
+
+    /** Publishes the KV occupancy and the queue of requests waiting for their images after a step (engine thread). */
+    void recordUsage(KvCacheUsage now, int runningSequences, int waitingForImages) {
         usage = now;
         running.set(runningSequences);
+        visionWaiting.set(waitingForImages);
         for (int g = 0; g < now.groups().size(); g++) {
             peakUsed.accumulateAndGet(g, now.groups().get(g).usedBlocks(), Math::max);
         }
@@ -89,6 +99,7 @@ final class MetricsRecorder {
                 prefillTokens.sum(), decodeTokens.sum(), busyNanos.sum() / 1e9, sizes, ttft.quantileMillis(0.5),
                 ttft.quantileMillis(0.99), tpot.quantileMillis(0.5), tpot.quantileMillis(0.99),
                 u.prefixQueryTokens(), u.prefixHitTokens(), kvStorageBytes, groups,
-                imageEncoderCalls.sum(), imageViewsEncoded.sum(), imageCacheHits.sum());
+                imageEncoderCalls.sum(), imageViewsEncoded.sum(), imageCacheHits.sum(), (int) visionWaiting.get(),
+                (int) maxImageViewsPerCall.get());
     }
 }

@@ -9,7 +9,8 @@
  *       setting, with its default, in one value (also the key of a shared engine).</li>
  *   <li>Behind it, one file per stage: {@code RequestPreparer} (tokenizing, image decoding and prompt checks on the
  *       preparation threads), {@code EngineLoop} (the engine thread: owns the model, the KV storage and the
- *       planner; one step per iteration), {@code VisionStage} (batched image encoding with the embedding cache),
+ *       planner; one step per iteration), {@code VisionStage} (the vision queue: image encoding under a views-per-step
+ *       budget, with the embedding cache),
  *       and a callback thread that completes futures and streams tokens off the device thread.</li>
  *   <li>{@link dev.gemmaflink.runtime.engine.EngineRequest} in, {@link dev.gemmaflink.runtime.engine.RequestHandle}
  *       (future of an {@link dev.gemmaflink.runtime.engine.EngineResult}, optional per-token listener) out. Every
@@ -28,9 +29,11 @@
  * assert this as well).
  *
  * <p>Images (multimodal checkpoints): a request carries encoded images with a text prompt; {@code submit} decodes
- * and preprocesses them on a preparation thread and assembles the prompt with {@code vision.ImagePrompt}; the engine
- * thread encodes the views of all requests taken in one iteration in one {@code ImageEncoder} call, keeps the
- * soft tokens in a byte-bounded LRU keyed by image content (and crop), and hands each prefill chunk its slice.
+ * and preprocesses them on a preparation thread and assembles the prompt with {@code vision.ImagePrompt}; on the
+ * engine thread the request waits in the vision queue (first in, first out) while each iteration encodes at most
+ * {@code maxImageViewsPerStep} views in one {@code ImageEncoder} call, so running sequences keep decoding in every
+ * iteration of an image burst; once all its views are encoded it goes to the planner. Soft tokens are kept in a
+ * byte-bounded LRU keyed by image content (and crop), and each prefill chunk gets its slice.
  * Chunks and prefix-cache hits never end inside an image (its attention is bidirectional); cached blocks that hold
  * image tokens are keyed by the image content. Greedy image requests match {@code Generator} fed by
  * {@code vision.ImageCaptioner}, also after preemption.
@@ -38,6 +41,6 @@
  * <p>Failure contract: when a forward step fails, its requests end with {@code ERROR} and the blocks they alone held
  * leave the prefix cache (their keys and values were never written); other requests continue. An image that cannot
  * be decoded ends its own request with {@code IMAGE_UNREADABLE}; one whose encoding fails ends its own request with
- * {@code ENGINE_FAILURE} (a failed batch is retried request by request).
+ * {@code ENGINE_FAILURE} (a failed call over several requests' views is retried request by request).
  */
 package dev.gemmaflink.runtime.engine;

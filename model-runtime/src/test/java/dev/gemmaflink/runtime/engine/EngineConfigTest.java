@@ -37,6 +37,7 @@ class EngineConfigTest {
         assertThat(d.prefixCaching()).isTrue();
         assertThat(d.drainTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(d.imageCacheBytes()).isEqualTo(256L << 20);
+        assertThat(d.maxImageViewsPerStep()).isEqualTo(1);
         assertThat(d.panAndScan()).isEqualTo(PanAndScanOptions.DISABLED);
         assertThat(d.preparationThreads()).isEqualTo(2);
     }
@@ -104,6 +105,8 @@ class EngineConfigTest {
                 .hasMessageContaining("modelId must not be blank");
         assertThatThrownBy(() -> EngineConfig.builder().drainTimeout(Duration.ofSeconds(-1)).build())
                 .hasMessage("drainTimeout must be >= 0, got PT-1S");
+        assertThatThrownBy(() -> EngineConfig.builder().maxImageViewsPerStep(0).build())
+                .hasMessage("maxImageViewsPerStep must be > 0, got 0");
         assertThatThrownBy(() -> EngineConfig.builder().preparationThreads(0).build())
                 .hasMessage("preparationThreads must be > 0, got 0");
     }
@@ -132,10 +135,11 @@ class EngineConfigTest {
     @Test
     void equalConfigurationsAreEqualKeysAlsoAfterJavaSerialization() throws Exception {
         EngineConfig a = EngineConfig.builder().device("gpu:1").maxBatchSize(128)
-                .panAndScan(PanAndScanOptions.DEFAULTS_ENABLED).build();
+                .panAndScan(PanAndScanOptions.DEFAULTS_ENABLED).maxImageViewsPerStep(5).build();
         EngineConfig b = a.toBuilder().build();
         assertThat(b).isEqualTo(a).hasSameHashCodeAs(a);
         assertThat(a.toBuilder().maxBatchSize(64).build()).isNotEqualTo(a);
+        assertThat(a.toBuilder().maxImageViewsPerStep(1).build()).isNotEqualTo(a);
 
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {

@@ -101,7 +101,8 @@ class EngineImageTest {
         return GenerationParams.builder().temperature(0).maxNewTokens(n).stopIds().build();
     }
 
-    private static byte[] image(int w, int h, String format, int salt) {
+    /** A synthetic image of {@code w x h} pixels; {@code salt} varies the pixels. */
+    static byte[] image(int w, int h, String format, int salt) {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
@@ -210,11 +211,12 @@ class EngineImageTest {
         byte[] wide = image(160, 40, "png", 3);
         byte[] small = image(30, 30, "jpeg", 9);
         String prompt = "Compare <start_of_image> with <start_of_image> please.";
-        try (GemmaEngine engine = engine().build(); Generator gen = reference()) {
+        try (GemmaEngine engine = engine(config().maxImageViewsPerStep(Integer.MAX_VALUE)).build();
+             Generator gen = reference()) {
             MultimodalPrompt mp = cap.prepare(prompt, true, List.of(wide, small), pas);
             assertThat(mp.tokens().spans()).as("the wide image's crops plus the small image").hasSizeGreaterThan(3);
             int[] expected = gen.generate(mp.ids(), mp.images(), greedy(5), null).tokens();
-            // submitted together: their views are encoded in one call on the engine thread
+            // submitted together, with no budget on views per iteration: their views are encoded in one call
             RequestHandle h1 = engine.submit(EngineRequest.builder().text(prompt).chat(true).images(List.of(wide, small))
                     .panAndScan(pas).params(greedy(5)).build());
             RequestHandle h2 = engine.submit(EngineRequest.builder().text(prompt).chat(true).images(List.of(wide, small))

@@ -90,6 +90,14 @@ public final class GemmaOptions {
                     + "is retried with back-off (Flink's async retry) until enrich.async-timeout, then becomes a "
                     + "TIMEOUT dead letter.");
 
+    public static final ConfigOption<Integer> MAX_IMAGE_VIEWS_PER_STEP = ConfigOptions
+            .key("enrich.gemma.max-image-views-per-step").intType()
+            .defaultValue(EngineConfig.DEFAULTS.maxImageViewsPerStep())
+            .withDescription("Most image views (whole images and Pan-and-Scan crops) the shared engine's vision encoder "
+                    + "takes per step; image requests wait in order for the rest, while running sequences keep "
+                    + "decoding. One view costs about two to four decode steps on a GPU and encoding more at once "
+                    + "hardly raises throughput, so the default keeps each step's stall to one view.");
+
     public static final ConfigOption<Integer> MAX_NEW_TOKENS = ConfigOptions.key("enrich.gemma.max-new-tokens")
             .intType().defaultValue(256)
             .withDescription("Output token limit of requests that set no generation.maxNewTokens.");
@@ -158,7 +166,8 @@ public final class GemmaOptions {
                     .blockSize(config.get(BLOCK_SIZE)).targetSequenceLength(config.get(TARGET_SEQUENCE_LENGTH))
                     .maxSequenceLength(config.get(MAX_SEQUENCE_LENGTH))
                     .maxBatchSize(config.get(MAX_BATCH)).maxTokensPerStep(config.get(MAX_TOKENS_PER_STEP))
-                    .queueCapacity(config.get(QUEUE_CAPACITY)).drainTimeout(DRAIN_TIMEOUT).build();
+                    .queueCapacity(config.get(QUEUE_CAPACITY))
+                    .maxImageViewsPerStep(config.get(MAX_IMAGE_VIEWS_PER_STEP)).drainTimeout(DRAIN_TIMEOUT).build();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(withOptionKey(e.getMessage()), e);
         }
@@ -189,15 +198,18 @@ public final class GemmaOptions {
     }
 
     /** The {@link EngineConfig} field each option sets. */
-    private static final Map<String, ConfigOption<?>> ENGINE_FIELDS = Map.of("modelId", MODEL_ID,
-            "threads", THREADS, "kvCacheBytes", KV_CACHE_BYTES, "kvCacheFraction", KV_CACHE_FRACTION,
-            "blockSize", BLOCK_SIZE, "targetSequenceLength", TARGET_SEQUENCE_LENGTH,
-            "maxSequenceLength", MAX_SEQUENCE_LENGTH, "maxBatchSize", MAX_BATCH,
-            "maxTokensPerStep", MAX_TOKENS_PER_STEP, "queueCapacity", QUEUE_CAPACITY);
+    private static final Map<String, ConfigOption<?>> ENGINE_FIELDS = Map.ofEntries(Map.entry("modelId", MODEL_ID),
+            Map.entry("threads", THREADS), Map.entry("kvCacheBytes", KV_CACHE_BYTES),
+            Map.entry("kvCacheFraction", KV_CACHE_FRACTION), Map.entry("blockSize", BLOCK_SIZE),
+            Map.entry("targetSequenceLength", TARGET_SEQUENCE_LENGTH),
+            Map.entry("maxSequenceLength", MAX_SEQUENCE_LENGTH), Map.entry("maxBatchSize", MAX_BATCH),
+            Map.entry("maxTokensPerStep", MAX_TOKENS_PER_STEP), Map.entry("queueCapacity", QUEUE_CAPACITY),
+            Map.entry("maxImageViewsPerStep", MAX_IMAGE_VIEWS_PER_STEP));
 
     /** Every option, in documentation order. */
     public static final List<ConfigOption<?>> ALL = List.of(MODEL_DIR, MODEL_ID, PRECISION, DEVICE_POLICY, THREADS,
             KV_CACHE_BYTES, KV_CACHE_FRACTION, BLOCK_SIZE, TARGET_SEQUENCE_LENGTH, MAX_SEQUENCE_LENGTH, MAX_BATCH,
-            MAX_TOKENS_PER_STEP, QUEUE_CAPACITY, MAX_NEW_TOKENS, TEMPERATURE, TEMPLATE_SUMMARIZE, TEMPLATE_TRANSLATE, TEMPLATE_CAPTION,
+            MAX_TOKENS_PER_STEP, QUEUE_CAPACITY, MAX_IMAGE_VIEWS_PER_STEP, MAX_NEW_TOKENS, TEMPERATURE,
+            TEMPLATE_SUMMARIZE, TEMPLATE_TRANSLATE, TEMPLATE_CAPTION,
             TEMPLATE_CLASSIFY, TEMPLATE_EXTRACT, CLASSIFY_LABELS, EXTRACT_SCHEMAS);
 }

@@ -43,10 +43,12 @@ class GemmaModelOptionsTest {
         job.put("enrich.gemma.max-batch", "12");
         job.put("enrich.gemma.kv-cache-bytes", "1048576");
         job.put("enrich.gemma.model-id", "m");
+        job.put("enrich.gemma.max-image-views-per-step", "5");
         Map<String, String> sql = new LinkedHashMap<>();
         job.forEach((k, v) -> sql.put(k.substring("enrich.gemma.".length()), v));
         sql.put("task", "summarize");
         assertThat(GemmaModelOptions.engineConfig(sql)).isEqualTo(GemmaOptions.engineConfig(Configuration.fromMap(job)));
+        assertThat(GemmaModelOptions.engineConfig(sql).maxImageViewsPerStep()).isEqualTo(5);
     }
 
     @Test
@@ -55,6 +57,8 @@ class GemmaModelOptionsTest {
                 .hasMessageContaining("kv-cache-fraction").hasMessageNotContaining("enrich.gemma.");
         assertThatThrownBy(() -> GemmaModelOptions.engineConfig(Map.of("precision", "fp8")))
                 .hasMessageStartingWith("precision:");
+        assertThatThrownBy(() -> GemmaModelOptions.engineConfig(Map.of("max-image-views-per-step", "0")))
+                .hasMessage("max-image-views-per-step must be > 0, got 0");
     }
 
     @Test
