@@ -114,7 +114,7 @@ public final class GemmaOptions {
     public static final ConfigOption<List<String>> CLASSIFY_LABELS = ConfigOptions
             .key("enrich.gemma.classify.labels").stringType().asList().noDefaultValue()
             .withDescription("Labels of CLASSIFY requests that carry none (separated by ';'); the output is exactly "
-                    + "one of them. Unset: such requests are MISSING_FIELD dead letters.");
+                    + "one of them (or up to enrich.gemma.classify.max-labels). Unset: such requests are MISSING_FIELD dead letters.");
 
     public static final ConfigOption<Integer> CLASSIFY_MAX_LABELS = ConfigOptions
             .key("enrich.gemma.classify.max-labels").intType().defaultValue(1)
