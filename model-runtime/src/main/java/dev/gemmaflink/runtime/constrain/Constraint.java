@@ -92,8 +92,8 @@ public final class Constraint {
      * label twice): for labels {@code [billing, returns, shipping]}, {@code ["billing", "returns"]} is an output and
      * {@code ["returns", "billing"]} is not. Any JSON parser reads it back as the labels themselves, whatever
      * commas or quotes they hold ({@link #chosenLabels(String)}). The fixed order keeps the automaton small: its
-     * states are a position in one label, the index of the last label and the count so far, so it grows with
-     * labels × {@code maxLabels}, not with the number of label subsets.
+     * states are a position in a label, the smallest index the next label may have and the count so far, so it
+     * grows with labels × {@code maxLabels} (times label length), not with the number of label subsets.
      *
      * @param labels the allowed labels (non-empty, distinct, each non-empty valid Unicode)
      * @param maxLabels the most labels in one output (at least 1; more than the number of labels allows them all)
