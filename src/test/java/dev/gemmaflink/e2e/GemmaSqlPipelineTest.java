@@ -478,6 +478,22 @@ class GemmaSqlPipelineTest {
             assertThat(r.getField(2)).isNull();
             assertThat(r.getField(1)).isIn("billing", "shipping", "praise");
         });
+        t.executeSql("CREATE TEMPORARY MODEL topics INPUT (text STRING) OUTPUT (tags STRING, labels ARRAY<STRING>, "
+                + "probability DOUBLE, error_code STRING) WITH ('provider' = 'gemma', 'task' = 'classify', "
+                + "'labels' = 'billing;shipping;praise', 'max-labels' = '2', " + options + ")");
+        List<Row> topics = collect(t, "SELECT id, tags, labels, probability, error_code FROM ML_PREDICT(TABLE "
+                + "tickets, MODEL topics, DESCRIPTOR(text))");
+        List<String> topicLabels = List.of("billing", "shipping", "praise");
+        assertThat(topics).hasSize(3).allSatisfy(r -> {
+            assertThat(r.getField(4)).isNull();
+            List<String> parsed = List.of(new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readValue((String) r.getField(1), String[].class));
+            assertThat((String[]) r.getField(2)).containsExactlyElementsOf(parsed);
+            assertThat(parsed).isNotEmpty().hasSizeLessThanOrEqualTo(2).doesNotHaveDuplicates()
+                    .isSortedAccordingTo(java.util.Comparator.comparingInt(topicLabels::indexOf));
+            assertThat(topicLabels).containsAll(parsed);
+            assertThat((Double) r.getField(3)).isGreaterThan(0.0).isLessThanOrEqualTo(1.0);
+        });
         List<Row> json = collect(t, "SELECT id, json, error_code FROM ML_PREDICT(TABLE tickets, MODEL extractor, "
                 + "DESCRIPTOR(text))");
         com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();

@@ -11,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +47,8 @@ import dev.gemmaflink.schemas.wire.WireCodec;
  * CLASSIFY and EXTRACT through Kafka and Flink, exactly once, on a tiny random checkpoint with the real tokenizer:
  * labels from the request or the configuration, a JSON Schema from the request or named in the configuration, an
  * output cut by its token limit as an OUTPUT_INCOMPLETE dead letter, an unsupported schema keyword as an
- * INVALID_PARAMETER dead letter naming it. Random weights: only the constraint keeps outputs labels and valid JSON.
+ * INVALID_PARAMETER dead letter naming it; multi-label CLASSIFY (maxLabels) as a JSON array whose labels and
+ * probability the result carries. Random weights: only the constraint keeps outputs labels and valid JSON.
  * Under an injected failure too, with greedy and seeded sampled requests in flight: still exactly one outcome each,
  * and every output what the engine alone produces for it.
  */
@@ -62,6 +64,8 @@ class GemmaStructuredPipelineTest {
             + "\"required\":[\"urgent\",\"tags\"],\"additionalProperties\":false}";
     static final List<String> CONFIGURED_LABELS = List.of("billing", "shipping", "returns");
     static final List<String> OWN_LABELS = List.of("positive", "negative", "mixed feelings");
+    /** Labels of multi-label requests: commas and quotes inside labels stay inside their JSON strings. */
+    static final List<String> TOPIC_LABELS = List.of("refund", "late, lost or damaged", "say \"thanks\"", "payment");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @RegisterExtension
@@ -127,11 +131,23 @@ class GemmaStructuredPipelineTest {
         return GenerationParameters.newBuilder().setTemperature(1.0f).setTopP(0.95f).setSeed(seed).build();
     }
 
-    /** Asserts that the outputs of ticket {@code i}'s {@link #ticketRequests} are labels of their set, valid JSON. */
+    /**
+     * Asserts that the outputs of ticket {@code i}'s {@link #ticketRequests} are labels of their set, with their
+     * probability, and valid JSON, without labels.
+     */
     private static void assertValidOutputs(Map<String, EnrichmentResult> byId, String prefix, int i)
             throws Exception {
         assertThat(byId.get(prefix + "cls-conf-" + i).getOutputText()).isIn(CONFIGURED_LABELS.toArray());
         assertThat(byId.get(prefix + "cls-own-" + i).getOutputText()).isIn(OWN_LABELS.toArray());
+        for (String single : List.of(prefix + "cls-conf-" + i, prefix + "cls-own-" + i)) {
+            EnrichmentResult r = byId.get(single);
+            assertThat(strings(r.getLabels())).containsExactly(r.getOutputText().toString());
+            assertThat(r.getProbability()).isNotNull().isGreaterThan(0.0).isLessThanOrEqualTo(1.0);
+        }
+        for (String extract : List.of(prefix + "ext-named-" + i, prefix + "ext-inline-" + i)) {
+            assertThat(byId.get(extract).getLabels()).isNull();
+            assertThat(byId.get(extract).getProbability()).isNull();
+        }
 
         EnrichmentResult named = byId.get(prefix + "ext-named-" + i);
         assertThat(named.getFinishReason()).as("finish of %s", named.getRequestId()).isEqualTo("STOP");
@@ -168,7 +184,14 @@ class GemmaStructuredPipelineTest {
         List<Expectation> inputs = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             inputs.addAll(ticketRequests("", i, null));
+            String text = "Ticket " + i + ": order AB12" + i + " paid in EUR, please refund, it never arrived.";
+            inputs.add(result(binary(request("cls-multi-" + i, "CLASSIFY").setText(text).setLabels(TOPIC_LABELS)
+                    .setMaxLabels(2).build()), "cls-multi-" + i, null));
+            inputs.add(result(json(request("cls-multi-conf-" + i, "CLASSIFY").setText(text).setMaxLabels(3)
+                    .build()), "cls-multi-conf-" + i, null));
         }
+        inputs.add(deadLetter(binary(request("cls-zero", "CLASSIFY").setText("x").setMaxLabels(0).build()),
+                "cls-zero", ErrorCode.INVALID_PARAMETER));
         inputs.add(incompleteExtract("ext-short", null));
         inputs.add(deadLetter(binary(request("ext-keyword", "EXTRACT").setText("x").setOutputSchema(
                 "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\",\"multipleOf\":5}}}").build()),
@@ -185,6 +208,8 @@ class GemmaStructuredPipelineTest {
                 byId(PipelineRuns.assertExactlyOneOutcomeEach(CLUSTER, scenario, sent, scenario.id()));
         for (int i = 0; i < 6; i++) {
             assertValidOutputs(byId, "", i);
+            assertMultiLabel(byId.get("cls-multi-" + i), TOPIC_LABELS, 2);
+            assertMultiLabel(byId.get("cls-multi-conf-" + i), CONFIGURED_LABELS, 3);
         }
 
         Map<String, DeadLetter> dead = deadLettersById(scenario);
@@ -193,6 +218,22 @@ class GemmaStructuredPipelineTest {
         assertThat(dead.get("ext-keyword").getReason()).startsWith("outputSchema: ").contains("multipleOf");
         assertThat(dead.get("ext-unknown").getReason())
                 .isEqualTo("outputSchemaName 'invoice' is not one of [ticket] (enrich.gemma.extract.schemas)");
+        assertThat(dead.get("cls-zero").getReason()).isEqualTo("maxLabels must be at least 1, got 0");
+    }
+
+    /** The output is a JSON array of 1 to {@code max} distinct labels in the label set's order, as {@code labels}. */
+    private static void assertMultiLabel(EnrichmentResult r, List<String> labelSet, int max) throws Exception {
+        assertThat(r.getFinishReason()).isEqualTo("STOP");
+        List<String> parsed = List.of(JSON.readValue(r.getOutputText().toString(), String[].class));
+        assertThat(strings(r.getLabels())).as(r.getOutputText().toString()).isEqualTo(parsed);
+        assertThat(parsed).isNotEmpty().hasSizeLessThanOrEqualTo(max).doesNotHaveDuplicates();
+        assertThat(labelSet).containsAll(parsed);
+        assertThat(parsed).isSortedAccordingTo(Comparator.comparingInt(labelSet::indexOf));
+        assertThat(r.getProbability()).isNotNull().isGreaterThan(0.0).isLessThanOrEqualTo(1.0);
+    }
+
+    private static List<String> strings(List<? extends CharSequence> values) {
+        return values == null ? null : values.stream().map(CharSequence::toString).toList();
     }
 
     /**

@@ -14,14 +14,16 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * What a generated output must be: exactly one of a set of labels, a match of a regular expression, or a JSON text
- * that validates against a JSON Schema (the subset of {@link JsonSchemaParser}). Immutable and cheap to build: the
+ * What a generated output must be: exactly one of a set of labels (or up to N distinct ones as a JSON array, see
+ * {@link #choice(Collection, int)}), a match of a regular expression, or a JSON text that validates against a JSON
+ * Schema (the subset of {@link JsonSchemaParser}). Immutable and cheap to build: the
  * factories check everything (an unsupported schema keyword or regex construct throws a {@link ConstraintException}
  * naming it), the automaton is compiled once per distinct constraint by a {@link ConstraintCompiler} and shared by
  * every request that carries an equal one.
  *
  * <pre>{@code
  * Constraint label = Constraint.choice(List.of("positive", "negative", "neutral"));
+ * Constraint topics = Constraint.choice(List.of("billing", "returns", "shipping"), 2); // ["billing", "returns"]
  * Constraint order = Constraint.jsonSchema("""
  *     {"type": "object", "properties": {"id": {"type": "string", "pattern": "[A-Z]{2}[0-9]{6}"},
  *      "amount": {"type": "number"}}, "required": ["id", "amount"], "additionalProperties": false}""");
@@ -35,7 +37,10 @@ public final class Constraint {
 
     /** What kind of constraint. */
     public enum Kind {
-        /** One of a set of labels (plain text, not quoted). */
+        /**
+         * One of a set of labels (plain text, not quoted), or with {@link Constraint#maxLabels()} above 1 a JSON
+         * array of up to that many distinct labels in the label set's order.
+         */
         CHOICE,
         /** A full match of a regular expression ({@link RegexParser}'s subset). */
         REGEX,
@@ -53,15 +58,17 @@ public final class Constraint {
     private final Kind kind;
     private final String key; // canonical: equal keys compile to the same automaton
     private final List<String> labels; // CHOICE
+    private final int maxLabels; // CHOICE: 1 for the bare label, more for a JSON array
     private final RegexNode regex; // REGEX
     private final SchemaNode schema; // JSON_SCHEMA
     private final int maxWhitespace;
 
-    private Constraint(Kind kind, String key, List<String> labels, RegexNode regex, SchemaNode schema,
+    private Constraint(Kind kind, String key, List<String> labels, int maxLabels, RegexNode regex, SchemaNode schema,
             int maxWhitespace) {
         this.kind = kind;
         this.key = key;
         this.labels = labels;
+        this.maxLabels = maxLabels;
         this.regex = regex;
         this.schema = schema;
         this.maxWhitespace = maxWhitespace;
@@ -72,7 +79,30 @@ public final class Constraint {
      *     one of them
      */
     public static Constraint choice(Collection<String> labels) {
+        return choice(labels, 1);
+    }
+
+    /**
+     * A choice of up to {@code maxLabels} distinct labels.
+     *
+     * <p>With {@code maxLabels} 1 the output is the bare label, exactly as {@link #choice(Collection)}. Above 1 it is
+     * a JSON array of at least one and at most {@code maxLabels} labels, each a JSON string as Jackson writes it
+     * (quotes, backslashes and control characters escaped, everything else as is), separated by a comma and one
+     * space, with no other whitespace, and in the order of {@code labels} (strictly increasing label index, so no
+     * label twice): for labels {@code [billing, returns, shipping]}, {@code ["billing", "returns"]} is an output and
+     * {@code ["returns", "billing"]} is not. Any JSON parser reads it back as the labels themselves, whatever
+     * commas or quotes they hold ({@link #chosenLabels(String)}). The fixed order keeps the automaton small: its
+     * states are a position in a label, the smallest index the next label may have and the count so far, so it
+     * grows with labels × {@code maxLabels} (times label length), not with the number of label subsets.
+     *
+     * @param labels the allowed labels (non-empty, distinct, each non-empty valid Unicode)
+     * @param maxLabels the most labels in one output (at least 1; more than the number of labels allows them all)
+     */
+    public static Constraint choice(Collection<String> labels, int maxLabels) {
         Objects.requireNonNull(labels, "labels");
+        if (maxLabels < 1) {
+            throw new ConstraintException("maxLabels must be at least 1, got " + maxLabels);
+        }
         if (labels.isEmpty()) {
             throw new ConstraintException("a choice needs at least one label");
         }
@@ -88,13 +118,14 @@ public final class Constraint {
             }
             out.add(l);
         }
-        return new Constraint(Kind.CHOICE, "choice:" + json(out), List.copyOf(out), null, null, 0);
+        String key = maxLabels == 1 ? "choice:" + json(out) : "choice-" + maxLabels + ":" + json(out);
+        return new Constraint(Kind.CHOICE, key, List.copyOf(out), maxLabels, null, null, 0);
     }
 
     /** @param pattern a regular expression the whole output must match ({@link RegexParser}'s subset) */
     public static Constraint regex(String pattern) {
         Objects.requireNonNull(pattern, "pattern");
-        return new Constraint(Kind.REGEX, "regex:" + pattern, null, RegexParser.parse(pattern), null, 0);
+        return new Constraint(Kind.REGEX, "regex:" + pattern, null, 0, RegexParser.parse(pattern), null, 0);
     }
 
     /** {@link #jsonSchema(String, int)} with at most one space at each separator. */
@@ -121,7 +152,7 @@ public final class Constraint {
         } catch (JsonProcessingException e) {
             throw new ConstraintException("the JSON Schema is not valid JSON: " + e.getOriginalMessage());
         }
-        return new Constraint(Kind.JSON_SCHEMA, "json-schema:" + maxWhitespace + ":" + canonical, null, null, node,
+        return new Constraint(Kind.JSON_SCHEMA, "json-schema:" + maxWhitespace + ":" + canonical, null, 0, null, node,
                 maxWhitespace);
     }
 
@@ -132,6 +163,54 @@ public final class Constraint {
     /** The labels of a {@link Kind#CHOICE} constraint, in the given order; empty for other kinds. */
     public List<String> labels() {
         return labels == null ? List.of() : labels;
+    }
+
+    /**
+     * The most labels of one output of a {@link Kind#CHOICE} constraint: 1 for the bare label, more for a JSON array
+     * ({@link #choice(Collection, int)}); 0 for other kinds.
+     */
+    public int maxLabels() {
+        return maxLabels;
+    }
+
+    /**
+     * The labels a complete output of this {@link Kind#CHOICE} constraint names, in output order: the output itself
+     * when {@link #maxLabels()} is 1, the elements of the JSON array otherwise.
+     *
+     * @throws ConstraintException when {@code output} is not a complete output of this constraint
+     */
+    public List<String> chosenLabels(String output) {
+        Objects.requireNonNull(output, "output");
+        if (kind != Kind.CHOICE) {
+            throw new ConstraintException("only a choice constraint has labels, this is " + kind);
+        }
+        if (maxLabels == 1) {
+            if (!labels.contains(output)) {
+                throw new ConstraintException("output \"" + output + "\" is not one of the labels");
+            }
+            return List.of(output);
+        }
+        String[] chosen;
+        try {
+            chosen = JSON.readValue(output, String[].class);
+        } catch (JsonProcessingException e) {
+            chosen = null;
+        }
+        if (chosen == null) {
+            throw new ConstraintException("output is not a JSON array of labels: " + output);
+        }
+        int last = -1;
+        for (String l : chosen) {
+            int i = l == null ? -1 : labels.indexOf(l);
+            if (i <= last) {
+                throw new ConstraintException("output " + output + " is not distinct labels in the label set's order");
+            }
+            last = i;
+        }
+        if (chosen.length == 0 || chosen.length > maxLabels) {
+            throw new ConstraintException("output " + output + " does not hold 1 to " + maxLabels + " labels");
+        }
+        return List.of(chosen);
     }
 
     /**
@@ -149,8 +228,12 @@ public final class Constraint {
         int accept = nfa.newState();
         switch (kind) {
             case CHOICE:
-                for (String l : labels) {
-                    nfa.bytes(start, l.getBytes(StandardCharsets.UTF_8), accept);
+                if (maxLabels == 1) {
+                    for (String l : labels) {
+                        nfa.bytes(start, l.getBytes(StandardCharsets.UTF_8), accept);
+                    }
+                } else {
+                    labelArray(nfa, start, accept);
                 }
                 break;
             case REGEX:
@@ -163,6 +246,43 @@ public final class Constraint {
                 throw new IllegalStateException(kind.toString());
         }
         return DfaBuilder.build(nfa, start, accept);
+    }
+
+    /**
+     * The JSON array of {@link #choice(Collection, int)}. {@code pick[k][j]} is "the (k+1)-th label is label j or a
+     * later one": it emits label j, or moves on to {@code pick[k][j + 1]} without output. After label j as the
+     * (k+1)-th label, "]" ends the array and ", " leads to {@code pick[k + 1][j + 1]}, so indices strictly increase.
+     */
+    private void labelArray(Nfa nfa, int start, int accept) {
+        int n = labels.size();
+        int most = Math.min(maxLabels, n);
+        byte[][] quoted = new byte[n][];
+        for (int j = 0; j < n; j++) {
+            quoted[j] = json(labels.get(j)).getBytes(StandardCharsets.UTF_8);
+        }
+        byte[] open = {'['};
+        byte[] close = {']'};
+        byte[] separator = {',', ' '};
+        int[][] pick = new int[most][n];
+        for (int k = 0; k < most; k++) {
+            for (int j = k; j < n; j++) { // the (k+1)-th label has index k at least
+                pick[k][j] = nfa.newState();
+            }
+        }
+        nfa.bytes(start, open, pick[0][0]);
+        for (int k = 0; k < most; k++) {
+            for (int j = k; j < n; j++) {
+                if (j + 1 < n) {
+                    nfa.epsilon(pick[k][j], pick[k][j + 1]);
+                }
+                int after = nfa.newState();
+                nfa.bytes(pick[k][j], quoted[j], after);
+                nfa.bytes(after, close, accept);
+                if (k + 1 < most && j + 1 < n) {
+                    nfa.bytes(after, separator, pick[k + 1][j + 1]);
+                }
+            }
+        }
     }
 
     @Override

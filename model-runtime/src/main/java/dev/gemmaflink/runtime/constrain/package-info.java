@@ -1,5 +1,6 @@
 /**
- * Constrained decoding: outputs that always match a label set, a regular expression or a JSON Schema.
+ * Constrained decoding: outputs that always match a label set (one label, or a JSON array of up to N distinct labels),
+ * a regular expression or a JSON Schema.
  *
  * <ul>
  *   <li>{@link dev.gemmaflink.runtime.constrain.Constraint}: what the output must be, checked when built (an

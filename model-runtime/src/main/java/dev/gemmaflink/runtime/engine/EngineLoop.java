@@ -354,6 +354,7 @@ final class EngineLoop implements Runnable {
                     planner.finish(s.scheduled, RequestStatus.FINISHED);
                     complete(s, EngineFinishReason.ERROR, maskFailed[i]);
                 } else {
+                    s.addLogprob(out.logprob(sampleRow[i]));
                     sample(s, out.token(sampleRow[i]), now);
                 }
             }

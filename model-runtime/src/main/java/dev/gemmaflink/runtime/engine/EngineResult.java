@@ -2,6 +2,7 @@ package dev.gemmaflink.runtime.engine;
 
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.OptionalDouble;
 
 /**
  * What one engine request produced.
@@ -21,10 +22,15 @@ import java.util.Objects;
  *                           before the structure closed (always so for a constrained {@link EngineFinishReason#LENGTH}
  *                           that did not close; also for a constrained request cancelled, expired or failed midway).
  *                           Never set for {@link EngineFinishReason#STOP}, nor without a constraint.
+ * @param outputLogprob      the natural log-probability of the output, for a request that asked
+ *                           ({@code GenerationParams.outputLogprob()}, which defines it: log softmax at temperature 1
+ *                           over the tokens the constraint allowed, summed over the sampled tokens, the stop id
+ *                           included) and ended with {@link EngineFinishReason#STOP} or
+ *                           {@link EngineFinishReason#LENGTH}; empty otherwise
  */
 public record EngineResult(String requestId, int[] tokens, String text, EngineFinishReason finishReason, EngineError error,
         int promptTokens, int cachedPromptTokens, int preemptions, double queueMillis, double timeToFirstTokenMillis,
-        double totalMillis, boolean incomplete) {
+        double totalMillis, boolean incomplete, OptionalDouble outputLogprob) {
 
     public EngineResult {
         Objects.requireNonNull(requestId, "requestId");
@@ -38,6 +44,15 @@ public record EngineResult(String requestId, int[] tokens, String text, EngineFi
         if (incomplete && finishReason == EngineFinishReason.STOP) {
             throw new IllegalArgumentException("a STOP result is a complete match, it cannot be incomplete");
         }
+        Objects.requireNonNull(outputLogprob, "outputLogprob");
+    }
+
+    /** A result without the output's log-probability. */
+    public EngineResult(String requestId, int[] tokens, String text, EngineFinishReason finishReason, EngineError error,
+            int promptTokens, int cachedPromptTokens, int preemptions, double queueMillis, double timeToFirstTokenMillis,
+            double totalMillis, boolean incomplete) {
+        this(requestId, tokens, text, finishReason, error, promptTokens, cachedPromptTokens, preemptions, queueMillis,
+                timeToFirstTokenMillis, totalMillis, incomplete, OptionalDouble.empty());
     }
 
     /** A result of a request without constraint (never incomplete). */
@@ -68,6 +83,12 @@ public record EngineResult(String requestId, int[] tokens, String text, EngineFi
         return tokens.length;
     }
 
+    /** {@code exp(outputLogprob)}: the probability of the output, in [0, 1]; empty when {@link #outputLogprob()} is. */
+    public OptionalDouble outputProbability() {
+        return outputLogprob.isPresent() ? OptionalDouble.of(Math.exp(outputLogprob.getAsDouble()))
+                : OptionalDouble.empty();
+    }
+
     /** Mean time per output token after the first, ms (0 when fewer than two tokens). */
     public double timePerOutputTokenMillis() {
         return tokens.length < 2 || timeToFirstTokenMillis < 0 ? 0
@@ -81,7 +102,7 @@ public record EngineResult(String requestId, int[] tokens, String text, EngineFi
                 && promptTokens == r.promptTokens && cachedPromptTokens == r.cachedPromptTokens
                 && preemptions == r.preemptions && queueMillis == r.queueMillis
                 && timeToFirstTokenMillis == r.timeToFirstTokenMillis && totalMillis == r.totalMillis
-                && incomplete == r.incomplete;
+                && incomplete == r.incomplete && outputLogprob.equals(r.outputLogprob);
     }
 
     @Override

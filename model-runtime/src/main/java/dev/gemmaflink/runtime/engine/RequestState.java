@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.OptionalDouble;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +33,7 @@ final class RequestState {
     private final StringBuilder text = new StringBuilder();
     private int[] generated = new int[16];
     private int numGenerated;
+    private double outputLogprob; // summed over sampled tokens when the request asked for it
     /** Set by {@link GemmaEngine#cancel}; read wherever the request waits (preparation, inbox). */
     volatile boolean cancelRequested;
     /** The prompt's token ids, set by preparation. */
@@ -93,6 +95,13 @@ final class RequestState {
         return delta;
     }
 
+    /** Adds a sampled token's log-probability (the stop id's too) to the output's, when the request asked. */
+    void addLogprob(double logprob) {
+        if (request.params().outputLogprob()) {
+            outputLogprob += logprob;
+        }
+    }
+
     /** Streams one token to the listener; a throwing listener is logged, never propagated. */
     void notifyListener(int token, String delta) {
         try {
@@ -109,11 +118,13 @@ final class RequestState {
         int preemptions = scheduled == null ? 0 : scheduled.numPreemptions();
         int promptLength = promptIds == null ? 0 : promptIds.length;
         boolean incomplete = constraint != null && reason != EngineFinishReason.STOP && !constraint.isAccepting();
+        boolean finished = reason == EngineFinishReason.STOP || reason == EngineFinishReason.LENGTH;
         return new EngineResult(id(), Arrays.copyOf(generated, numGenerated), text.toString(), reason, error,
                 promptLength, cachedPromptTokens, preemptions,
                 firstScheduledNanos < 0 ? (nowNanos - submitNanos) / 1e6 : (firstScheduledNanos - submitNanos) / 1e6,
                 firstTokenNanos < 0 ? -1 : (firstTokenNanos - submitNanos) / 1e6, (nowNanos - submitNanos) / 1e6,
-                incomplete);
+                incomplete, finished && request.params().outputLogprob() ? OptionalDouble.of(outputLogprob)
+                        : OptionalDouble.empty());
     }
 
     /** The result of a request that failed with {@code error}. */

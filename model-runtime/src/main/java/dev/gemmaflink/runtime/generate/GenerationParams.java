@@ -32,6 +32,7 @@ public final class GenerationParams {
     private final long seed;
     private final int[] stopIds;
     private final Constraint constraint; // null: free generation
+    private final boolean outputLogprob;
 
     private GenerationParams(Builder b, long seed) {
         this.maxNewTokens = b.maxNewTokens;
@@ -41,6 +42,7 @@ public final class GenerationParams {
         this.seed = seed;
         this.stopIds = b.stopIds.clone();
         this.constraint = b.constraint;
+        this.outputLogprob = b.outputLogprob;
     }
 
     public static Builder builder() {
@@ -99,11 +101,26 @@ public final class GenerationParams {
         return Optional.ofNullable(constraint);
     }
 
+    /**
+     * Whether the result carries the log-probability of the output: the sum, over every token sampled (the stop id
+     * that ended the output included; none for an output its constraint closed by itself), of the natural log of the
+     * token's softmax probability at temperature 1 over the tokens the constraint allowed at that step (all tokens
+     * without a constraint). Temperature, top-k and top-p do not enter: it is the model's probability of the output
+     * under the constraint, which for greedy decoding is the distribution each argmax was taken from. Each term is
+     * computed on the device with the token, in float32 ({@code logit - logsumexp(allowed logits)}), and summed in
+     * float64; it costs one more reduction over the logit row and no extra bytes copied, and only generations that
+     * ask pay for it.
+     */
+    public boolean outputLogprob() {
+        return outputLogprob;
+    }
+
     @Override
     public String toString() {
         return "GenerationParams[maxNewTokens=" + maxNewTokens + ", temperature=" + temperature + ", topK=" + topK
                 + ", topP=" + topP + ", seed=" + seed + ", stopIds=" + Arrays.toString(stopIds)
-                + (constraint == null ? "" : ", constraint=" + constraint) + "]";
+                + (constraint == null ? "" : ", constraint=" + constraint)
+                + (outputLogprob ? ", outputLogprob" : "") + "]";
     }
 
     /** Builder; every setter is optional and validated in {@link #build()}. */
@@ -115,8 +132,18 @@ public final class GenerationParams {
         private Long seed;
         private int[] stopIds = DEFAULT_STOP_IDS.clone();
         private Constraint constraint;
+        private boolean outputLogprob;
 
         private Builder() {
+        }
+
+        /**
+         * Whether the result carries the output's log-probability (default false; see
+         * {@link GenerationParams#outputLogprob()}).
+         */
+        public Builder outputLogprob(boolean value) {
+            this.outputLogprob = value;
+            return this;
         }
 
         /**

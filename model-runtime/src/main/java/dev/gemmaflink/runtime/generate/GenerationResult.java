@@ -2,6 +2,7 @@ package dev.gemmaflink.runtime.generate;
 
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.OptionalDouble;
 
 /**
  * What one generation produced.
@@ -13,14 +14,24 @@ import java.util.Objects;
  * @param timeToFirstTokenNanos from the call to the first sampled token (prefill included)
  * @param totalNanos     from the call to its end
  * @param incomplete     the generation had a constraint and ended before its output was a complete match
+ * @param outputLogprob  the output's natural log-probability when the generation asked for it
+ *                       ({@link GenerationParams#outputLogprob()}, which defines it); empty otherwise
  */
 public record GenerationResult(int[] tokens, String text, FinishReason finishReason, int promptTokens,
-        long timeToFirstTokenNanos, long totalNanos, boolean incomplete) {
+        long timeToFirstTokenNanos, long totalNanos, boolean incomplete, OptionalDouble outputLogprob) {
 
     public GenerationResult {
         tokens = tokens.clone();
         Objects.requireNonNull(text, "text");
         Objects.requireNonNull(finishReason, "finishReason");
+        Objects.requireNonNull(outputLogprob, "outputLogprob");
+    }
+
+    /** A result without the output's log-probability. */
+    public GenerationResult(int[] tokens, String text, FinishReason finishReason, int promptTokens,
+            long timeToFirstTokenNanos, long totalNanos, boolean incomplete) {
+        this(tokens, text, finishReason, promptTokens, timeToFirstTokenNanos, totalNanos, incomplete,
+                OptionalDouble.empty());
     }
 
     /** A result of a generation without constraint. */
@@ -34,6 +45,12 @@ public record GenerationResult(int[] tokens, String text, FinishReason finishRea
         return tokens.clone();
     }
 
+    /** {@code exp(outputLogprob)}: the output's probability, empty when not asked for. */
+    public OptionalDouble outputProbability() {
+        return outputLogprob.isPresent() ? OptionalDouble.of(Math.exp(outputLogprob.getAsDouble()))
+                : OptionalDouble.empty();
+    }
+
     /** Generated tokens per second after the first token (0 when fewer than two were generated). */
     public double decodeTokensPerSecond() {
         long decodeNanos = totalNanos - timeToFirstTokenNanos;
@@ -45,7 +62,7 @@ public record GenerationResult(int[] tokens, String text, FinishReason finishRea
         return o instanceof GenerationResult r && Arrays.equals(tokens, r.tokens) && text.equals(r.text)
                 && finishReason == r.finishReason && promptTokens == r.promptTokens
                 && timeToFirstTokenNanos == r.timeToFirstTokenNanos && totalNanos == r.totalNanos
-                && incomplete == r.incomplete;
+                && incomplete == r.incomplete && outputLogprob.equals(r.outputLogprob);
     }
 
     @Override

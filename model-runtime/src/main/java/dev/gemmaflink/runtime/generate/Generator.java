@@ -9,6 +9,7 @@ import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
 import dev.gemmaflink.runtime.model.PromptImages;
 import dev.gemmaflink.runtime.model.SequenceCache;
+import dev.gemmaflink.runtime.model.SampleRow;
 import dev.gemmaflink.runtime.model.SampledTokens;
 import dev.gemmaflink.runtime.model.SequenceStep;
 import dev.gemmaflink.runtime.model.TokenMask;
@@ -18,6 +19,7 @@ import dev.gemmaflink.runtime.tokenizer.StreamingDetokenizer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalDouble;
 
 /**
  * Single-sequence text generation: the whole prompt in one prefill pass, then one decode step per token against
@@ -70,6 +72,7 @@ public final class Generator implements AutoCloseable {
     private final Sampling sampling;
     private KvStorage kv;
     private ConstraintCompiler constraints; // built on the first constrained request
+    private double lastLogprob; // of the token the last sampling step chose (NaN unless its row asked)
 
     /**
      * @param model        the loaded model (not closed by this generator)
@@ -177,6 +180,7 @@ public final class Generator implements AutoCloseable {
         long ttft = 0;
         FinishReason reason = null;
         int next = -1;
+        double logprob = 0; // summed over sampled tokens when params.outputLogprob()
         for (int from = 0; from < promptIds.length; ) {
             int to = Math.min(promptIds.length, from + prefillChunk);
             if (images != null) {
@@ -189,6 +193,9 @@ public final class Generator implements AutoCloseable {
             boolean last = to == promptIds.length;
             next = step(step, params, last, promptIds.length, last ? maskOf(constraint) : null, storage);
             from = to;
+        }
+        if (params.outputLogprob()) {
+            logprob += lastLogprob;
         }
         while (reason == null) {
             if (count == 0) {
@@ -217,6 +224,7 @@ public final class Generator implements AutoCloseable {
             } else {
                 next = step(cache.append(new int[] {next}, false), params, true, promptIds.length + count,
                         maskOf(constraint), storage);
+                logprob += params.outputLogprob() ? lastLogprob : 0;
             }
         }
         if (detok != null && detok.hasPending()) {
@@ -225,7 +233,8 @@ public final class Generator implements AutoCloseable {
         }
         boolean incomplete = constraint != null && reason != FinishReason.STOP && !constraint.isAccepting();
         return new GenerationResult(Arrays.copyOf(generated, count), text.toString(), reason, promptIds.length, ttft,
-                System.nanoTime() - start, incomplete);
+                System.nanoTime() - start, incomplete,
+                params.outputLogprob() ? OptionalDouble.of(logprob) : OptionalDouble.empty());
     }
 
     /** The tokens a constrained generation may take next, null for free generation. */
@@ -239,13 +248,22 @@ public final class Generator implements AutoCloseable {
      */
     private int step(SequenceStep step, GenerationParams params, boolean sample, int position, TokenMask mask,
             KvStorage storage) {
+        SampleRow row = Sampler.row(0, params, position, mask);
         if (sampling == Sampling.HOST_REFERENCE) {
             ForwardResult logits = model.forward(ForwardBatch.of(step), storage);
-            return sample ? Sampler.sample(logits.lastLogits(0), params, position, mask) : -1;
+            if (!sample) {
+                return -1;
+            }
+            int token = Sampler.sample(logits.lastLogits(0), row);
+            lastLogprob = row.logprob() ? Sampler.logprob(logits.lastLogits(0), row, token) : Double.NaN;
+            return token;
         }
-        SampledTokens t = model.forwardSample(ForwardBatch.of(step), storage,
-                sample ? List.of(Sampler.row(0, params, position, mask)) : List.of());
-        return sample ? t.token(0) : -1;
+        SampledTokens t = model.forwardSample(ForwardBatch.of(step), storage, sample ? List.of(row) : List.of());
+        if (!sample) {
+            return -1;
+        }
+        lastLogprob = t.logprob(0);
+        return t.token(0);
     }
 
     /** The reusable storage, grown (power of two, at most the context limit) when a request needs more. */

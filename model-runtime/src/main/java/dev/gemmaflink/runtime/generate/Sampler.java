@@ -54,9 +54,10 @@ public final class Sampler {
 
     /** The device sampler's row for a request's params at {@code position} (see {@link #sample(float[], SampleRow)}). */
     public static SampleRow row(int sequence, GenerationParams params, int position) {
-        return params.greedy() ? SampleRow.greedy(sequence)
+        SampleRow row = params.greedy() ? SampleRow.greedy(sequence)
                 : SampleRow.sampled(sequence, params.temperature(), params.topK(), params.topP(), params.seed(),
                         position);
+        return params.outputLogprob() ? row.withLogprob() : row;
     }
 
     /**
@@ -90,6 +91,24 @@ public final class Sampler {
         }
         return draw(l, 1.0 / row.temperature(), row.effectiveTopK(l.length), row.topP(),
                 SamplingNoise.uniform(row.seed(), row.position()));
+    }
+
+    /**
+     * The reference for a row's log-probability ({@code SampledTokens.logprob}): the natural log of {@code token}'s
+     * softmax probability at temperature 1 over the tokens the row's mask allows (all without a mask), before top-k
+     * and top-p, computed in float64 (the device computes it in float32).
+     */
+    public static double logprob(float[] logits, SampleRow row, int token) {
+        float[] l = row.mask() == null ? logits : row.mask().apply(logits);
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : l) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (float v : l) {
+            sum += Math.exp(v - max);
+        }
+        return l[token] - max - Math.log(sum);
     }
 
     /** Inverse-CDF draw {@code u} from the top-k, then top-p, candidates at inverse temperature {@code inv}. */

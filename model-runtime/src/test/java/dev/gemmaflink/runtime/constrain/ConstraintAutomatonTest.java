@@ -44,6 +44,84 @@ class ConstraintAutomatonTest {
     }
 
     @Test
+    void multiLabelChoiceIsAJsonArrayOfDistinctLabelsInOrder() {
+        List<String> labels = List.of("billing", "a, b", "say \"hi\"", "ünï €", "back\\slash", "tab\there");
+        Constraint c = Constraint.choice(labels, 2);
+        ByteDfa d = c.automaton();
+        assertThat(d.matches("[\"billing\"]")).isTrue();
+        assertThat(d.matches("[\"billing\", \"a, b\"]")).isTrue();
+        assertThat(d.matches("[\"a, b\"]")).isTrue(); // a comma inside a label is inside its quotes
+        assertThat(d.matches("[\"say \\\"hi\\\"\"]")).isTrue(); // ["say \"hi\""]
+        assertThat(d.matches("[\"say \\\"hi\\\"\", \"ünï €\"]")).isTrue();
+        assertThat(d.matches("[\"back\\\\slash\"]")).isTrue(); // ["back\\slash"]
+        assertThat(d.matches("[\"tab\\there\"]")).isTrue(); // the tab escaped as \t
+        assertThat(d.matches("[\"ünï €\", \"tab\\there\"]")).isTrue(); // multi-byte UTF-8 as is
+        // rejected: empty, more than 2, duplicates, out of order, unquoted, unescaped, other whitespace, unknown
+        assertThat(d.matches("[]")).isFalse();
+        assertThat(d.matches("[\"billing\", \"a, b\", \"ünï €\"]")).isFalse();
+        assertThat(d.matches("[\"billing\", \"billing\"]")).isFalse();
+        assertThat(d.matches("[\"a, b\", \"billing\"]")).isFalse();
+        assertThat(d.matches("billing")).isFalse();
+        assertThat(d.matches("[billing]")).isFalse();
+        assertThat(d.matches("[\"say \"hi\"\"]")).isFalse();
+        assertThat(d.matches("[\"tab\there\"]")).isFalse(); // a raw tab is not valid JSON
+        assertThat(d.matches("[\"\\u00fcn\u00ef \u20ac\"]")).isFalse(); // one spelling per label: no \\u escapes
+        assertThat(d.matches("[\"billing\",\"a, b\"]")).isFalse();
+        assertThat(d.matches("[ \"billing\"]")).isFalse();
+        assertThat(d.matches("[\"billing\"] ")).isFalse();
+        assertThat(d.matches("[\"bill\"]")).isFalse();
+        int closed = d.step(d.start(), bytes("[\"billing\"]"));
+        assertThat(d.isAccepting(closed)).isTrue();
+        assertThat(d.hasTransitions(closed)).isFalse(); // "]" closes the output
+        // the last label can only end the array: nothing comes after it in the label order
+        int last = d.step(d.start(), bytes("[\"tab\\there\""));
+        assertThat(d.next(last, ',')).isEqualTo(ByteDfa.DEAD);
+        assertThat(c.chosenLabels("[\"billing\", \"ünï €\"]")).containsExactly("billing", "ünï €");
+        assertThat(c.chosenLabels("[\"say \\\"hi\\\"\"]")).containsExactly("say \"hi\"");
+        assertThatThrownBy(() -> c.chosenLabels("[\"a, b\", \"billing\"]")).hasMessageContaining("order");
+        assertThatThrownBy(() -> c.chosenLabels("billing")).hasMessageContaining("JSON array");
+    }
+
+    @Test
+    void multiLabelChoiceAllowsEveryIncreasingSubsetUpToN() {
+        List<String> labels = List.of("a", "b", "c", "d");
+        ByteDfa three = Constraint.choice(labels, 3).automaton();
+        int accepted = 0;
+        for (int mask = 0; mask < 16; mask++) {
+            StringBuilder s = new StringBuilder("[");
+            for (int i = 0; i < 4; i++) {
+                if ((mask & (1 << i)) != 0) {
+                    s.append(s.length() > 1 ? ", " : "").append('"').append(labels.get(i)).append('"');
+                }
+            }
+            String out = s.append(']').toString();
+            boolean expected = Integer.bitCount(mask) >= 1 && Integer.bitCount(mask) <= 3;
+            assertThat(three.matches(out)).as(out).isEqualTo(expected);
+            accepted += expected ? 1 : 0;
+        }
+        assertThat(accepted).isEqualTo(4 + 6 + 4);
+        // more than the labels allows them all; the size stays labels x N
+        ByteDfa all = Constraint.choice(labels, 10).automaton();
+        assertThat(all.matches("[\"a\", \"b\", \"c\", \"d\"]")).isTrue();
+        ByteDfa wide = Constraint.choice(java.util.stream.IntStream.range(0, 40).mapToObj(i -> "label" + i).toList(), 4)
+                .automaton();
+        assertThat(wide.numStates()).isLessThan(40 * 4 * 12);
+    }
+
+    @Test
+    void singleLabelChoiceIsUnchangedByMaxLabels() {
+        Constraint one = Constraint.choice(List.of("x", "y"), 1);
+        assertThat(one).isEqualTo(Constraint.choice(List.of("x", "y")));
+        assertThat(one.maxLabels()).isEqualTo(1);
+        assertThat(one.automaton().matches("x")).isTrue();
+        assertThat(one.automaton().matches("[\"x\"]")).isFalse();
+        assertThat(one.chosenLabels("y")).containsExactly("y");
+        assertThat(Constraint.choice(List.of("x", "y"), 2)).isNotEqualTo(one);
+        assertThatThrownBy(() -> Constraint.choice(List.of("x"), 0)).hasMessageContaining("maxLabels");
+        assertThat(Constraint.regex("a").maxLabels()).isZero();
+    }
+
+    @Test
     void regexSubset() {
         ByteDfa id = Constraint.regex("^[A-Z]{2}-\\d{3,4}$").automaton();
         assertThat(id.matches("AB-123")).isTrue();

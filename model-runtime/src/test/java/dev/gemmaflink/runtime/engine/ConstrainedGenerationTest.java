@@ -1,6 +1,7 @@
 package dev.gemmaflink.runtime.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,14 +11,22 @@ import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import dev.gemmaflink.runtime.constrain.ByteDfa;
+import dev.gemmaflink.runtime.constrain.CompiledConstraint;
 import dev.gemmaflink.runtime.constrain.Constraint;
+import dev.gemmaflink.runtime.constrain.ConstraintCompiler;
+import dev.gemmaflink.runtime.constrain.ConstraintCursor;
 import dev.gemmaflink.runtime.generate.GenerationParams;
 import dev.gemmaflink.runtime.generate.GenerationResult;
 import dev.gemmaflink.runtime.generate.Generator;
+import dev.gemmaflink.runtime.model.ForwardBatch;
+import dev.gemmaflink.runtime.model.ForwardResult;
 import dev.gemmaflink.runtime.model.GemmaModel;
+import dev.gemmaflink.runtime.model.KvStorage;
 import dev.gemmaflink.runtime.model.LoadProgress;
 import dev.gemmaflink.runtime.model.ModelOptions;
 import dev.gemmaflink.runtime.model.Precision;
+import dev.gemmaflink.runtime.model.SequenceCache;
+import dev.gemmaflink.runtime.model.TokenMask;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import dev.gemmaflink.runtime.tokenizer.SharedRealTokenizer;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpoint;
@@ -150,6 +159,148 @@ class ConstrainedGenerationTest {
             assertThat(r.text()).isIn(sets.get(i / 2));
             assertThat(r.incomplete()).isFalse();
         }
+    }
+
+    @Test
+    void multiLabelOutputsParseAsDistinctLabelsInTheLabelSetsOrder() throws Exception {
+        List<String> pool = List.of("billing", "returns", "a, b", "say \"hi\"", "négatif", "😀 happy", "spam", "x",
+                "xy", "back\\slash", "tab\there", "日本語", "[bracket]", "two words");
+        SplittableRandom rnd = new SplittableRandom(11);
+        List<List<String>> sets = new ArrayList<>();
+        List<Integer> maxima = new ArrayList<>();
+        List<RequestHandle> handles = new ArrayList<>();
+        int several = 0;
+        for (int i = 0; i < 10; i++) {
+            Set<String> labels = new LinkedHashSet<>();
+            int n = 2 + rnd.nextInt(5);
+            while (labels.size() < n) {
+                labels.add(pool.get(rnd.nextInt(pool.size())));
+            }
+            List<String> l = List.copyOf(labels);
+            int max = 2 + rnd.nextInt(3);
+            sets.add(l);
+            maxima.add(max);
+            Constraint c = Constraint.choice(l, max);
+            handles.add(engine.submit(request("Tag ticket " + i + ":", c, 500 + i, 0, 96)));
+            handles.add(engine.submit(request("Topics of " + i, c, 600 + i, 64, 96)));
+        }
+        for (int i = 0; i < handles.size(); i++) {
+            List<String> labels = sets.get(i / 2);
+            int max = maxima.get(i / 2);
+            EngineResult r = await(handles.get(i));
+            assertThat(r.finishReason()).as("%s: %s", labels, r).isEqualTo(EngineFinishReason.STOP);
+            List<String> chosen = List.of(JSON.readValue(r.text(), String[].class)); // independent of Constraint
+            assertThat(chosen).as(r.text()).isNotEmpty().hasSizeLessThanOrEqualTo(max).doesNotHaveDuplicates();
+            assertThat(labels).as(r.text()).containsAll(chosen);
+            for (int k = 1; k < chosen.size(); k++) {
+                assertThat(labels.indexOf(chosen.get(k))).as(r.text())
+                        .isGreaterThan(labels.indexOf(chosen.get(k - 1)));
+            }
+            assertThat(Constraint.choice(labels, max).chosenLabels(r.text())).isEqualTo(chosen);
+            several += chosen.size() > 1 ? 1 : 0;
+        }
+        assertThat(several).as("outputs with more than one label").isPositive();
+    }
+
+    /**
+     * The output log-probability against a reference computed here: one forward pass over prompt and output with the
+     * logits of every position, and in float64 the log softmax over the tokens the constraint allowed at each step
+     * (the stop id too when one ended the output). Tolerance 1e-4 on the sum: the engine computes each term in
+     * float32 (about 1e-6 each) from incremental decode steps whose logits differ from the full pass in rounding.
+     */
+    @Test
+    void outputLogprobIsTheSumOfLogSoftmaxOverTheAllowedTokens() throws Exception {
+        List<Constraint> constraints = List.of(Constraint.choice(List.of("cat", "catalog", "dog", "négatif")),
+                Constraint.choice(List.of("billing", "returns", "a, b", "x"), 3),
+                Constraint.regex("[a-c]{1,4}"));
+        ConstraintCompiler compiler = ConstraintCompiler.forTokenizer(tok, model.config().vocabSize(), Runnable::run);
+        int checked = 0;
+        for (Constraint c : constraints) {
+            for (GenerationParams p : new GenerationParams[] {
+                    GenerationParams.builder().constraint(c).temperature(0).maxNewTokens(40).outputLogprob(true).build(),
+                    GenerationParams.builder().constraint(c).seed(9).temperature(0.7).topK(8).maxNewTokens(40)
+                            .stopIds(1).outputLogprob(true).build()}) {
+                String prompt = "Label " + c.key().length() + ":";
+                EngineResult r = await(engine.submit(EngineRequest.builder().text(prompt).params(p).build()));
+                assertThat(r.finishReason()).as(r.toString()).isEqualTo(EngineFinishReason.STOP);
+                double expected = referenceLogprob(compiler.compile(c, p.stopIds()), tok.encode(prompt, true),
+                        r.tokens(), p.greedy());
+                assertThat(r.outputLogprob()).as("%s %s", c, p).isPresent();
+                assertThat(r.outputLogprob().getAsDouble()).as("%s %s", c, p).isCloseTo(expected, within(1e-4));
+                assertThat(r.outputProbability().getAsDouble()).isCloseTo(Math.exp(expected), within(1e-4))
+                        .isGreaterThan(0).isLessThanOrEqualTo(1);
+                try (Generator device = new Generator(model, tok, 0);
+                     Generator host = new Generator(model, tok, 0, Generator.DEFAULT_PREFILL_CHUNK,
+                             Generator.Sampling.HOST_REFERENCE)) {
+                    assertThat(device.generate(prompt, false, p, null).outputLogprob().getAsDouble())
+                            .isCloseTo(expected, within(1e-4));
+                    assertThat(host.generate(prompt, false, p, null).outputLogprob().getAsDouble())
+                            .isCloseTo(expected, within(1e-4));
+                }
+                checked++;
+            }
+        }
+        assertThat(checked).isEqualTo(6);
+        EngineResult plain = await(engine.submit(request("Label", constraints.get(0), 1, 0, 40)));
+        assertThat(plain.outputLogprob()).isEmpty();
+        assertThat(plain.outputProbability()).isEmpty();
+    }
+
+    /** Log-probability of {@code output} after {@code prompt} under the constraint's masks, in float64. */
+    private static double referenceLogprob(CompiledConstraint compiled, int[] prompt, int[] output, boolean greedy) {
+        int[] all = new int[prompt.length + output.length];
+        System.arraycopy(prompt, 0, all, 0, prompt.length);
+        System.arraycopy(output, 0, all, prompt.length, output.length);
+        ForwardResult logits;
+        try (KvStorage kv = model.allocateKv(all.length, all.length)) {
+            SequenceCache cache = new SequenceCache(model.config(), 0, all.length);
+            logits = model.forward(ForwardBatch.of(cache.append(all, true)), kv);
+        }
+        ConstraintCursor cursor = compiled.start();
+        double sum = 0;
+        for (int t = 0; t <= output.length; t++) {
+            if (t == output.length && cursor.isClosed()) {
+                break; // the constraint ended the output: no stop id was sampled
+            }
+            float[] row = logits.row(0, prompt.length - 1 + t);
+            TokenMask mask = cursor.mask();
+            int token;
+            if (t < output.length) {
+                token = output[t];
+            } else { // a stop id ended it: the one the sampler took (greedy: the largest allowed stop logit)
+                assertThat(cursor.isAccepting()).isTrue();
+                token = -1;
+                for (int id : compiled.endIds()) {
+                    if (mask.allows(id) && (token < 0 || row[id] > row[token])) {
+                        token = id;
+                    }
+                }
+                // which stop id a sampled row drew is not in its result: sampled requests here have one
+                assertThat(greedy || compiled.endIds().length == 1).isTrue();
+            }
+            assertThat(mask.allows(token)).as("token %d at step %d", token, t).isTrue();
+            sum += logSoftmax(row, mask, token);
+            if (t < output.length) {
+                cursor.advance(token);
+            }
+        }
+        return sum;
+    }
+
+    private static double logSoftmax(float[] row, TokenMask mask, int token) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int id = 0; id < row.length; id++) {
+            if (mask.allows(id)) {
+                max = Math.max(max, row[id]);
+            }
+        }
+        double z = 0;
+        for (int id = 0; id < row.length; id++) {
+            if (mask.allows(id)) {
+                z += Math.exp((double) row[id] - max);
+            }
+        }
+        return row[token] - max - Math.log(z);
     }
 
     @Test

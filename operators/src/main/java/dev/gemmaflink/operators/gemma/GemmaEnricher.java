@@ -26,6 +26,7 @@ import dev.gemmaflink.operators.enrich.EnricherContext;
 import dev.gemmaflink.operators.enrich.EnrichmentException;
 import dev.gemmaflink.operators.model.ValidatedRequest;
 import dev.gemmaflink.runtime.config.GemmaConfig;
+import dev.gemmaflink.runtime.constrain.Constraint;
 import dev.gemmaflink.runtime.engine.EngineConfig;
 import dev.gemmaflink.runtime.engine.EngineFinishReason;
 import dev.gemmaflink.runtime.engine.EngineRequest;
@@ -251,6 +252,8 @@ public final class GemmaEnricher implements Enricher {
         }
         // CLASSIFY and EXTRACT: the output is constrained to the labels or the JSON Schema.
         templates.outputs().constraint(request).ifPresent(p::constraint);
+        // A label's probability costs one reduction over the logit row per token: CLASSIFY always asks.
+        p.outputLogprob("CLASSIFY".equals(request.getTask()));
         try {
             return p.build();
         } catch (IllegalArgumentException e) {
@@ -276,7 +279,15 @@ public final class GemmaEnricher implements Enricher {
             throw new CompletionException(EngineFailures.incomplete(r));
         }
         // A constrained output is exactly the label or the JSON text; free text is cleaned of turn markers.
-        boolean constrained = "CLASSIFY".equals(request.getTask()) || "EXTRACT".equals(request.getTask());
+        boolean classify = "CLASSIFY".equals(request.getTask());
+        boolean constrained = classify || "EXTRACT".equals(request.getTask());
+        List<String> labels = null;
+        Double probability = null;
+        if (classify) {
+            Constraint constraint = templates.outputs().constraint(request).orElseThrow();
+            labels = List.copyOf(constraint.chosenLabels(r.text()));
+            probability = r.outputProbability().isPresent() ? r.outputProbability().getAsDouble() : null;
+        }
         return EnrichmentResult.newBuilder()
                 .setRequestId(request.getRequestId())
                 .setTenant(request.getTenant())
@@ -292,6 +303,8 @@ public final class GemmaEnricher implements Enricher {
                 .setFirstTokenMillis(Math.max(0, Math.round(r.timeToFirstTokenMillis())))
                 .setTotalMillis(Math.round(r.totalMillis()))
                 .setProcessingTime(Instant.now())
+                .setLabels(labels)
+                .setProbability(probability)
                 .build();
     }
 

@@ -124,8 +124,8 @@ public final class GemmaOptions {
 
     public static final ConfigOption<String> TEMPLATE_CLASSIFY = ConfigOptions.key("enrich.gemma.template.classify")
             .stringType().defaultValue("")
-            .withDescription("Instruction of CLASSIFY requests; placeholder {labels} (the labels, comma separated). "
-                    + "Empty: the built-in one.");
+            .withDescription("Instruction of CLASSIFY requests; placeholders {labels} (the labels, comma separated) "
+                    + "and {maxLabels}. Empty: the built-in one (for one label, or for a JSON array of several).");
 
     public static final ConfigOption<String> TEMPLATE_EXTRACT = ConfigOptions.key("enrich.gemma.template.extract")
             .stringType().defaultValue("")
@@ -135,7 +135,14 @@ public final class GemmaOptions {
     public static final ConfigOption<List<String>> CLASSIFY_LABELS = ConfigOptions
             .key("enrich.gemma.classify.labels").stringType().asList().noDefaultValue()
             .withDescription("Labels of CLASSIFY requests that carry none (separated by ';'); the output is exactly "
-                    + "one of them. Unset: such requests are MISSING_FIELD dead letters.");
+                    + "one of them (or up to enrich.gemma.classify.max-labels). Unset: such requests are MISSING_FIELD dead letters.");
+
+    public static final ConfigOption<Integer> CLASSIFY_MAX_LABELS = ConfigOptions
+            .key("enrich.gemma.classify.max-labels").intType().defaultValue(1)
+            .withDescription("Most labels a CLASSIFY output may name when the request does not say (maxLabels). 1: "
+                    + "the output is exactly one label; above 1: a JSON array of 1 to N distinct labels in the "
+                    + "label set's order, e.g. [\"billing\", \"returns\"]. Results carry the labels and their "
+                    + "probability.");
 
     public static final ConfigOption<String> EXTRACT_SCHEMAS = ConfigOptions.key("enrich.gemma.extract.schemas")
             .stringType().defaultValue("")
@@ -211,5 +218,5 @@ public final class GemmaOptions {
             KV_CACHE_BYTES, KV_CACHE_FRACTION, BLOCK_SIZE, TARGET_SEQUENCE_LENGTH, MAX_SEQUENCE_LENGTH, MAX_BATCH,
             MAX_TOKENS_PER_STEP, QUEUE_CAPACITY, MAX_IMAGE_VIEWS_PER_STEP, MAX_NEW_TOKENS, TEMPERATURE,
             TEMPLATE_SUMMARIZE, TEMPLATE_TRANSLATE, TEMPLATE_CAPTION,
-            TEMPLATE_CLASSIFY, TEMPLATE_EXTRACT, CLASSIFY_LABELS, EXTRACT_SCHEMAS);
+            TEMPLATE_CLASSIFY, TEMPLATE_EXTRACT, CLASSIFY_LABELS, CLASSIFY_MAX_LABELS, EXTRACT_SCHEMAS);
 }

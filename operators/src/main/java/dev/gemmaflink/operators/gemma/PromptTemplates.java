@@ -26,7 +26,9 @@ import dev.gemmaflink.schemas.ErrorCode;
  *       ({@code pt-BR} gives "Portuguese (Brazil)").</li>
  *   <li>CAPTION: {@value #CAPTION}; {@code {instruction}} is the request text (optional).</li>
  *   <li>CLASSIFY: {@value #CLASSIFY}; {@code {labels}} are the labels ({@link StructuredOutputs#labels}), comma
- *       separated. The output is constrained to exactly one of them.</li>
+ *       separated. The output is constrained to exactly one of them. A request that allows several labels
+ *       ({@link StructuredOutputs#maxLabels}) takes {@value #CLASSIFY_MULTI} instead, {@code {maxLabels}} being
+ *       their number, and its output is constrained to such an array.</li>
  *   <li>EXTRACT: {@value #EXTRACT}; {@code {schema}} is the JSON Schema ({@link StructuredOutputs#schema}). The
  *       output is constrained to JSON that validates against it.</li>
  * </ul>
@@ -47,6 +49,9 @@ public final class PromptTemplates implements Serializable {
     /** Built-in CLASSIFY instruction. */
     public static final String CLASSIFY = "Classify the following text. Reply with exactly one of these labels: "
             + "{labels}.";
+    /** Built-in CLASSIFY instruction of a request that allows more than one label. */
+    public static final String CLASSIFY_MULTI = "Classify the following text. Reply with a JSON array of 1 to "
+            + "{maxLabels} of these labels, in this order: {labels}.";
     /** Built-in EXTRACT instruction. */
     public static final String EXTRACT = "Extract the information in the following text as JSON that validates "
             + "against this JSON Schema: {schema}\nReply with the JSON only.";
@@ -123,7 +128,10 @@ public final class PromptTemplates implements Serializable {
                 String text = request.getText();
                 return caption.replace("{instruction}", text == null || text.isBlank() ? "" : " " + text.strip());
             case "CLASSIFY":
-                return classify.replace("{labels}", String.join(", ", outputs.labels(request)));
+                int max = outputs.maxLabels(request);
+                String template = max > 1 && classify.equals(CLASSIFY) ? CLASSIFY_MULTI : classify;
+                return template.replace("{labels}", String.join(", ", outputs.labels(request)))
+                        .replace("{maxLabels}", Integer.toString(max));
             case "EXTRACT":
                 return extract.replace("{schema}", outputs.schema(request));
             default:

@@ -25,7 +25,9 @@ import dev.gemmaflink.schemas.ErrorCode;
 
 /**
  * What the output of a CLASSIFY or EXTRACT request must be, as an engine {@link Constraint}: CLASSIFY's labels come
- * from the request ({@code labels}) or else from {@code enrich.gemma.classify.labels}; EXTRACT's JSON Schema from
+ * from the request ({@code labels}) or else from {@code enrich.gemma.classify.labels}, and the most labels one output
+ * may name from the request ({@code maxLabels}) or else from {@code enrich.gemma.classify.max-labels} (1: the bare
+ * label; more: a JSON array, see {@link Constraint#choice(java.util.Collection, int)}); EXTRACT's JSON Schema from
  * the request ({@code outputSchema}) or a schema named in {@code enrich.gemma.extract.schemas}
  * ({@code outputSchemaName}), so producers can send only a name.
  *
@@ -43,6 +45,7 @@ public final class StructuredOutputs implements Serializable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final List<String> defaultLabels;
+    private final int defaultMaxLabels;
     private final Map<String, String> namedSchemas;
     private transient Map<String, Constraint> cache;
 
@@ -52,6 +55,22 @@ public final class StructuredOutputs implements Serializable {
      * @throws IllegalArgumentException naming the option and the problem when a label set or schema is unusable
      */
     public StructuredOutputs(List<String> defaultLabels, Map<String, String> namedSchemas) {
+        this(defaultLabels, 1, namedSchemas);
+    }
+
+    /**
+     * @param defaultLabels labels of CLASSIFY requests that carry none; empty for none
+     * @param defaultMaxLabels the most labels of a CLASSIFY output whose request does not say (at least 1)
+     * @param namedSchemas JSON Schemas by name
+     * @throws IllegalArgumentException naming the option and the problem when a label set, the label count or a
+     *     schema is unusable
+     */
+    public StructuredOutputs(List<String> defaultLabels, int defaultMaxLabels, Map<String, String> namedSchemas) {
+        if (defaultMaxLabels < 1) {
+            throw new IllegalArgumentException(GemmaOptions.CLASSIFY_MAX_LABELS.key() + " must be at least 1, got "
+                    + defaultMaxLabels);
+        }
+        this.defaultMaxLabels = defaultMaxLabels;
         this.defaultLabels = List.copyOf(defaultLabels);
         this.namedSchemas = Map.copyOf(namedSchemas);
         if (!this.defaultLabels.isEmpty()) {
@@ -76,11 +95,15 @@ public final class StructuredOutputs implements Serializable {
         return new StructuredOutputs(List.of(), Map.of());
     }
 
-    /** From {@code enrich.gemma.classify.labels} and the file named by {@code enrich.gemma.extract.schemas}. */
+    /**
+     * From {@code enrich.gemma.classify.labels}, {@code enrich.gemma.classify.max-labels} and the file named by
+     * {@code enrich.gemma.extract.schemas}.
+     */
     public static StructuredOutputs from(ReadableConfig config) {
         List<String> labels = config.getOptional(GemmaOptions.CLASSIFY_LABELS).orElse(List.of());
         String file = config.get(GemmaOptions.EXTRACT_SCHEMAS);
-        return new StructuredOutputs(labels, file == null || file.isBlank() ? Map.of() : readSchemas(Path.of(file)));
+        return new StructuredOutputs(labels, config.get(GemmaOptions.CLASSIFY_MAX_LABELS),
+                file == null || file.isBlank() ? Map.of() : readSchemas(Path.of(file)));
     }
 
     /**
@@ -115,6 +138,28 @@ public final class StructuredOutputs implements Serializable {
     /** The configured labels (empty when none). */
     public List<String> defaultLabels() {
         return defaultLabels;
+    }
+
+    /** The most labels of a CLASSIFY output whose request does not say. */
+    public int defaultMaxLabels() {
+        return defaultMaxLabels;
+    }
+
+    /**
+     * The most labels the output of a CLASSIFY request may name: its own {@code maxLabels}, else the configured
+     * default.
+     *
+     * @throws EnrichmentException INVALID_PARAMETER when the request's is below 1
+     */
+    public int maxLabels(EnrichmentRequest request) {
+        Integer own = request.getMaxLabels();
+        if (own == null) {
+            return defaultMaxLabels;
+        }
+        if (own < 1) {
+            return invalid("maxLabels must be at least 1, got " + own);
+        }
+        return own;
     }
 
     /** The configured schema names, sorted. */
@@ -177,9 +222,11 @@ public final class StructuredOutputs implements Serializable {
         switch (request.getTask()) {
             case "CLASSIFY": {
                 List<String> labels = labels(request);
-                return Optional.of(cached("labels:" + labels.size() + ":" + String.join("\u0000", labels), () -> {
+                int max = maxLabels(request);
+                return Optional.of(cached("labels:" + max + ":" + labels.size() + ":" + String.join("\u0000", labels),
+                        () -> {
                     try {
-                        return Constraint.choice(labels);
+                        return Constraint.choice(labels, max);
                     } catch (ConstraintException e) {
                         return invalid("labels: " + e.getMessage());
                     }

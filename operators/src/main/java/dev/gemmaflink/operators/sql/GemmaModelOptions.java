@@ -96,8 +96,14 @@ public final class GemmaModelOptions {
                     + "{language}, caption {instruction} with the row's text). Required for generate.");
 
     public static final ConfigOption<String> LABELS = ConfigOptions.key("labels").stringType().noDefaultValue()
-            .withDescription("Required for classify: the labels, separated by ';'. The output is exactly one of them "
-                    + "(decoding is constrained to the set).");
+            .withDescription("Required for classify: the labels, separated by ';'. The output is exactly one of them, "
+                    + "or up to 'max-labels' of them (decoding is constrained to the set).");
+
+    public static final ConfigOption<Integer> MAX_LABELS = ConfigOptions.key("max-labels").intType().defaultValue(1)
+            .withDescription("classify: the most labels of one output. 1: exactly one label; above 1: a JSON array "
+                    + "of 1 to N distinct labels in the order of 'labels', e.g. [\"billing\", \"returns\"]. OUTPUT "
+                    + "columns labels ARRAY<STRING> and probability DOUBLE, where declared, receive the chosen labels "
+                    + "and their probability.");
 
     public static final ConfigOption<String> OUTPUT_SCHEMA = ConfigOptions.key("output-schema").stringType()
             .noDefaultValue()
@@ -180,7 +186,7 @@ public final class GemmaModelOptions {
         List<ConfigOption<?>> out = new ArrayList<>();
         out.add(TASK);
         out.addAll(SHARED.keySet());
-        out.addAll(List.of(INSTRUCTION, LABELS, OUTPUT_SCHEMA, TARGET_LANGUAGE, TOP_K, TOP_P, ERROR_HANDLING, REQUEST_TIMEOUT,
+        out.addAll(List.of(INSTRUCTION, LABELS, MAX_LABELS, OUTPUT_SCHEMA, TARGET_LANGUAGE, TOP_K, TOP_P, ERROR_HANDLING, REQUEST_TIMEOUT,
                 CHECK_MODEL_DIR));
         return List.copyOf(out);
     }

@@ -137,7 +137,7 @@ public final class GemmaModelProviderFactory implements ModelProviderFactory {
     }
 
     /**
-     * classify's labels and extract's schema, checked where the statement is planned (an unsupported schema keyword
+     * classify's labels and label count and extract's schema, checked where the statement is planned (an unsupported schema keyword
      * fails it naming the keyword). The schema is the one named {@link GemmaRowModel#OUTPUT_SCHEMA_NAME}.
      */
     private static StructuredOutputs structuredOutputs(Task task, ReadableConfig options) {
@@ -153,8 +153,13 @@ public final class GemmaModelProviderFactory implements ModelProviderFactory {
         }
         List<String> labelList = task != Task.CLASSIFY ? List.of()
                 : Arrays.stream(labels.split(";")).map(String::strip).filter(l -> !l.isEmpty()).toList();
+        int maxLabels = options.get(GemmaModelOptions.MAX_LABELS);
+        if (maxLabels < 1) {
+            throw new IllegalArgumentException("'" + GemmaModelOptions.MAX_LABELS.key() + "' must be at least 1, got "
+                    + maxLabels);
+        }
         try {
-            return new StructuredOutputs(labelList,
+            return new StructuredOutputs(labelList, maxLabels,
                     task == Task.EXTRACT ? Map.of(GemmaRowModel.OUTPUT_SCHEMA_NAME, schema) : Map.of());
         } catch (IllegalArgumentException e) {
             // The engine's message names the unsupported keyword or the bad label.

@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.table.data.ArrayData;
+import org.apache.flink.table.data.GenericArrayData;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
@@ -33,6 +35,7 @@ import dev.gemmaflink.operators.gemma.GemmaMetrics;
 import dev.gemmaflink.operators.gemma.OutputText;
 import dev.gemmaflink.operators.gemma.SharedEngines;
 import dev.gemmaflink.operators.gemma.SharedResources;
+import dev.gemmaflink.operators.gemma.StructuredOutputs;
 import dev.gemmaflink.operators.sql.GemmaModelOptions.ErrorHandling;
 import dev.gemmaflink.operators.sql.GemmaModelOptions.Task;
 import dev.gemmaflink.operators.sql.ModelSchema.In;
@@ -41,6 +44,7 @@ import dev.gemmaflink.operators.validate.RequestValidator;
 import dev.gemmaflink.operators.validate.TaskRegistry;
 import dev.gemmaflink.operators.validate.TaskSpec;
 import dev.gemmaflink.operators.validate.ValidationLimits;
+import dev.gemmaflink.runtime.constrain.Constraint;
 import dev.gemmaflink.runtime.engine.EngineFinishReason;
 import dev.gemmaflink.runtime.engine.EngineRequest;
 import dev.gemmaflink.runtime.engine.EngineResult;
@@ -85,6 +89,7 @@ final class GemmaRowModel implements AutoCloseable {
             ValidationLimits.from(new org.apache.flink.configuration.Configuration()));
 
     private final GemmaModelSpec spec;
+    private final Constraint classifyLabels; // classify: the label constraint its outputs are parsed with
     private final Duration rowTimeout;
     private final String device;
     private final GpuAssigner.Assignment gpu;
@@ -107,6 +112,9 @@ final class GemmaRowModel implements AutoCloseable {
             MetricGroup metrics) {
         this.spec = spec;
         this.rowTimeout = rowTimeout;
+        StructuredOutputs outputs = spec.templates().outputs();
+        this.classifyLabels = spec.task() != Task.CLASSIFY ? null
+                : Constraint.choice(outputs.defaultLabels(), outputs.defaultMaxLabels());
         // The TaskManager's GPUs are shared out among its subtasks, as for the DataStream job's enrich step.
         this.gpu = GpuAssigner.TASK_MANAGER.acquire(gpus);
         Path dir = Path.of(spec.modelDir());
@@ -294,6 +302,8 @@ final class GemmaRowModel implements AutoCloseable {
         GenerationParams.Builder builder = GenerationParams.builder();
         // classify and extract: the output is constrained to the labels or the JSON Schema.
         spec.templates().outputs().constraint(r).ifPresent(builder::constraint);
+        // classify: the labels' probability costs one reduction over the logit row per token.
+        builder.outputLogprob(spec.task() == Task.CLASSIFY);
         GenerationParams params = builder.maxNewTokens(spec.maxNewTokens())
                 .temperature(spec.temperature()).topK(spec.topK()).topP(spec.topP())
                 // Replayed rows (after a restore) sample the same tokens: the seed depends on the content only.
@@ -330,6 +340,9 @@ final class GemmaRowModel implements AutoCloseable {
                 case OUTPUT_TOKENS -> count(schema, i, r.numTokens());
                 case CACHED_PROMPT_TOKENS -> count(schema, i, r.cachedPromptTokens());
                 case MODEL_ID -> StringData.fromString(modelId);
+                case LABELS -> spec.task() == Task.CLASSIFY ? labels(r.text()) : null;
+                case PROBABILITY -> spec.task() == Task.CLASSIFY && r.outputProbability().isPresent()
+                        ? (Object) r.outputProbability().getAsDouble() : null;
                 case ERROR_CODE, ERROR_MESSAGE -> null;
             });
         }
@@ -346,10 +359,16 @@ final class GemmaRowModel implements AutoCloseable {
                 case MODEL_ID -> StringData.fromString(modelId);
                 case ERROR_CODE -> StringData.fromString(code.name());
                 case ERROR_MESSAGE -> StringData.fromString(reason);
-                case TEXT, PROMPT_TOKENS, OUTPUT_TOKENS, CACHED_PROMPT_TOKENS -> null;
+                case TEXT, PROMPT_TOKENS, OUTPUT_TOKENS, CACHED_PROMPT_TOKENS, LABELS, PROBABILITY -> null;
             });
         }
         return out;
+    }
+
+    /** The labels a classify output names. */
+    private ArrayData labels(String output) {
+        List<String> chosen = classifyLabels.chosenLabels(output);
+        return new GenericArrayData(chosen.stream().map(StringData::fromString).toArray(StringData[]::new));
     }
 
     private static Object count(ModelSchema schema, int column, int value) {

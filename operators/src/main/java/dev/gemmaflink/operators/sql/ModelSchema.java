@@ -11,6 +11,7 @@ import java.util.Map;
 import org.apache.flink.table.api.ValidationException;
 import org.apache.flink.table.catalog.Column;
 import org.apache.flink.table.catalog.ResolvedSchema;
+import org.apache.flink.table.types.logical.ArrayType;
 import org.apache.flink.table.types.logical.LogicalType;
 import org.apache.flink.table.types.logical.LogicalTypeFamily;
 import org.apache.flink.table.types.logical.LogicalTypeRoot;
@@ -31,7 +32,9 @@ import dev.gemmaflink.operators.sql.GemmaModelOptions.Task;
  *
  * <p>OUTPUT: {@code finish_reason} (STRING), {@code prompt_tokens}, {@code output_tokens},
  * {@code cached_prompt_tokens} (INT or BIGINT), {@code model_id}, {@code error_code}, {@code error_message}
- * (STRING) take those roles; exactly one other column, a character string of any name, is the generated text.
+ * (STRING), {@code labels} (ARRAY&lt;STRING&gt;: classify's chosen labels, in output order) and {@code probability}
+ * (DOUBLE: classify's output probability) take those roles, NULL where the task has no such value; exactly one
+ * other column, a character string of any name, is the generated text.
  */
 final class ModelSchema implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -61,7 +64,9 @@ final class ModelSchema implements Serializable {
         CACHED_PROMPT_TOKENS("cached_prompt_tokens", LogicalTypeFamily.INTEGER_NUMERIC),
         MODEL_ID("model_id", LogicalTypeFamily.CHARACTER_STRING),
         ERROR_CODE("error_code", LogicalTypeFamily.CHARACTER_STRING),
-        ERROR_MESSAGE("error_message", LogicalTypeFamily.CHARACTER_STRING);
+        ERROR_MESSAGE("error_message", LogicalTypeFamily.CHARACTER_STRING),
+        LABELS("labels", LogicalTypeFamily.COLLECTION),
+        PROBABILITY("probability", LogicalTypeFamily.APPROXIMATE_NUMERIC);
 
         final String column;
         final LogicalTypeFamily family;
@@ -158,7 +163,7 @@ final class ModelSchema implements Serializable {
                     throw new ValidationException(String.format("OUTPUT columns '%s' and '%s' both look like the "
                             + "generated text: a gemma model has one text column; the others must be named "
                             + "finish_reason, prompt_tokens, output_tokens, cached_prompt_tokens, model_id, "
-                            + "error_code or error_message", outColumns.get(textColumn).getName(), c.getName()));
+                            + "error_code, error_message, labels or probability", outColumns.get(textColumn).getName(), c.getName()));
                 }
                 role = Out.TEXT;
                 textColumn = i;
@@ -170,6 +175,17 @@ final class ModelSchema implements Serializable {
                             c.getName(), type.asSummaryString()));
                 }
                 bigint[i] = type.is(LogicalTypeRoot.BIGINT);
+            } else if (role == Out.LABELS) {
+                if (!(type instanceof ArrayType array)
+                        || !array.getElementType().is(LogicalTypeFamily.CHARACTER_STRING)) {
+                    throw new ValidationException(String.format("OUTPUT column '%s' must be ARRAY<STRING>, got %s",
+                            c.getName(), type.asSummaryString()));
+                }
+            } else if (role == Out.PROBABILITY) {
+                if (!type.is(LogicalTypeRoot.DOUBLE)) {
+                    throw new ValidationException(String.format("OUTPUT column '%s' must be DOUBLE, got %s",
+                            c.getName(), type.asSummaryString()));
+                }
             } else {
                 checkType("OUTPUT", c, role.family, role == Out.TEXT ? "the generated text" : role.column);
             }

@@ -58,7 +58,7 @@ class GemmaEnricherTest {
     static Configuration config(Map<String, String> extra) {
         Map<String, String> raw = new java.util.HashMap<>(Map.of(
                 EnrichmentOptions.ENRICHER.key(), "gemma",
-                GemmaOptions.MODEL_DIR.key(), modelDir.toString(),
+                GemmaOptions.MODEL_DIR.key(), String.valueOf(modelDir), // callers with their own checkpoint override it
                 GemmaOptions.PRECISION.key(), "FLOAT32",
                 GemmaOptions.THREADS.key(), "1",
                 GemmaOptions.KV_CACHE_BYTES.key(), String.valueOf(8L << 20),

@@ -24,6 +24,7 @@ import dev.gemmaflink.operators.TestRequests;
 import dev.gemmaflink.operators.enrich.EnricherContext;
 import dev.gemmaflink.operators.enrich.EnrichmentException;
 import dev.gemmaflink.operators.model.ValidatedRequest;
+import dev.gemmaflink.runtime.constrain.Constraint;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.schemas.EnrichmentRequest;
@@ -100,9 +101,52 @@ class StructuredTasksTest {
             assertThat(own.getOutputText()).isIn("positive", "negative", "neutral ground", "n/a");
             assertThat(own.getFinishReason()).isEqualTo("STOP");
             assertThat(own.getTask()).isEqualTo("CLASSIFY");
+            assertThat(strings(own.getLabels())).containsExactly(own.getOutputText().toString());
+            assertThat(own.getProbability()).isNotNull().isGreaterThan(0.0).isLessThanOrEqualTo(1.0);
             EnrichmentResult configured = run(request("c-conf-" + i, "CLASSIFY").build());
             assertThat(configured.getOutputText()).isIn("billing", "shipping", "returns");
+            assertThat(strings(configured.getLabels())).containsExactly(configured.getOutputText().toString());
         }
+    }
+
+    @Test
+    void multiLabelClassifyOutputsAJsonArrayAndItsLabels() throws Exception {
+        List<String> labels = List.of("billing", "a, b", "say \"hi\"", "returns", "other");
+        for (int i = 0; i < 6; i++) {
+            EnrichmentResult r = run(request("c-multi-" + i, "CLASSIFY").setLabels(List.copyOf(labels))
+                    .setMaxLabels(3).build());
+            assertThat(r.getFinishReason()).isEqualTo("STOP");
+            List<String> parsed = List.of(JSON.readValue(r.getOutputText().toString(), String[].class));
+            assertThat(strings(r.getLabels())).isEqualTo(parsed);
+            assertThat(parsed).isNotEmpty().hasSizeLessThanOrEqualTo(3).doesNotHaveDuplicates();
+            assertThat(labels).containsAll(parsed);
+            assertThat(parsed).isSortedAccordingTo(java.util.Comparator.comparingInt(labels::indexOf));
+            assertThat(r.getProbability()).isNotNull().isGreaterThan(0.0).isLessThanOrEqualTo(1.0);
+        }
+        EnrichmentResult extract = run(request("x-no-labels", "EXTRACT").setOutputSchema(FLAG_SCHEMA).build());
+        assertThat(extract.getLabels()).isNull();
+        assertThat(extract.getProbability()).isNull();
+        EnrichmentException zero = failure(request("c-zero", "CLASSIFY").setMaxLabels(0).build());
+        assertThat(zero.code()).isEqualTo(ErrorCode.INVALID_PARAMETER);
+        assertThat(zero.getMessage()).isEqualTo("maxLabels must be at least 1, got 0");
+    }
+
+    @Test
+    void theConfiguredMaxLabelsAppliesToRequestsThatDoNotSay() {
+        StructuredOutputs two = new StructuredOutputs(List.of("x", "y", "z"), 2, Map.of());
+        assertThat(two.constraint(request("m1", "CLASSIFY").build()).orElseThrow())
+                .isEqualTo(Constraint.choice(List.of("x", "y", "z"), 2));
+        assertThat(two.constraint(request("m2", "CLASSIFY").setMaxLabels(1).build()).orElseThrow())
+                .isEqualTo(Constraint.choice(List.of("x", "y", "z")));
+        PromptTemplates templates = new PromptTemplates(null, null, null, null, null, two);
+        assertThat(templates.instruction(request("m3", "CLASSIFY").build())).isEqualTo("Classify the following "
+                + "text. Reply with a JSON array of 1 to 2 of these labels, in this order: x, y, z.");
+        assertThatThrownBy(() -> new StructuredOutputs(List.of("x"), 0, Map.of()))
+                .hasMessageContaining("enrich.gemma.classify.max-labels must be at least 1");
+    }
+
+    private static List<String> strings(List<? extends CharSequence> values) {
+        return values == null ? null : values.stream().map(CharSequence::toString).toList();
     }
 
     @Test

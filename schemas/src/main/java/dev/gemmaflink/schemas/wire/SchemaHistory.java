@@ -17,7 +17,7 @@ import org.apache.avro.Schema;
 public final class SchemaHistory {
 
     /** Historical versions, oldest first. The current schema is the generated class's, not listed here. */
-    public static final List<String> VERSIONS = List.of("v1", "v2");
+    public static final List<String> VERSIONS = List.of("v1", "v2", "v3");
 
     private static final String ROOT = "/dev/gemmaflink/schemas/history/";
 

@@ -11,6 +11,9 @@ import java.util.List;
 
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.generic.GenericRecordBuilder;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.specific.SpecificData;
 import org.assertj.core.api.AbstractThrowableAssert;
@@ -217,6 +220,7 @@ class WireCodecTest {
     void v2JsonWithoutTheV3FieldsDecodesThroughTheFallback() throws Exception {
         ObjectNode v2 = tree(Fixtures.fullRequest());
         v2.remove(V3_FIELDS);
+        v2.remove(V4_FIELDS);
 
         assertThat(codec.decode(bytes(v2))).isEqualTo(Fixtures.fullRequest());
     }
@@ -229,6 +233,64 @@ class WireCodecTest {
 
         assertThat(codec.decode(codec.encode(extract))).isEqualTo(extract);
         assertThat(codec.decode(codec.encodeJson(extract))).isEqualTo(extract);
+    }
+
+    @Test
+    void v3JsonWithoutTheV4FieldsDecodesThroughTheFallback() throws Exception {
+        EnrichmentRequest classify = EnrichmentRequest.newBuilder(Fixtures.fullRequest()).setTask("CLASSIFY")
+                .setLabels(List.of("a, b", "c")).build();
+        ObjectNode v3 = tree(classify);
+        v3.remove(V4_FIELDS);
+
+        assertThat(codec.decode(bytes(v3))).isEqualTo(classify);
+        assertThat(classify.getMaxLabels()).isNull();
+    }
+
+    @Test
+    void v3BinaryDecodesWithoutMaxLabels() throws Exception {
+        Schema v3 = SchemaHistory.schemasOf("EnrichmentRequest").get(2);
+        GenericRecord written = new GenericRecordBuilder(v3).set("requestId", "old-3").set("tenant", "t")
+                .set("task", "CLASSIFY").set("text", "hello").set("eventTime", 5L).set("labels", List.of("a", "b"))
+                .build();
+
+        EnrichmentRequest decoded = codec.decode(singleObject(v3, written));
+
+        assertThat(decoded.getRequestId()).isEqualTo("old-3");
+        assertThat(decoded.getLabels()).containsExactly("a", "b");
+        assertThat(decoded.getMaxLabels()).isNull();
+    }
+
+    @Test
+    void v4FieldsRoundTripInBinaryAndJson() throws Exception {
+        EnrichmentRequest classify = EnrichmentRequest.newBuilder(Fixtures.fullRequest()).setTask("CLASSIFY")
+                .setLabels(List.of("billing", "returns")).setMaxLabels(2).build();
+
+        assertThat(codec.decode(codec.encode(classify))).isEqualTo(classify);
+        assertThat(codec.decode(codec.encodeJson(classify))).isEqualTo(classify);
+    }
+
+    @Test
+    void resultV2FieldsRoundTripAndV1ResultsDecodeWithoutThem() throws Exception {
+        WireCodec<EnrichmentResult> results = WireCodec.results();
+        EnrichmentResult v1 = EnrichmentResult.newBuilder().setRequestId("r").setTenant("t").setKey(null)
+                .setTask("SUMMARIZE").setOutputText("out").setModelId("echo").setFinishReason("STOP")
+                .setPromptTokens(3).setOutputTokens(2).setCachedPromptTokens(1).setQueueMillis(4)
+                .setFirstTokenMillis(5).setTotalMillis(6).setProcessingTime(Instant.ofEpochMilli(7)).build();
+        EnrichmentResult classify = EnrichmentResult.newBuilder(v1).setTask("CLASSIFY")
+                .setOutputText("[\"a, b\", \"c\"]").setLabels(List.of("a, b", "c")).setProbability(0.25).build();
+
+        assertThat(results.decode(results.encode(classify))).isEqualTo(classify);
+        assertThat(results.decode(results.encodeJson(classify))).isEqualTo(classify);
+        ObjectNode v1Json = (ObjectNode) MAPPER.readTree(results.encodeJson(v1));
+        v1Json.remove(List.of("labels", "probability"));
+        assertThat(results.decode(bytes(v1Json))).isEqualTo(v1);
+        Schema v1Schema = SchemaHistory.schemasOf("EnrichmentResult").get(0);
+        GenericRecordBuilder written = new GenericRecordBuilder(v1Schema);
+        for (Schema.Field f : v1Schema.getFields()) {
+            written.set(f.name(), v1.get(f.name()));
+        }
+        written.set("processingTime", 7L);
+        assertThat(results.decode(singleObject(v1Schema, written.build()))).isEqualTo(v1);
     }
 
     @Test
@@ -309,6 +371,7 @@ class WireCodecTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final List<String> V2_FIELDS = List.of("priority", "deadline", "panAndScan");
     private static final List<String> V3_FIELDS = List.of("labels", "outputSchema", "outputSchemaName");
+    private static final List<String> V4_FIELDS = List.of("maxLabels");
 
     private AbstractThrowableAssert<?, ? extends Throwable> assertDecodeFailed(byte[] bytes) {
         AbstractThrowableAssert<?, ? extends Throwable> thrown = assertThatThrownBy(() -> codec.decode(bytes))
@@ -330,6 +393,7 @@ class WireCodecTest {
         ObjectNode json = tree(request);
         json.remove(V2_FIELDS);
         json.remove(V3_FIELDS);
+        json.remove(V4_FIELDS);
         return json;
     }
 
@@ -347,6 +411,14 @@ class WireCodecTest {
     /** What reading the v1 form of {@code request} yields: the v2 fields take their defaults. */
     private static EnrichmentRequest asReadFromV1(EnrichmentRequest request) {
         return EnrichmentRequest.newBuilder(request).setPriority(0).setDeadline(null).setPanAndScan(false).build();
+    }
+
+    /** {@code record} in the single-object encoding of writer schema {@code writer}. */
+    private static byte[] singleObject(Schema writer, GenericRecord record) throws Exception {
+        ByteBuffer encoded = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), writer).encode(record);
+        byte[] out = new byte[encoded.remaining()];
+        encoded.get(out);
+        return out;
     }
 
     private static byte[] bytes(ObjectNode json) throws Exception {

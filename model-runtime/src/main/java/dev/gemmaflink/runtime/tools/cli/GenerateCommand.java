@@ -32,6 +32,8 @@ import picocli.CommandLine.Spec;
  * {@code gemma generate}: streams a completion to stdout, then one line of figures. With a constraint
  * ({@code --json-schema}, {@code --choice}, {@code --regex}) the output alone goes to stdout (one line) and the figures
  * to stderr, so the output can be piped; an output cut by {@code --max-new-tokens} before it is complete exits 3.
+ * With {@code --choice} the figures include the output's probability ({@code GenerationParams.outputLogprob()}), and
+ * {@code --max-labels N} above 1 makes the output a JSON array of up to N distinct labels.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate a continuation of PROMPT, streaming text to stdout; then print prompt tokens, "
@@ -80,8 +82,14 @@ final class GenerateCommand implements Callable<Integer> {
     Path jsonSchema;
 
     @Option(names = "--choice", split = ",", paramLabel = "LABEL",
-            description = "Constrain the output to exactly one of these labels (comma-separated).")
+            description = "Constrain the output to exactly one of these labels (comma-separated); the figures "
+                    + "include its probability.")
     List<String> choice;
+
+    @Option(names = "--max-labels", defaultValue = "1", paramLabel = "N", description = "With --choice: up to N "
+            + "distinct labels, printed as a JSON array in the order of --choice, e.g. [\"billing\", \"returns\"] "
+            + "(default 1: the bare label).")
+    int maxLabels;
 
     @Option(names = "--regex", paramLabel = "PATTERN", description = "Constrain the output to a full match of "
             + "this regular expression.")
@@ -107,7 +115,10 @@ final class GenerateCommand implements Callable<Integer> {
             return Constraint.jsonSchema(text, jsonWhitespace); // ConstraintException is an IllegalArgumentException
         }
         if (choice != null) {
-            return Constraint.choice(choice);
+            return Constraint.choice(choice, maxLabels);
+        }
+        if (maxLabels != 1) {
+            throw new IllegalArgumentException("--max-labels goes with --choice");
         }
         return regex != null ? Constraint.regex(regex) : null;
     }
@@ -121,6 +132,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         Constraint constraint = constraint();
         pb.constraint(constraint);
+        pb.outputLogprob(choice != null); // one more reduction per token: only where a label's probability is shown
         GenerationParams params = pb.build(); // validate everything before the (possibly long) load
         modelArgs.options();
         PrintWriter out = spec.commandLine().getOut();
@@ -160,6 +172,10 @@ final class GenerateCommand implements Callable<Integer> {
             stats.printf("prompt tokens: %d, generated tokens: %d, finish: %s, TTFT: %.1f ms, decode: %.2f tokens/s%n",
                     r.promptTokens(), r.tokens().length, r.finishReason(), r.timeToFirstTokenNanos() / 1e6,
                     r.decodeTokensPerSecond());
+            if (r.outputProbability().isPresent()) {
+                stats.printf("probability: %.6g (log %.6f)%n", r.outputProbability().getAsDouble(),
+                        r.outputLogprob().getAsDouble());
+            }
             stats.flush();
             if (r.incomplete()) {
                 err.println("incomplete: the output does not match the constraint yet ("

@@ -10,6 +10,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -80,7 +81,26 @@ class ConstrainedGenerateCommandTest {
                 "positive,negative,neutral", "--seed", "1", "--threads", "1");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).isIn("positive\n", "negative\n", "neutral\n");
-        assertThat(r.err()).contains("finish: STOP");
+        assertThat(r.err()).contains("finish: STOP").containsPattern("probability: [0-9.e-]+ \\(log -?[0-9.]+\\)");
+    }
+
+    @Test
+    void maxLabelsPrintsAJsonArrayOfDistinctLabelsInOrder() throws Exception {
+        List<String> labels = List.of("billing", "returns", "shipping", "other");
+        Run r = run("generate", "--model", model, "--prompt", "Topics of: refund my order", "--choice",
+                String.join(",", labels), "--max-labels", "2", "--seed", "3", "--threads", "1");
+        assertThat(r.exit()).as(r.err()).isZero();
+        String[] chosen = new ObjectMapper().readValue(r.out().strip(), String[].class);
+        assertThat(chosen).hasSizeBetween(1, 2).doesNotHaveDuplicates();
+        assertThat(labels).containsAll(List.of(chosen));
+        if (chosen.length == 2) {
+            assertThat(labels.indexOf(chosen[0])).isLessThan(labels.indexOf(chosen[1]));
+        }
+        assertThat(r.err()).contains("probability: ");
+        Run alone = run("generate", "--model", tmp.resolve("nowhere").toString(), "--prompt", "x", "--regex", "a",
+                "--max-labels", "2");
+        assertThat(alone.exit()).isEqualTo(2);
+        assertThat(alone.err()).contains("--max-labels goes with --choice");
     }
 
     @Test
