@@ -41,9 +41,11 @@ import java.util.function.LongConsumer;
  * {@value #ROWS_PER_CHUNK} at a time, which bounds the temporaries of a chunk.
  *
  * <p>Cost: a greedy-only step runs one {@code max} over its rows' logits; a sampled step adds one float
- * {@code topk(kmax + 1)} over the vocabulary and a few dozen small ops on (R, kmax). A row without a top-k cut makes
- * kmax the whole vocabulary: a full stable sort of each row, as the Java reference sorts everything too. The device
- * synchronises once per chunk of a sampled step (the tie check), which the token copy would do anyway.
+ * {@code topk(2 kmax + 1)} over the vocabulary and a few dozen small ops on (R, kmax); a tie at the top-k boundary
+ * adds an int64 {@code topk(kmax)} over sort keys of the candidates, or of the whole rows when more than kmax + 1
+ * candidates share the boundary value. A row without a top-k cut makes kmax the whole vocabulary: a full sort of each
+ * row by that key, as the Java reference sorts everything too. The device synchronises once per chunk of a sampled
+ * step (the tie check, twice on a tie), which the token copy would do anyway.
  */
 final class DeviceSampler {
 
@@ -78,11 +80,15 @@ final class DeviceSampler {
         s.append("    out.append(self.sample_rows(x, p, kmax, logprobs))\n");
         s.append("  return torch.cat(out, 0)\n");
         // Disallowed tokens: -inf (exp gives exactly 0, as in the Java reference).
+        // The bitsets are expanded a byte at a time through a 256 x 8 table (token t is bit t % 8 of byte t / 8 of
+        // the little-endian int32 words): one lookup pass over the rows instead of a shift and a mask per token.
         s.append("def sample_mask(").append(self).append(", x: Tensor, words: Tensor) -> Tensor:\n");
-        s.append("  ar = torch.arange(torch.size(x, 1), dtype=4, ").append(dev).append(")\n");
-        s.append("  w = torch.index_select(words, 1, torch.__rshift__(ar, 5))\n");
-        s.append("  bit = torch.bitwise_and(torch.__rshift__(w, torch.to(torch.bitwise_and(ar, 31), 3)), 1)\n");
-        s.append("  return torch.masked_fill(x, torch.eq(bit, 0), float(\"-inf\"))\n");
+        s.append("  bytes = torch.reshape(torch.to(torch.view_copy(torch.contiguous(words), 0), 3), [-1])\n");
+        s.append("  bits = torch.arange(8, dtype=3, ").append(dev).append(")\n");
+        s.append("  values = torch.unsqueeze(torch.arange(256, dtype=3, ").append(dev).append("), 1)\n");
+        s.append("  blocked = torch.eq(torch.bitwise_and(torch.__rshift__(values, bits), 1), 0)\n");
+        s.append("  blocked = torch.reshape(torch.index_select(blocked, 0, bytes), [torch.size(x, 0), -1])\n");
+        s.append("  return torch.masked_fill(x, torch.slice(blocked, 1, 0, torch.size(x, 1)), float(\"-inf\"))\n");
         s.append("def sample_rows(").append(self).append(", x: Tensor, p: Tensor, kmax: int, logprobs: bool) -> Tensor:\n");
         // max(dim) returns the first maximum's index, like argmax, and is several times faster on the CPU.
         s.append("  _0, tok = torch.max(x, 1)\n");
@@ -117,22 +123,39 @@ final class DeviceSampler {
         s.append("    lp = torch.full([torch.size(x, 0)], float(\"nan\"), dtype=7, ").append(dev).append(")\n");
         s.append("  return torch.stack([tok, torch.view_copy(lp, 4)], 1)\n");
         // The kmax candidates of each row ordered by (logit descending, id ascending), as Sampler.candidates orders
-        // them. topk is exact up to its tie order: with kmax + 1 values, when no row's kmax-th value is tied with
-        // the next one, the kmax returned are the kmax largest whatever the tie order, and two small sorts (by id,
-        // then a stable sort by value) put ties in id order. A finite tie at the boundary (rare) takes a stable sort
-        // of the whole row; ties at -inf (masked tokens, probability 0) cannot change the choice.
+        // them. topk is exact up to its tie order: when no row's kmax-th value is tied with the next one, the kmax
+        // returned are the kmax largest whatever the tie order, and two small sorts (by id, then a stable sort by
+        // value) put ties in id order. A finite tie at the boundary (common with logits that came out of a bf16
+        // product) is settled by Sampler's int64 sort key, (sortable float bits << 32) | (id ^ 0x7FFFFFFF), unique
+        // per token, so its order is the reference's exactly: over the 2 kmax + 1 candidates when every token tied
+        // with the boundary is among them (the last candidate is smaller), else over the whole rows. Ties at -inf
+        // (masked tokens, probability 0) cannot change the choice.
         s.append("def sample_candidates(").append(self).append(", x: Tensor, p: Tensor, kmax: int) -> Tuple[Tensor, Tensor]:\n");
-        s.append("  if kmax < torch.size(x, 1):\n");
-        s.append("    tv, ti = torch.topk(x, kmax + 1, 1, True, True)\n");
+        s.append("  v = torch.size(x, 1)\n");
+        s.append("  if kmax < v:\n");
+        s.append("    n = min(v, 2 * kmax + 1)\n");
+        s.append("    tv, ti = torch.topk(x, n, 1, True, True)\n");
         s.append("    a = torch.select(tv, 1, kmax - 1)\n");
         s.append("    tie = torch.logical_and(torch.eq(a, torch.select(tv, 1, kmax)), torch.gt(a, float(\"-inf\")))\n");
         s.append("    tie = torch.logical_and(tie, torch.eq(torch.select(p, 1, 1), 0))\n");
         s.append("    if not bool(torch.any(tie)):\n");
         s.append("      si, o = torch.sort(torch.slice(ti, 1, 0, kmax), 1)\n");
-        s.append("      sv, o2 = torch.sort(torch.gather(tv, 1, o), stable=True, dim=1, descending=True)\n");
+        s.append("      sv, o2 = torch.sort(torch.gather(torch.slice(tv, 1, 0, kmax), 1, o), stable=True, dim=1, "
+                + "descending=True)\n");
         s.append("      return (sv, torch.gather(si, 1, o2))\n");
-        s.append("  sv, si = torch.sort(x, stable=True, dim=1, descending=True)\n");
-        s.append("  return (torch.slice(sv, 1, 0, kmax), torch.slice(si, 1, 0, kmax))\n");
+        s.append("    wider = torch.logical_and(tie, torch.eq(torch.select(tv, 1, n - 1), a))\n");
+        s.append("    if n == v or not bool(torch.any(wider)):\n");
+        s.append("      return self.top_by_key(tv, ti, kmax)\n");
+        s.append("  ids = torch.unsqueeze(torch.arange(torch.size(x, 1), dtype=4, ").append(dev).append("), 0)\n");
+        s.append("  return self.top_by_key(x, ids, kmax)\n");
+        // The k largest of (values, ids) by the sort key: values of the chosen columns and their ids.
+        s.append("def top_by_key(").append(self)
+                .append(", vals: Tensor, ids: Tensor, k: int) -> Tuple[Tensor, Tensor]:\n");
+        s.append("  b = torch.to(torch.view_copy(torch.contiguous(vals), 3), 4)\n");
+        s.append("  b = torch.where(torch.ge(b, 0), b, torch.bitwise_xor(b, 2147483647))\n");
+        s.append("  key = torch.add(torch.mul(b, 4294967296), torch.rsub(ids, 2147483647))\n");
+        s.append("  kv, col = torch.topk(key, k, 1, True, True)\n");
+        s.append("  return (torch.gather(vals, 1, col), torch.rsub(torch.bitwise_and(kv, 4294967295), 2147483647))\n");
         // SplitMix64 as a counter-based generator (see SamplingNoise): logical shifts are arithmetic shifts masked.
         s.append("def noise(").append(self).append(", key: Tensor, pos: Tensor) -> Tensor:\n");
         s.append("  z = torch.add(key, torch.mul(torch.add(pos, 1), ").append(SamplingNoise.GAMMA).append("))\n");

@@ -110,7 +110,8 @@ class DeviceSamplerTest {
 
     /**
      * Exact agreement on 150 rows (three device chunks) of assorted settings, with and without tied logits (ties at
-     * the top-k boundary take the device's whole-row sort; without ties it takes topk and re-sorts the candidates).
+     * the top-k boundary take the device's topk over int64 sort keys; without ties it takes topk and re-sorts the
+     * candidates).
      */
     @Test
     void seededSamplingIsTheJavaReferencesChoice() {
@@ -123,6 +124,47 @@ class DeviceSamplerTest {
                         .containsExactly(reference(l, rows));
             }
         }
+    }
+
+    /**
+     * Both ways a tie at the top-k boundary is settled, on rows built for them (top-k 4, uniform logits inside the
+     * tie so every candidate is drawn): a tie of three tokens at the fourth value is settled among the nine
+     * candidates; a tie of twenty among the whole row. The tied ids are out of order so that topk's own order is not
+     * the reference's by chance. 600 draws per row, each the Java reference's choice.
+     */
+    @Test
+    void tiesAtTheTopKBoundaryFollowTheReferencesIdOrder() {
+        int vocab = 1000;
+        float[] small = new float[vocab];
+        float[] large = new float[vocab];
+        for (int t = 0; t < vocab; t++) {
+            small[t] = -5 - t / 1000f;
+            large[t] = -5 - t / 1000f;
+        }
+        small[700] = 3;
+        small[40] = 2;
+        for (int id : new int[] {900, 10, 500}) {
+            small[id] = 1; // the 3rd to 5th largest: tied across the boundary of k = 4
+        }
+        large[3] = 3;
+        for (int i = 0; i < 20; i++) {
+            large[(997 - 53 * i + vocab) % vocab] = 1; // 20 tokens tied at the 2nd value: more than 2k + 1 candidates
+        }
+        float[][] l = {small, large};
+        List<SampleRow> rows = new ArrayList<>();
+        List<Integer> drawnSmall = new ArrayList<>();
+        for (int pos = 0; pos < 300; pos++) {
+            for (int row = 0; row < 2; row++) {
+                rows.add(new SampleRow(row, 100f, 4, 1f, 5, pos, false, null)); // T = 100: nearly uniform
+            }
+        }
+        int[] got = device.sample(l, rows).tokens();
+        assertThat(got).containsExactly(reference(l, rows));
+        for (int i = 0; i < got.length; i += 2) {
+            drawnSmall.add(got[i]);
+        }
+        // Candidates of the first row: 700, 40, then the tied 10 and 500 (smallest ids first), never 900.
+        assertThat(drawnSmall).contains(700, 40, 10, 500).doesNotContain(900);
     }
 
     @Test
