@@ -2,18 +2,12 @@ package dev.gemmaflink.runtime.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.gemmaflink.runtime.config.VisionConfig;
 import dev.gemmaflink.runtime.generate.GenerationParams;
 import dev.gemmaflink.runtime.generate.Generator;
 import dev.gemmaflink.runtime.model.GemmaModel;
-import dev.gemmaflink.runtime.model.LoadProgress;
-import dev.gemmaflink.runtime.model.ModelOptions;
-import dev.gemmaflink.runtime.model.Precision;
 import dev.gemmaflink.runtime.sched.ScheduledRequest;
 import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpoint;
-import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
-import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.vision.ImageCaptioner;
 import dev.gemmaflink.runtime.vision.ImageDecoder;
 import dev.gemmaflink.runtime.vision.ImageEncoder;
@@ -21,9 +15,6 @@ import dev.gemmaflink.runtime.vision.ImagePreprocessor;
 import dev.gemmaflink.runtime.vision.MultimodalPrompt;
 import dev.gemmaflink.runtime.vision.PanAndScanOptions;
 import dev.gemmaflink.runtime.vision.PreprocessedImage;
-import dev.gemmaflink.runtime.weights.DType;
-import dev.gemmaflink.runtime.weights.GemmaWeights;
-import dev.gemmaflink.runtime.weights.TensorNaming;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -55,6 +46,7 @@ class EngineVisionQueueTest {
     @TempDir
     static Path tmp;
 
+    static TinyMultimodal tiny;
     static TinyCheckpoint ckpt;
     static GemmaModel model;
     static GemmaTokenizer tokenizer;
@@ -62,23 +54,16 @@ class EngineVisionQueueTest {
 
     @BeforeAll
     static void load() {
-        ckpt = TinyCheckpointWriter.write(tmp.resolve("mm"), TinyCheckpointSpec.builder()
-                .scheme(TensorNaming.LANGUAGE_MODEL).dtype(DType.F32).seed(21).maxPositions(512)
-                .vision(new VisionConfig(32, 64, 2, 2, 3, 56, 14, 1e-6)).mmTokensPerImage(4)
-                .imageTokenIds(6, 7, 262_144).build());
-        ModelOptions f32 = ModelOptions.builder().precision(Precision.FLOAT32).threads(1).build();
-        model = GemmaModel.load(ckpt.directory(), f32, LoadProgress.NONE);
-        tokenizer = GemmaTokenizer.load(ckpt.directory());
-        try (GemmaWeights w = GemmaWeights.open(ckpt.directory(), ckpt.config())) {
-            encoder = ImageEncoder.load(w, f32);
-        }
+        tiny = TinyMultimodal.write(tmp.resolve("mm"));
+        ckpt = tiny.checkpoint;
+        model = tiny.model;
+        tokenizer = tiny.tokenizer;
+        encoder = tiny.encoder;
     }
 
     @AfterAll
     static void close() {
-        encoder.close();
-        tokenizer.close();
-        model.close();
+        tiny.close();
     }
 
     /** One preparation thread: requests reach the engine, and the vision queue, in the order they are submitted. */
