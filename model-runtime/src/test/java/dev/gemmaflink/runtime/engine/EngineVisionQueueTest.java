@@ -4,13 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.gemmaflink.runtime.generate.GenerationParams;
 import dev.gemmaflink.runtime.generate.Generator;
-import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.sched.ScheduledRequest;
-import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
-import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpoint;
 import dev.gemmaflink.runtime.vision.ImageCaptioner;
 import dev.gemmaflink.runtime.vision.ImageDecoder;
-import dev.gemmaflink.runtime.vision.ImageEncoder;
 import dev.gemmaflink.runtime.vision.ImagePreprocessor;
 import dev.gemmaflink.runtime.vision.MultimodalPrompt;
 import dev.gemmaflink.runtime.vision.PanAndScanOptions;
@@ -47,18 +43,10 @@ class EngineVisionQueueTest {
     static Path tmp;
 
     static TinyMultimodal tiny;
-    static TinyCheckpoint ckpt;
-    static GemmaModel model;
-    static GemmaTokenizer tokenizer;
-    static ImageEncoder encoder;
 
     @BeforeAll
     static void load() {
         tiny = TinyMultimodal.write(tmp.resolve("mm"));
-        ckpt = tiny.checkpoint;
-        model = tiny.model;
-        tokenizer = tiny.tokenizer;
-        encoder = tiny.encoder;
     }
 
     @AfterAll
@@ -73,7 +61,8 @@ class EngineVisionQueueTest {
     }
 
     private static GemmaEngineBuilder engine(EngineConfig.Builder config) {
-        return GemmaEngine.builder().model(model, tokenizer).imageEncoder(encoder).config(config.build());
+        return GemmaEngine.builder().model(tiny.model, tiny.tokenizer).imageEncoder(tiny.encoder)
+                .config(config.build());
     }
 
     private static GenerationParams greedy(int n) {
@@ -85,8 +74,8 @@ class EngineVisionQueueTest {
     }
 
     private static EngineRequest textRequest(int maxNew) {
-        return EngineRequest.builder().requestId(TEXT_ID).promptIds(tokenizer.encode("Tell me a story about a cat.",
-                true)).params(greedy(maxNew)).build();
+        return EngineRequest.builder().requestId(TEXT_ID)
+                .promptIds(tiny.tokenizer.encode("Tell me a story about a cat.", true)).params(greedy(maxNew)).build();
     }
 
     private static EngineResult get(RequestHandle h) throws Exception {
@@ -95,9 +84,9 @@ class EngineVisionQueueTest {
 
     /** The single-sequence reference of a one-image request without Pan &amp; Scan. */
     private static int[] reference(byte[] img, int maxNew) {
-        MultimodalPrompt mp = new ImageCaptioner(encoder, tokenizer, new ImageDecoder())
+        MultimodalPrompt mp = new ImageCaptioner(tiny.encoder, tiny.tokenizer, new ImageDecoder())
                 .prepare(PROMPT, false, List.of(img), PanAndScanOptions.DISABLED);
-        try (Generator gen = new Generator(model, tokenizer, 0, 8, Generator.Sampling.HOST_REFERENCE)) {
+        try (Generator gen = new Generator(tiny.model, tiny.tokenizer, 0, 8, Generator.Sampling.HOST_REFERENCE)) {
             return gen.generate(mp.ids(), mp.images(), greedy(maxNew), null).tokens();
         }
     }
@@ -258,7 +247,7 @@ class EngineVisionQueueTest {
     void aPanAndScanRequestWithMoreViewsThanTheBudgetIsEncodedOverSeveralIterationsWithoutTheCache()
             throws Exception {
         PanAndScanOptions pas = new PanAndScanOptions(true, 32, 4, 1.2);
-        ImageCaptioner cap = new ImageCaptioner(encoder, tokenizer, new ImageDecoder());
+        ImageCaptioner cap = new ImageCaptioner(tiny.encoder, tiny.tokenizer, new ImageDecoder());
         byte[] wide = EngineImageTest.image(160, 40, "png", 3);
         byte[] small = EngineImageTest.image(30, 30, "jpeg", 9);
         String prompt = "Compare <start_of_image> with <start_of_image> please.";
@@ -266,7 +255,7 @@ class EngineVisionQueueTest {
         int views = mp.tokens().spans().size();
         assertThat(views).as("the wide image, its crops and the small image").isEqualTo(6);
         int[] expected;
-        try (Generator gen = new Generator(model, tokenizer, 0, 8, Generator.Sampling.HOST_REFERENCE)) {
+        try (Generator gen = new Generator(tiny.model, tiny.tokenizer, 0, 8, Generator.Sampling.HOST_REFERENCE)) {
             expected = gen.generate(mp.ids(), mp.images(), greedy(5), null).tokens();
         }
         AtomicInteger iteration = new AtomicInteger();
