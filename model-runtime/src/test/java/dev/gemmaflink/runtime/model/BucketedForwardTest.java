@@ -216,5 +216,11 @@ class BucketedForwardTest {
         assertThat(ShapeBuckets.context(131_072)).isEqualTo(131_072);
         long upTo2048 = java.util.stream.IntStream.rangeClosed(1, 2048).map(ShapeBuckets::rows).distinct().count();
         assertThat(upTo2048).isEqualTo(22);
+        // What the engine reserves activations for: PLAIN as is, OPTIMIZED the bucket of 1.5 x the budget.
+        assertThat(GraphMode.PLAIN.paddedTokens(2048)).isEqualTo(2048);
+        assertThat(GraphMode.OPTIMIZED.paddedTokens(16)).isEqualTo(24);
+        assertThat(GraphMode.OPTIMIZED.paddedTokens(2048)).isEqualTo(3072);
+        assertThat(GraphMode.PLAIN.paddedContext(641)).isEqualTo(656);
+        assertThat(GraphMode.OPTIMIZED.paddedContext(641)).isEqualTo(768);
     }
 }
