@@ -15,6 +15,11 @@ For each folder it:
 With --shape-dir DIR (a folder holding a config.json and the TorchScript from `dump-logits --torchscript-only`)
 it also builds a random model of that full-size shape with transformers on the GPU and compares the runtime's
 TorchScript with it on a prompt longer than the sliding window, then times prefill and decode steps. With
+--graph-ab (and --shape-dir) it then runs an A/B of the graph executor on the same TorchScript: decode steps with
+growing contexts, graph-executor optimisation off with exact shapes (as the runtime's default, GraphMode.PLAIN)
+against optimisation on (profiling executor, TensorExpr fuser) with shapes bucketed as the runtime's
+GraphMode.OPTIMIZED pads them (ShapeBuckets), alternating off/on per round; it prints ms per step, the fusion groups
+of the last optimised graph and the logits difference between the two. With
 --vision-shape-dir DIR (a multimodal config, e.g. the 4B one) it does the same for the SigLIP tower and projector
 (896x896 images, 4096 patches, 256 soft tokens) and times encoding.
 
@@ -33,7 +38,8 @@ import torch
 
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
-# As GemmaModel does in Java: no graph-executor re-specialisation per input shape (shapes change every step).
+# As GemmaModel does in Java by default: no graph-executor re-specialisation per input shape (shapes change every
+# step); --graph-ab turns it on per call (torch.jit.optimized_execution) for its "on" runs only.
 for _setter in ("_set_graph_executor_optimize", "_jit_set_graph_executor_optimize"):
     if hasattr(torch._C, _setter):
         getattr(torch._C, _setter)(False)
@@ -321,7 +327,7 @@ def check_dump(d, device):
         guarded(f"{name}:torchscript_{path}", run_ts)
 
 
-def check_shape(d, device, prompt_len, decode_batches):
+def check_shape(d, device, prompt_len, decode_batches, graph_ab_steps=0):
     """A full-size random model of the config's shape: TorchScript vs transformers on CUDA, then step timings."""
     import transformers
     manifest = json.load(open(os.path.join(d, "manifest.json")))
@@ -375,6 +381,8 @@ def check_shape(d, device, prompt_len, decode_batches):
                              prompt_tokens=prompt_len, window=window)
             if path == "BF16_PLAIN":
                 time_steps(module, w, layers, ids, device, decode_batches)
+                if graph_ab_steps > 0:
+                    graph_ab(module, w, layers, prompt_len, device, decode_batches, graph_ab_steps, 2)
         guarded("shape:" + path, one)
 
 
@@ -519,6 +527,113 @@ def time_steps(module, w, layers, ids, device, decode_batches):
               "tokens_per_s": b / s, "device": torch.cuda.get_device_name(0)})
 
 
+def row_bucket(n, unit=1):
+    """ShapeBuckets.up: the smallest unit * m >= n with m a power of two or three times a power of two."""
+    m = (n + unit - 1) // unit
+    p = 1 << (m.bit_length() - 1)
+    b = p if m == p else (p + p // 2 if p > 1 and m <= p + p // 2 else 2 * p)
+    return b * unit
+
+
+def ctx_bucket(n):
+    return row_bucket(n, CONTEXT_ALIGN)
+
+
+def decode_step_args(b, pos, stride, scratch, device, bucketed):
+    """forward() inputs of one decode step of b sequences at position pos (sequence j's slots j*stride + 0..pos),
+    shaped as BatchTensors builds them: exact (contexts aligned to 16) or bucketed (GraphMode.OPTIMIZED: sequences,
+    logit rows and contexts padded to their buckets; padding sequences at position 0 with fully masked contexts,
+    writing the scratch slot)."""
+    rows_b = row_bucket(b) if bucketed else b
+    length = pos + 1
+    width = ctx_bucket(length) if bucketed else align(length)
+    lng = dict(dtype=torch.long, device=device)
+    base = torch.arange(b, **lng) * stride
+    ids = torch.zeros(rows_b, **lng)
+    ids[:b] = 5
+    p = torch.zeros(rows_b, **lng)
+    p[:b] = pos
+    wslot = torch.full((rows_b,), scratch, **lng)
+    wslot[:b] = base + pos
+    rows = torch.zeros(rows_b, **lng)  # padding logit rows repeat row 0
+    rows[:b] = torch.arange(b, **lng)
+    ctx = torch.zeros((rows_b, width), **lng)
+    ctx[:b, :length] = base[:, None] + torch.arange(length, **lng)[None]
+    kpos = torch.full((rows_b, width), PAD_POSITION, **lng)
+    kpos[:b, :length] = torch.arange(length, **lng)[None]
+    sections = [ids, p, wslot, wslot, rows, torch.zeros(0, **lng)]
+    for _ in range(2):
+        sections += [ctx.reshape(-1), kpos.reshape(-1)]
+    dims = [rows_b, rows_b, 0, 1, 0, rows_b, 1, width, width, 0, 0, 0]
+    return dict(buf=torch.cat(sections), sizes=[int(x.shape[0]) for x in sections], dims=dims,
+                soft=torch.zeros((0, 1), dtype=torch.float32, device=device))
+
+
+def fusion_groups():
+    """Fusion-group nodes of the last graph the executor optimised (0 when none or not available)."""
+    try:
+        g = torch.jit.last_executed_optimized_graph()
+    except Exception:
+        return None
+    kinds = {}
+    for n in g.nodes():
+        stack = [n]
+        while stack:
+            x = stack.pop()
+            if "Group" in x.kind() or "Fusion" in x.kind():
+                kinds[x.kind()] = kinds.get(x.kind(), 0) + 1
+            for blk in x.blocks():
+                stack.extend(blk.nodes())
+    return kinds
+
+
+def graph_ab(module, w, layers, prompt_len, device, batches, steps, rounds):
+    """Decode steps from context prompt_len + 1 over `steps` positions: optimisation off with exact shapes against
+    on with bucketed shapes, alternating per round. Each pass runs the same steps twice: the first includes the
+    profiling runs and fusion compiles of new shapes, the second is the steady state."""
+    if hasattr(torch._C, "_jit_set_profiling_executor"):
+        torch._C._jit_set_profiling_executor(True)
+    if hasattr(torch._C, "_jit_set_texpr_fuser_enabled"):
+        torch._C._jit_set_texpr_fuser_enabled(True)
+    if hasattr(torch._C, "_jit_override_can_fuse_on_gpu"):
+        torch._C._jit_override_can_fuse_on_gpu(True)
+    flags = {k: getattr(torch._C, k)() for k in ("_jit_texpr_fuser_enabled", "_jit_can_fuse_on_gpu",
+                                                 "_jit_can_fuse_on_cpu") if hasattr(torch._C, k)}
+    emit({"graph_ab_flags": flags})
+    for b in batches:
+        stride = prompt_len + steps + 1
+        scratch = b * stride  # one slot after the sequences' own (KvStorage.scratchSlot)
+        caches = {}
+        for mode in ("off", "on"):
+            kv = module.alloc_cache([scratch + 1] * layers, torch.zeros(1, device=device))
+            caches[mode] = (kv, module.rows_view(kv))
+        plans = {mode: [decode_step_args(b, prompt_len + i, stride, scratch, device, mode == "on")
+                        for i in range(steps)] for mode in ("off", "on")}
+        last = {}
+        for rnd in range(rounds):
+            for mode in ("off", "on"):
+                kv, kv_rows = caches[mode]
+                shapes = len({(a["dims"][0], a["dims"][7]) for a in plans[mode]})
+                for pass_no in (1, 2):
+                    torch.cuda.synchronize()
+                    start = time.perf_counter()
+                    with torch.no_grad(), torch.jit.optimized_execution(mode == "on"):
+                        for a in plans[mode]:
+                            out = module.forward(w, kv, kv_rows, a["buf"], a["sizes"], a["dims"], a["soft"])
+                    torch.cuda.synchronize()
+                    ms = (time.perf_counter() - start) * 1e3 / steps
+                    last[mode] = out[:b].float()
+                    emit({"bench": "graph_ab_decode_step_bf16", "mode": mode, "round": rnd + 1, "pass": pass_no,
+                          "batch": b, "contexts": [prompt_len + 1, prompt_len + steps], "steps": steps,
+                          "distinct_shapes": shapes, "ms_per_step": round(ms, 3), "tokens_per_s": round(b * 1e3 / ms, 1),
+                          "fusion_groups": fusion_groups() if mode == "on" else None,
+                          "device": torch.cuda.get_device_name(0)})
+        if "off" in last and "on" in last:
+            diff = (last["on"] - last["off"]).abs().max().item()
+            emit({"graph_ab_logits_max_abs_diff": diff, "batch": b,
+                  "logits_max_abs": last["off"].abs().max().item()})
+
+
 def main():
     global OUT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -529,6 +644,9 @@ def main():
     ap.add_argument("--vision-batches", default="1,8")
     ap.add_argument("--prompt-len", type=int, default=640)
     ap.add_argument("--decode-batches", default="1,16,64")
+    ap.add_argument("--graph-ab", type=int, default=0, metavar="STEPS",
+                    help="with --shape-dir: A/B of graph-executor optimisation + bucketed shapes against the "
+                    "default over STEPS decode steps per batch of --decode-batches (e.g. 256)")
     ap.add_argument("--out", help="folder to append parity.jsonl to")
     args = ap.parse_args()
     OUT = args.out
@@ -542,7 +660,7 @@ def main():
         guarded("dump:" + d, check_dump, d, device)
     if args.shape_dir:
         guarded("shape", check_shape, args.shape_dir, device, args.prompt_len,
-                [int(x) for x in args.decode_batches.split(",")])
+                [int(x) for x in args.decode_batches.split(",")], args.graph_ab)
     if args.vision_shape_dir:
         guarded("vision_shape", check_vision_shape, args.vision_shape_dir, device,
                 [int(x) for x in args.vision_batches.split(",")])

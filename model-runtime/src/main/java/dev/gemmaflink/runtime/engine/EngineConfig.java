@@ -2,6 +2,7 @@ package dev.gemmaflink.runtime.engine;
 
 import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.kvcache.KvCacheSizing;
+import dev.gemmaflink.runtime.model.GraphMode;
 import dev.gemmaflink.runtime.model.ModelOptions;
 import dev.gemmaflink.runtime.model.Precision;
 import dev.gemmaflink.runtime.vision.PanAndScanOptions;
@@ -73,11 +74,16 @@ import java.util.Objects;
  *     per step (default {@value #DEFAULT_MAX_IMAGE_VIEWS_PER_STEP}; see the constant for why)
  * @param panAndScan Pan &amp; Scan for requests that do not choose (default off)
  * @param preparationThreads threads that tokenize prompts and decode images off the caller's thread (default 2)
+ * @param graphOptimization run each step with libtorch's graph-executor optimisation (profiling executor and
+ *     fusers) and its shapes padded to a few buckets ({@link GraphMode#OPTIMIZED}); tokens are the same either way.
+ *     Default off: on the CPU libtorch fuses nothing and the A/B in docs/benchmarks.md ("Graph optimisation with
+ *     bucketed shapes") measured it slower; on CUDA it is not measured yet ({@code tools/hf_parity.py --graph-ab})
  */
 public record EngineConfig(String modelId, Precision precision, String device, int threads, long kvCacheBytes,
         double kvCacheFraction, int blockSize, int targetSequenceLength, int maxSequenceLength, int maxTokensPerStep,
         int maxBatchSize, int queueCapacity, boolean prefixCaching, Duration drainTimeout, long imageCacheBytes,
-        int maxImageViewsPerStep, PanAndScanOptions panAndScan, int preparationThreads) implements Serializable {
+        int maxImageViewsPerStep, PanAndScanOptions panAndScan, int preparationThreads, boolean graphOptimization)
+        implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
@@ -138,6 +144,11 @@ public record EngineConfig(String modelId, Precision precision, String device, i
     /** A builder holding this configuration's values. */
     public Builder toBuilder() {
         return new Builder(this);
+    }
+
+    /** How the engine's steps run the model's graph: {@code graphOptimization} as a {@link GraphMode}. */
+    public GraphMode graphMode() {
+        return graphOptimization ? GraphMode.OPTIMIZED : GraphMode.PLAIN;
     }
 
     /** How the model is loaded: precision, device and threads of this configuration. */
@@ -224,6 +235,7 @@ public record EngineConfig(String modelId, Precision precision, String device, i
         private int maxImageViewsPerStep = DEFAULT_MAX_IMAGE_VIEWS_PER_STEP;
         private PanAndScanOptions panAndScan = PanAndScanOptions.DISABLED;
         private int preparationThreads = 2;
+        private boolean graphOptimization;
 
         private Builder() {
         }
@@ -247,6 +259,7 @@ public record EngineConfig(String modelId, Precision precision, String device, i
             maxImageViewsPerStep = c.maxImageViewsPerStep;
             panAndScan = c.panAndScan;
             preparationThreads = c.preparationThreads;
+            graphOptimization = c.graphOptimization;
         }
 
         public Builder modelId(String value) {
@@ -348,11 +361,21 @@ public record EngineConfig(String modelId, Precision precision, String device, i
             return this;
         }
 
+        /**
+         * Graph-executor optimisation with bucketed step shapes (default off; see the record's
+         * {@code graphOptimization}).
+         */
+        public Builder graphOptimization(boolean value) {
+            this.graphOptimization = value;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first invalid setting */
         public EngineConfig build() {
             return new EngineConfig(modelId, precision, device, threads, kvCacheBytes, kvCacheFraction, blockSize,
                     targetSequenceLength, maxSequenceLength, maxTokensPerStep, maxBatchSize, queueCapacity,
-                    prefixCaching, drainTimeout, imageCacheBytes, maxImageViewsPerStep, panAndScan, preparationThreads);
+                    prefixCaching, drainTimeout, imageCacheBytes, maxImageViewsPerStep, panAndScan, preparationThreads,
+                    graphOptimization);
         }
     }
 }

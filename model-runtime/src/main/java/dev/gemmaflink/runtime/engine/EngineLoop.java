@@ -15,6 +15,7 @@ import dev.gemmaflink.runtime.sched.StepPlan;
 import dev.gemmaflink.runtime.sched.StepPlanner;
 import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.GemmaModel;
+import dev.gemmaflink.runtime.model.GraphMode;
 import dev.gemmaflink.runtime.model.KvStorage;
 import dev.gemmaflink.runtime.model.SampleRow;
 import dev.gemmaflink.runtime.model.SampledTokens;
@@ -65,6 +66,8 @@ final class EngineLoop implements Runnable {
     private final KvCacheLayout layout;
     private final StepPlanner planner;
     private final KvStorage storage;
+    /** How each step runs the model's graph ({@link EngineConfig#graphMode()}). */
+    private final GraphMode graphMode;
     private final String modelId;
     private final BlockingQueue<Object> inbox;
     private final Map<String, RequestState> states;
@@ -94,7 +97,8 @@ final class EngineLoop implements Runnable {
     private long drainDeadline = Long.MAX_VALUE;
     private boolean closing;
 
-    EngineLoop(GemmaModel model, KvCacheManager kvCache, StepPlanner planner, KvStorage storage, String modelId,
+    EngineLoop(GemmaModel model, KvCacheManager kvCache, StepPlanner planner, KvStorage storage, GraphMode graphMode,
+            String modelId,
             BlockingQueue<Object> inbox, Map<String, RequestState> states,
             AtomicInteger notStarted, MetricsRecorder metrics, Runnable onExit, Executor callbacks,
             Consumer<List<ScheduledRequest>> beforeIteration, VisionStage vision) {
@@ -106,6 +110,7 @@ final class EngineLoop implements Runnable {
         this.layout = kvCache.layout();
         this.planner = planner;
         this.storage = storage;
+        this.graphMode = java.util.Objects.requireNonNull(graphMode, "graphMode");
         this.modelId = modelId;
         this.inbox = inbox;
         this.states = states;
@@ -320,7 +325,7 @@ final class EngineLoop implements Runnable {
                     }
                 }
             }
-            out = model.forwardSample(new ForwardBatch(steps), storage, rows);
+            out = model.forwardSample(new ForwardBatch(steps), storage, rows, graphMode);
         } catch (RuntimeException e) {
             // The step's blocks hold no valid K/V: end its requests and withdraw the blocks they alone hold from the
             // prefix cache (they were offered to it at allocation).

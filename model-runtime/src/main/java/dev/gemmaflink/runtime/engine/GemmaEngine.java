@@ -93,7 +93,7 @@ public final class GemmaEngine implements AutoCloseable {
         this.metrics = new MetricsRecorder(kv.maxBatchSize(), kvCache.usage());
         this.preparation = EngineThreads.pool("gemma-prepare-" + modelId, config.preparationThreads());
         this.callbacks = EngineThreads.pool("gemma-callbacks-" + modelId, 1);
-        EngineLoop loop = new EngineLoop(model, kvCache, planner, kv.storage(), modelId, inbox, states, notStarted,
+        EngineLoop loop = new EngineLoop(model, kvCache, planner, kv.storage(), config.graphMode(), modelId, inbox, states, notStarted,
                 metrics, this::release, callbacks, b.beforeIteration, encoder == null ? null
                 : new VisionStage(b.viewEncoders.apply(VisionStage.callsOf(encoder)),
                         new ImageEmbeddingCache(config.imageCacheBytes()), metrics, config.maxImageViewsPerStep()));

@@ -4,6 +4,7 @@ import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.LayerType;
 import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
 import dev.gemmaflink.runtime.kvcache.KvCacheSizing;
+import dev.gemmaflink.runtime.model.GraphMode;
 
 /**
  * The KV budget of an engine at start: {@link EngineConfig#kvBudgetBytes} after the {@link ActivationHeadroom} of
@@ -34,8 +35,7 @@ record KvBudget(long bytes, ActivationHeadroom headroom, int longestContext, int
         int context = longestContext(config, model, layout, beforeHeadroom);
         int batch = config.maxBatchSize() > 0 ? config.maxBatchSize()
                 : automaticBatch(config, model, layout, freeBytes, gpu, context);
-        ActivationHeadroom headroom = ActivationHeadroom.of(model, layout.bytesPerElement(),
-                config.maxTokensPerStep(), batch, context);
+        ActivationHeadroom headroom = headroom(config, model, layout, batch, context);
         long reserve = headroom.totalBytes();
         if (config.kvCacheBytes() > 0 && gpu && config.kvCacheBytes() + reserve > freeBytes) {
             throw new IllegalArgumentException("kvCacheBytes " + config.kvCacheBytes() + " plus the activation headroom "
@@ -79,8 +79,7 @@ record KvBudget(long bytes, ActivationHeadroom headroom, int longestContext, int
      */
     static boolean fits(EngineConfig config, GemmaConfig model, KvCacheLayout layout, long freeBytes, int context,
             int batch) {
-        long headroom = ActivationHeadroom.of(model, layout.bytesPerElement(), config.maxTokensPerStep(), batch,
-                context).totalBytes();
+        long headroom = headroom(config, model, layout, batch, context).totalBytes();
         long cache = config.kvCacheBytes() > 0 ? config.kvCacheBytes()
                 : KvCacheSizing.budgetFromFreeMemory(freeBytes, config.kvCacheFraction()) - headroom;
         if (config.kvCacheBytes() > 0 && config.kvCacheBytes() + headroom > freeBytes) {
@@ -118,5 +117,18 @@ record KvBudget(long bytes, ActivationHeadroom headroom, int longestContext, int
             }
         }
         return Math.max(1, limit);
+    }
+
+    /**
+     * The activation headroom of one step: {@code maxTokensPerStep} tokens at the longest context, both as padded
+     * under the configuration's {@link EngineConfig#graphMode()} (bucketed steps may run more rows and a longer
+     * context than they hold).
+     */
+    private static ActivationHeadroom headroom(EngineConfig config, GemmaConfig model, KvCacheLayout layout, int batch,
+            int context) {
+        GraphMode mode = config.graphMode();
+        int padded = mode == GraphMode.PLAIN ? context : mode.paddedContext(context);
+        return ActivationHeadroom.of(model, layout.bytesPerElement(), mode.paddedTokens(config.maxTokensPerStep()),
+                batch, padded);
     }
 }

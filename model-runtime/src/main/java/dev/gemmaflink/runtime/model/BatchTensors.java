@@ -16,6 +16,15 @@ import java.util.List;
  * one contiguous run of rows and need no padding; only contexts are padded, to a multiple of
  * {@link GemmaScript#CONTEXT_ALIGN}. Logit rows stay in the batch's sequence order. Large paged contexts
  * ({@link ChunkSlots#isPaged()}) travel as their blocks ({@link #tableMinEntries}).
+ *
+ * <p>Bucketed ({@link GraphMode#OPTIMIZED}): the decode group's sequences, the step's tokens T and logit rows N are
+ * padded to {@link ShapeBuckets#rows}, contexts to {@link ShapeBuckets#context} (and a paged context's block count to
+ * what that length can span). Padding sequences of the decode group follow its real ones: token 0 at position 0, a
+ * context of masked entries only (slot 0 at {@link GemmaScript#PAD_POSITION}, or no blocks). Tokens that bring T up
+ * to its bucket extend the last group: more padding sequences when it is the decode group, else more queries of the
+ * last multi-token step at the positions after its own (they see its context; no real query sees them, since they
+ * are in no context). Every padding token writes its K/V to the storage's scratch slot ({@link KvStorage#scratchSlot}),
+ * which no context reads. Padding logit rows repeat flat row 0. Image soft tokens are not bucketed.
  */
 final class BatchTensors {
 
@@ -41,10 +50,17 @@ final class BatchTensors {
         this.rowCount = new int[sequences];
     }
 
+    /** Observer of each built step's {@link #sizes()} and {@link #dims()} (tests count distinct shapes); null: none. */
+    static volatile java.util.function.BiConsumer<long[], long[]> observer;
+
     static BatchTensors build(ForwardBatch batch, GemmaConfig cfg, KvStorage kv) {
+        return build(batch, cfg, kv, false);
+    }
+
+    /** @param bucketed pad the step's shapes to {@link ShapeBuckets} (see the class comment) */
+    static BatchTensors build(ForwardBatch batch, GemmaConfig cfg, KvStorage kv, boolean bucketed) {
         List<SequenceStep> steps = batch.steps();
         int nb = steps.size();
-        int t = batch.totalTokens();
         for (LayerType type : TYPES) {
             for (int b = 0; b < nb; b++) {
                 ChunkSlots c = steps.get(b).slots(type);
@@ -56,26 +72,57 @@ final class BatchTensors {
         }
         BatchTensors bt = new BatchTensors(nb);
         List<int[]> groups = groups(steps);
+        // Rows of each group as shaped: B (sequences) and Q (queries per sequence), padding included.
+        int[] gRows = new int[groups.size()];
+        int[] gQueries = new int[groups.size()];
+        int realT = 0;
+        for (int gi = 0; gi < groups.size(); gi++) {
+            int[] g = groups.get(gi);
+            boolean decode = steps.get(g[0]).length() == 1;
+            gRows[gi] = decode && bucketed ? ShapeBuckets.rows(g.length) : g.length;
+            gQueries[gi] = steps.get(g[0]).length(); // a multi-token group holds one step
+            realT += gRows[gi] * gQueries[gi];
+        }
+        int t = bucketed ? ShapeBuckets.rows(realT) : realT;
+        int last = groups.size() - 1;
+        if (gQueries[last] == 1) {
+            gRows[last] += t - realT;
+        } else {
+            gQueries[last] += t - realT;
+        }
         int[] flatStart = new int[nb];
+        int[] groupStart = new int[groups.size()];
         int flat = 0;
-        for (int[] g : groups) {
-            for (int b : g) {
+        for (int gi = 0; gi < groups.size(); gi++) {
+            groupStart[gi] = flat;
+            for (int b : groups.get(gi)) {
                 flatStart[b] = flat;
                 flat += steps.get(b).length();
             }
+            flat = groupStart[gi] + gRows[gi] * gQueries[gi];
         }
         // ids, pos, wslotL, wslotG: four sections of T, in flat order.
         int ids = bt.section(t);
         int pos = bt.section(t);
         int wsL = bt.section(t);
         int wsG = bt.section(t);
+        // Padding tokens: id 0, write to the scratch slot; positions 0, or after their multi-token step's own.
+        java.util.Arrays.fill(bt.buf, wsL, wsL + t, kv.scratchSlot(LayerType.SLIDING_ATTENTION));
+        java.util.Arrays.fill(bt.buf, wsG, wsG + t, kv.scratchSlot(LayerType.FULL_ATTENTION));
+        if (gQueries[last] > 1) {
+            SequenceStep s = steps.get(groups.get(last)[0]);
+            for (int i = s.length(); i < gQueries[last]; i++) {
+                bt.buf[pos + groupStart[last] + i] = (long) s.firstPosition() + i;
+            }
+        }
         List<float[]> softParts = new ArrayList<>();
         List<Long> softIdx = new ArrayList<>();
         int rows = 0;
         for (int b = 0; b < nb; b++) {
             rows += steps.get(b).logitRows();
         }
-        int rowAt = bt.section(rows);
+        int realRows = rows;
+        int rowAt = bt.section(bucketed ? ShapeBuckets.rows(rows) : rows); // padding: flat row 0
         rows = 0;
         for (int b = 0; b < nb; b++) {
             SequenceStep s = steps.get(b);
@@ -116,21 +163,22 @@ final class BatchTensors {
             bt.buf[softAt + i] = softIdx.get(i);
         }
         bt.dims.add((long) t);
-        bt.dims.add((long) rows);
+        bt.dims.add((long) (bucketed ? ShapeBuckets.rows(realRows) : realRows));
         bt.dims.add((long) softIdx.size());
         bt.dims.add((long) groups.size());
-        for (int[] g : groups) {
-            int gb = g.length;
-            int gq = steps.get(g[0]).length(); // a multi-token group holds one step; decode steps all have one token
+        for (int gIndex = 0; gIndex < groups.size(); gIndex++) {
+            int[] g = groups.get(gIndex);
+            int gb = gRows[gIndex]; // padding sequences included: entries j >= g.length
+            int gq = gQueries[gIndex];
             int[] gl = new int[TYPES.length];
             for (int ti = 0; ti < TYPES.length; ti++) {
                 int longest = 0;
                 for (int b : g) {
                     longest = Math.max(longest, steps.get(b).slots(TYPES[ti]).contextLength());
                 }
-                gl[ti] = align(longest);
+                gl[ti] = bucketed ? ShapeBuckets.context(longest) : align(longest);
             }
-            boolean images = gb == 1 && gq > 1 && steps.get(g[0]).images() != null
+            boolean images = g.length == 1 && steps.get(g[0]).length() > 1 && steps.get(g[0]).images() != null
                     && !steps.get(g[0]).images().spans().isEmpty();
             // Per layer type: a paged context ships its blocks when the expanded slots would be large (the device
             // computes the slots); otherwise slots and positions.
@@ -144,7 +192,7 @@ final class BatchTensors {
                 }
                 pagedBlockSize[ti] = paged ? bs : 0;
             }
-            bt.dims.add((long) flatStart[g[0]]);
+            bt.dims.add((long) groupStart[gIndex]);
             bt.dims.add((long) gb);
             bt.dims.add((long) gq);
             bt.dims.add((long) gl[0]);
@@ -158,10 +206,15 @@ final class BatchTensors {
                     for (int b : g) {
                         blocks = Math.max(blocks, steps.get(b).slots(TYPES[ti]).blockCount());
                     }
+                    int bs = pagedBlockSize[ti];
+                    if (bucketed) {
+                        // The most blocks a context of gl entries spans (it may start anywhere in its first block).
+                        blocks = Math.max(blocks, (gl[ti] + 2 * bs - 2) / bs);
+                    }
                     int tbl = bt.section(gb * blocks); // padding: block 0, never read (the entry is masked)
                     int first = bt.section(gb);
-                    int length = bt.section(gb);
-                    for (int j = 0; j < gb; j++) {
+                    int length = bt.section(gb); // padding sequences: length 0, every entry masked
+                    for (int j = 0; j < g.length; j++) {
                         ChunkSlots c = steps.get(g[j]).slots(TYPES[ti]);
                         for (int k = 0; k < c.blockCount(); k++) {
                             bt.buf[tbl + j * blocks + k] = c.block(k);
@@ -173,7 +226,9 @@ final class BatchTensors {
                 }
                 int ctx = bt.section(gb * gl[ti]);
                 int kpos = bt.section(gb * gl[ti]);
-                for (int j = 0; j < gb; j++) {
+                // Padding sequences: every entry slot 0 at the padding position.
+                java.util.Arrays.fill(bt.buf, kpos + g.length * gl[ti], kpos + gb * gl[ti], GemmaScript.PAD_POSITION);
+                for (int j = 0; j < g.length; j++) {
                     ChunkSlots c = steps.get(g[j]).slots(TYPES[ti]);
                     int base = j * gl[ti];
                     for (int i = 0; i < c.contextLength(); i++) {
@@ -189,7 +244,8 @@ final class BatchTensors {
                 // Per query and key, the image span it belongs to (-1: text or padding).
                 SequenceStep s = steps.get(g[0]);
                 int qg = bt.section(gq);
-                for (int i = 0; i < gq; i++) {
+                java.util.Arrays.fill(bt.buf, qg, qg + gq, -1); // padding queries: no image
+                for (int i = 0; i < s.length(); i++) {
                     bt.buf[qg + i] = s.images().spanOf((long) s.firstPosition() + i);
                 }
                 for (int ti = 0; ti < TYPES.length; ti++) {
@@ -210,6 +266,10 @@ final class BatchTensors {
             at += part.length;
         }
         bt.softRows = softIdx.size();
+        java.util.function.BiConsumer<long[], long[]> o = observer;
+        if (o != null) {
+            o.accept(bt.sizes(), bt.dims());
+        }
         return bt;
     }
 

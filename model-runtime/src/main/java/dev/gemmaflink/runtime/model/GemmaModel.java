@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>Step API: {@link #forward(ForwardBatch, KvStorage)} runs the new tokens of several sequences at once against a
  * slot-addressed {@link KvStorage}; prefill, chunked prefill and decode are the same call. Serving uses
  * {@link #forwardSample(ForwardBatch, KvStorage, List)}, which samples on the device and returns token ids only;
- * {@code forward} copies the logits to the host (tests, parity checks, dump-logits).
+ * {@code forward} copies the logits to the host (tests, parity checks, dump-logits). Both take a {@link GraphMode}:
+ * whether the step runs with libtorch's graph-executor optimisation and bucketed shapes (default: off).
  *
  * <p>Thread safety: {@code forward} may be called from several threads with distinct {@link KvStorage}s; calls on
  * one storage must not overlap. Keep a reference to this object while it is used: the DJL model behind it frees
@@ -173,7 +174,7 @@ public final class GemmaModel implements AutoCloseable {
     }
 
     /**
-     * Allocates zeroed K/V storage for every layer.
+     * Allocates zeroed K/V storage for every layer (and one scratch slot per layer, see {@link KvStorage}).
      *
      * @param slidingSlots slots of each sliding-window layer
      * @param fullSlots    slots of each full-attention layer
@@ -187,7 +188,8 @@ public final class GemmaModel implements AutoCloseable {
         long[] slots = new long[config.numHiddenLayers()];
         long totalSlots = 0;
         for (int i = 0; i < slots.length; i++) {
-            slots[i] = config.layerType(i) == LayerType.SLIDING_ATTENTION ? slidingSlots : fullSlots;
+            // + 1: the scratch slot padding tokens write to (KvStorage.scratchSlot).
+            slots[i] = (config.layerType(i) == LayerType.SLIDING_ATTENTION ? slidingSlots : fullSlots) + 1L;
             totalSlots += slots[i];
         }
         long bytes = 2 * totalSlots * config.numKeyValueHeads() * config.headDim()
@@ -213,7 +215,15 @@ public final class GemmaModel implements AutoCloseable {
      * @throws IllegalArgumentException when a slot lies outside the storage or the storage belongs to another model
      */
     public ForwardResult forward(ForwardBatch batch, KvStorage kv) {
-        return run(batch, kv, (bt, out, sub) -> {
+        return forward(batch, kv, GraphMode.PLAIN);
+    }
+
+    /**
+     * {@link #forward(ForwardBatch, KvStorage)} with the graph run as {@code mode} says; the logits are the same
+     * rows (padding rows of {@link GraphMode#OPTIMIZED} are dropped).
+     */
+    public ForwardResult forward(ForwardBatch batch, KvStorage kv, GraphMode mode) {
+        return run(batch, kv, mode, (bt, out, sub) -> {
             float[] data = out.toTensor(sub).toFloatArray();
             deviceToHostBytes.add((long) data.length * Float.BYTES);
             return new ForwardResult(data, config.vocabSize(), bt.firstRow(), bt.rowCount());
@@ -234,6 +244,15 @@ public final class GemmaModel implements AutoCloseable {
      *                                  row's mask another vocabulary (checked before the step runs)
      */
     public SampledTokens forwardSample(ForwardBatch batch, KvStorage kv, List<SampleRow> rows) {
+        return forwardSample(batch, kv, rows, GraphMode.PLAIN);
+    }
+
+    /**
+     * {@link #forwardSample(ForwardBatch, KvStorage, List)} with the forward pass run as {@code mode} says (the
+     * sampling itself always runs unoptimised); the tokens are the same.
+     */
+    public SampledTokens forwardSample(ForwardBatch batch, KvStorage kv, List<SampleRow> rows, GraphMode mode) {
+        java.util.Objects.requireNonNull(mode, "mode");
         int n = batch.steps().size();
         boolean[] seen = new boolean[n];
         for (SampleRow row : rows) {
@@ -250,7 +269,7 @@ public final class GemmaModel implements AutoCloseable {
             }
             seen[row.sequence()] = true;
         }
-        return run(batch, kv, (bt, out, sub) -> {
+        return run(batch, kv, mode, (bt, out, sub) -> {
             int[] first = bt.firstRow();
             int[] count = bt.rowCount();
             int[] logitRow = rows.stream().mapToInt(r -> first[r.sequence()] + count[r.sequence()] - 1).toArray();
@@ -272,13 +291,14 @@ public final class GemmaModel implements AutoCloseable {
         T take(BatchTensors bt, IValue logits, PtNDManager sub);
     }
 
-    private <T> T run(ForwardBatch batch, KvStorage kv, StepOutput<T> then) {
+    private <T> T run(ForwardBatch batch, KvStorage kv, GraphMode mode, StepOutput<T> then) {
         checkOpen();
         if (kv.owner() != this) {
             throw new IllegalArgumentException("KV storage was allocated by another model");
         }
-        BatchTensors bt = BatchTensors.build(batch, config, kv);
-        module.prepareCallingThread();
+        boolean optimized = mode == GraphMode.OPTIMIZED;
+        BatchTensors bt = BatchTensors.build(batch, config, kv, optimized);
+        module.prepareCallingThread(optimized);
         try (PtNDManager sub = module.newSubManager();
              IValue buf = IValue.from((PtNDArray) sub.create(
                      java.nio.LongBuffer.wrap(bt.buffer(), 0, bt.bufferLength()), new Shape(bt.bufferLength())));
@@ -286,10 +306,21 @@ public final class GemmaModel implements AutoCloseable {
              IValue dims = IValue.listFrom(bt.dims());
              IValue soft = IValue.from((PtNDArray) sub.create(bt.soft(),
                      new Shape(bt.softRows(), bt.softRows() == 0 ? config.hiddenSize() : bt.soft().length / bt.softRows())));
-             IValue out = module.call("forward", module.weights(), kv.cache(), kv.rows(), buf, sizes, dims, soft)) {
-            return then.take(bt, out, sub);
+             IValue logits = forwardCall(kv, buf, sizes, dims, soft, optimized)) {
+            return then.take(bt, logits, sub);
         } catch (ai.djl.engine.EngineException e) {
             throw new IllegalStateException("forward step failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The module's forward call; an optimised call turns the thread's optimisation off again before returning. */
+    private IValue forwardCall(KvStorage kv, IValue buf, IValue sizes, IValue dims, IValue soft, boolean optimized) {
+        try {
+            return module.call("forward", module.weights(), kv.cache(), kv.rows(), buf, sizes, dims, soft);
+        } finally {
+            if (optimized) {
+                TorchThreads.endOptimizedCall();
+            }
         }
     }
 

@@ -48,7 +48,10 @@ import java.util.Locale;
  * (bs: block size of a paged context, 0 when slots are shipped); {@code soft}
  * is the float32 {@code (S, hidden)} soft-token embeddings (vision encoder output, not scaled). The attention mask
  * comes from positions (causal; sliding layers also {@code key > query - window}), so prefill, chunked prefill and
- * decode of mixed sequences run the same code. It returns float32 logits {@code (N, vocab)}.
+ * decode of mixed sequences run the same code. It returns float32 logits {@code (N, vocab)}. Under
+ * {@link GraphMode#OPTIMIZED} the inputs also hold padding ({@code BatchTensors}): padding sequences and queries whose
+ * write slot is the storage's scratch slot and whose keys are all at the padding position, and logit rows that repeat
+ * row 0; the module computes them like any other and the caller drops them.
  *
  * <p>Few operations per layer, because on a GPU each costs a kernel launch and on a CPU an interpreter dispatch
  * (held at 40 or fewer per decode layer by {@code DecodeOpCountTest}): one product each for Q/K/V, the output,

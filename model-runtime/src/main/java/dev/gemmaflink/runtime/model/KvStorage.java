@@ -6,7 +6,8 @@ import dev.gemmaflink.runtime.config.LayerType;
 /**
  * The KV cache of every layer: one tensor per layer, {@code (slots, 2 * numKeyValueHeads, headDim)} in the precision's
  * dtype (a slot's K heads, then its V heads, so one copy writes both), addressed by slot index, and the same memory
- * viewed as one row per head, which attention gathers from. Sliding-window and full-attention layers have their own slot spaces (so a block pool can
+ * viewed as one row per head, which attention gathers from; one more slot per layer than asked for is the
+ * {@linkplain #scratchSlot scratch slot}. Sliding-window and full-attention layers have their own slot spaces (so a block pool can
  * later give the sliding layers only a window's worth of blocks). Held natively as TorchScript lists, never as DJL
  * arrays (DJL cannot represent bf16). Created by {@link GemmaModel#allocateKv}; close it to free the memory.
  */
@@ -34,7 +35,16 @@ public final class KvStorage implements AutoCloseable {
         return type == LayerType.SLIDING_ATTENTION ? slidingSlots : fullSlots;
     }
 
-    /** Bytes of native memory held (K and V, all layers). */
+    /**
+     * The slot after the available ones, allocated besides them: padding tokens of a bucketed step
+     * ({@link GraphMode#OPTIMIZED}) write their K/V there, and no context reads it (contexts address available slots
+     * only), so padding never touches the cache of a sequence.
+     */
+    int scratchSlot(LayerType type) {
+        return slots(type);
+    }
+
+    /** Bytes of native memory held (K and V, all layers, the scratch slot included). */
     public long bytes() {
         return bytes;
     }

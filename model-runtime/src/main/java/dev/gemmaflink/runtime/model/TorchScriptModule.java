@@ -339,7 +339,15 @@ public final class TorchScriptModule implements AutoCloseable {
 
     /** Applies the per-thread libtorch settings on the calling thread, with this module's thread count. */
     public void prepareCallingThread() {
-        TorchThreads.prepareCallingThread(threads);
+        prepareCallingThread(false);
+    }
+
+    /**
+     * Applies the per-thread libtorch settings on the calling thread, with this module's thread count and
+     * graph-executor optimisation on or off ({@link TorchThreads#prepareCallingThread(int, boolean)}).
+     */
+    public void prepareCallingThread(boolean optimize) {
+        TorchThreads.prepareCallingThread(threads, optimize);
     }
 
     /** @return the device the module and its weights live on */

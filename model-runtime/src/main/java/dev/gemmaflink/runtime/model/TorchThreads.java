@@ -13,7 +13,10 @@ public final class TorchThreads {
 
     /** Loads DJL's PyTorch engine (the native library) and prepares the calling thread; call before any load. */
     public static void initialize(int threads) {
-        // Graph-executor optimisation re-specialises the graph for every new input shape; shapes change each step.
+        // DJL's own PtSymbolBlock.forward applies this JVM-wide property to the calling thread before each call; the
+        // modules here are called through IValueUtils.runMethod, which does not read it, and set the flag per call
+        // (prepareCallingThread). Off, because graph-executor optimisation re-specialises the graph for every new
+        // input shape and shapes change each step unless they are bucketed (GraphMode.OPTIMIZED).
         System.setProperty("ai.djl.pytorch.graph_optimizer", "false");
         ai.djl.engine.Engine.getEngine("PyTorch"); // loads the native library before any JniUtils call
         prepareCallingThread(threads);
@@ -24,9 +27,23 @@ public final class TorchThreads {
      * thread count (OpenMP's thread count is per calling thread).
      */
     public static void prepareCallingThread(int threads) {
-        JniUtils.setGraphExecutorOptimize(false);
+        prepareCallingThread(threads, false);
+    }
+
+    /**
+     * Sets graph-executor optimisation for the calling thread ({@code optimize}) and, when {@code threads > 0}, its
+     * intra-op thread count. libtorch reads the optimisation flag at each call of a method and keeps the optimised
+     * and the unoptimised plan of a method apart, so calls with either setting may alternate on one module.
+     */
+    public static void prepareCallingThread(int threads, boolean optimize) {
+        JniUtils.setGraphExecutorOptimize(optimize);
         if (threads > 0) {
             JniUtils.setNumThreads(threads);
         }
+    }
+
+    /** Turns graph-executor optimisation off for the calling thread again (after an optimised call). */
+    public static void endOptimizedCall() {
+        JniUtils.setGraphExecutorOptimize(false);
     }
 }

@@ -40,6 +40,8 @@ class EngineConfigTest {
         assertThat(d.maxImageViewsPerStep()).isEqualTo(1);
         assertThat(d.panAndScan()).isEqualTo(PanAndScanOptions.DISABLED);
         assertThat(d.preparationThreads()).isEqualTo(2);
+        assertThat(d.graphOptimization()).isFalse();
+        assertThat(d.graphMode()).isEqualTo(dev.gemmaflink.runtime.model.GraphMode.PLAIN);
     }
 
     @Test
@@ -135,11 +137,12 @@ class EngineConfigTest {
     @Test
     void equalConfigurationsAreEqualKeysAlsoAfterJavaSerialization() throws Exception {
         EngineConfig a = EngineConfig.builder().device("gpu:1").maxBatchSize(128)
-                .panAndScan(PanAndScanOptions.DEFAULTS_ENABLED).maxImageViewsPerStep(5).build();
+                .panAndScan(PanAndScanOptions.DEFAULTS_ENABLED).maxImageViewsPerStep(5).graphOptimization(true).build();
         EngineConfig b = a.toBuilder().build();
         assertThat(b).isEqualTo(a).hasSameHashCodeAs(a);
         assertThat(a.toBuilder().maxBatchSize(64).build()).isNotEqualTo(a);
         assertThat(a.toBuilder().maxImageViewsPerStep(1).build()).isNotEqualTo(a);
+        assertThat(a.toBuilder().graphOptimization(false).build()).isNotEqualTo(a);
 
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {

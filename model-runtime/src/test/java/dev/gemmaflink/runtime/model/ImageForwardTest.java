@@ -91,6 +91,46 @@ class ImageForwardTest {
         return ids;
     }
 
+    /**
+     * Bucketed steps ({@link GraphMode#OPTIMIZED}) with images: the chunks of 10 and 7 tokens get 2 and 1 padding
+     * queries (no image span) and the logits stay those of plain steps, bit for bit.
+     */
+    @Test
+    void bucketedImageChunksGiveThePlainLogits() {
+        TinyCheckpoint ckpt = TinyCheckpointWriter.write(tmp.resolve("bucketed"), TinyCheckpointSpec.builder()
+                .layers(6).hidden(64).heads(4).kvHeads(2).headDim(16).window(4).dtype(DType.BF16).seed(8).build());
+        int n = 20;
+        int[] ids = prompt(n, ckpt.spec().vocab());
+        double[][] soft = softRows(n, 64, 4);
+        try (GemmaModel model = GemmaModel.load(ckpt.directory(),
+                ModelOptions.builder().threads(1).precision(Precision.FLOAT32).build(), LoadProgress.NONE)) {
+            java.util.Map<GraphMode, java.util.List<float[]>> rows = new java.util.EnumMap<>(GraphMode.class);
+            for (GraphMode mode : GraphMode.values()) {
+                java.util.List<float[]> out = new java.util.ArrayList<>();
+                try (KvStorage kv = model.allocateKv(n, n)) {
+                    SequenceCache cache = new SequenceCache(model.config(), 0, n);
+                    ForwardResult r1 = model.forward(ForwardBatch.of(cache.append(Arrays.copyOfRange(ids, 0, 10), true)
+                            .withImages(stepImages(soft, 0, 10, 64))), kv, mode);
+                    ForwardResult r2 = model.forward(ForwardBatch.of(cache.append(Arrays.copyOfRange(ids, 10, 17), true)
+                            .withImages(stepImages(soft, 10, 17, 64))), kv, mode);
+                    ForwardResult r3 = model.forward(ForwardBatch.of(cache.append(Arrays.copyOfRange(ids, 17, 20), true)),
+                            kv, mode);
+                    for (ForwardResult r : java.util.List.of(r1, r2, r3)) {
+                        for (int i = 0; i < r.rows(0); i++) {
+                            out.add(r.row(0, i));
+                        }
+                    }
+                }
+                rows.put(mode, out);
+            }
+            assertThat(rows.get(GraphMode.OPTIMIZED)).hasSize(n);
+            for (int i = 0; i < n; i++) {
+                assertThat(rows.get(GraphMode.OPTIMIZED).get(i)).as("position %d", i)
+                        .containsExactly(rows.get(GraphMode.PLAIN).get(i));
+            }
+        }
+    }
+
     @Test
     void softTokensAndBidirectionalImageAttentionMatchTheReference() {
         TinyCheckpoint ckpt = TinyCheckpointWriter.write(tmp.resolve("c"), TinyCheckpointSpec.builder().layers(6)

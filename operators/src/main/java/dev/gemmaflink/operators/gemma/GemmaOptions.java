@@ -90,6 +90,14 @@ public final class GemmaOptions {
                     + "is retried with back-off (Flink's async retry) until enrich.async-timeout, then becomes a "
                     + "TIMEOUT dead letter.");
 
+    public static final ConfigOption<Boolean> GRAPH_OPTIMIZATION = ConfigOptions
+            .key("enrich.gemma.graph-optimization").booleanType()
+            .defaultValue(EngineConfig.DEFAULTS.graphOptimization())
+            .withDescription("Runs each engine step with libtorch's graph-executor optimisation (profiling executor "
+                    + "and fusers) and its shapes padded to a few buckets; tokens are the same. Off by default: on a "
+                    + "CPU nothing is fused and it measured no faster (docs/benchmarks.md); on a GPU it is not "
+                    + "measured yet.");
+
     public static final ConfigOption<Integer> MAX_IMAGE_VIEWS_PER_STEP = ConfigOptions
             .key("enrich.gemma.max-image-views-per-step").intType()
             .defaultValue(EngineConfig.DEFAULTS.maxImageViewsPerStep())
@@ -174,7 +182,8 @@ public final class GemmaOptions {
                     .maxSequenceLength(config.get(MAX_SEQUENCE_LENGTH))
                     .maxBatchSize(config.get(MAX_BATCH)).maxTokensPerStep(config.get(MAX_TOKENS_PER_STEP))
                     .queueCapacity(config.get(QUEUE_CAPACITY))
-                    .maxImageViewsPerStep(config.get(MAX_IMAGE_VIEWS_PER_STEP)).drainTimeout(DRAIN_TIMEOUT).build();
+                    .maxImageViewsPerStep(config.get(MAX_IMAGE_VIEWS_PER_STEP))
+                    .graphOptimization(config.get(GRAPH_OPTIMIZATION)).drainTimeout(DRAIN_TIMEOUT).build();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(withOptionKey(e.getMessage()), e);
         }
@@ -216,7 +225,8 @@ public final class GemmaOptions {
     /** Every option, in documentation order. */
     public static final List<ConfigOption<?>> ALL = List.of(MODEL_DIR, MODEL_ID, PRECISION, DEVICE_POLICY, THREADS,
             KV_CACHE_BYTES, KV_CACHE_FRACTION, BLOCK_SIZE, TARGET_SEQUENCE_LENGTH, MAX_SEQUENCE_LENGTH, MAX_BATCH,
-            MAX_TOKENS_PER_STEP, QUEUE_CAPACITY, MAX_IMAGE_VIEWS_PER_STEP, MAX_NEW_TOKENS, TEMPERATURE,
+            MAX_TOKENS_PER_STEP, QUEUE_CAPACITY, MAX_IMAGE_VIEWS_PER_STEP, GRAPH_OPTIMIZATION, MAX_NEW_TOKENS,
+            TEMPERATURE,
             TEMPLATE_SUMMARIZE, TEMPLATE_TRANSLATE, TEMPLATE_CAPTION,
             TEMPLATE_CLASSIFY, TEMPLATE_EXTRACT, CLASSIFY_LABELS, CLASSIFY_MAX_LABELS, EXTRACT_SCHEMAS);
 }

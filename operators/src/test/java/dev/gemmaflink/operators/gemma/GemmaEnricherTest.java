@@ -115,6 +115,9 @@ class GemmaEnricherTest {
         assertThat(GemmaOptions.engineConfig(config(Map.of(GemmaOptions.MAX_SEQUENCE_LENGTH.key(), "2048")))
                 .maxSequenceLength()).isEqualTo(2048);
         assertThat(GemmaOptions.engineConfig(config(Map.of())).maxBatchSize()).as("automatic").isZero();
+        assertThat(GemmaOptions.engineConfig(config(Map.of())).graphOptimization()).as("default").isFalse();
+        assertThat(GemmaOptions.engineConfig(config(Map.of(GemmaOptions.GRAPH_OPTIMIZATION.key(), "true")))
+                .graphOptimization()).isTrue();
         assertThatThrownBy(() -> EnricherProvider.fromConfig(config(Map.of(
                 GemmaOptions.MAX_IMAGE_VIEWS_PER_STEP.key(), "0"))))
                 .hasMessage("enrich.gemma.max-image-views-per-step must be > 0, got 0");
