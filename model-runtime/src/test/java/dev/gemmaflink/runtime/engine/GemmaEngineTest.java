@@ -315,7 +315,7 @@ class GemmaEngineTest {
             assertThat(r.tokens()).containsExactly(reference(model, p, greedy(14)));
             assertPoolFree(engine);
         }
-        // A cap above the KV capacity leaves the capacity binding, named as before.
+        // A cap above the KV capacity leaves the capacity binding, named in the message as the limit.
         try (GemmaEngine small = engine(model, config().maxSequenceLength(512)
                 .kvCacheBytes(EngineTestSupport.budgetFor(1, 128, 16))).build()) {
             assertThat(small.maxSequenceTokens()).isEqualTo(128);
