@@ -184,6 +184,16 @@ final class DeviceSampler {
      */
     static SampledTokens sample(TorchScriptModule module, PtNDManager sub, IValue logits, int n, int[] logitRow,
             List<SampleRow> rows, int vocab, LongConsumer copied) {
+        return sample(module, sub, logits, n, logitRow, rows, vocab, copied, null);
+    }
+
+    /**
+     * {@link #sample(TorchScriptModule, PtNDManager, IValue, int, int[], List, int, LongConsumer)}, handing the
+     * call's inputs and sampled tokens to {@code recorded} (null: none) when rows were sampled.
+     */
+    static SampledTokens sample(TorchScriptModule module, PtNDManager sub, IValue logits, int n, int[] logitRow,
+            List<SampleRow> rows, int vocab, LongConsumer copied,
+            java.util.function.Consumer<RecordedStep.Sample> recorded) {
         int r = rows.size();
         if (r == 0) {
             return SampledTokens.none();
@@ -232,16 +242,7 @@ final class DeviceSampler {
                 }
             }
         }
-        long[] out;
-        try (IValue p = IValue.from((PtNDArray) sub.create(params, new Shape(r, PARAM_COLUMNS)));
-             IValue k = IValue.from((long) kmax);
-             IValue lp = IValue.from(logprobs);
-             IValue a = IValue.from((PtNDArray) (masked ? sub.create(allowed, new Shape(r, words))
-                     : sub.create(new int[0], new Shape(0))));
-             IValue w = IValue.from(whole);
-             IValue result = module.call("sample", logits, p, k, lp, a, w)) {
-            out = result.toTensor(sub).toLongArray();
-        }
+        long[] out = call(module, sub, logits, params, kmax, logprobs, allowed, whole);
         copied.accept((long) out.length * Long.BYTES);
         int[] tokens = new int[r];
         double[] lps = new double[r];
@@ -249,7 +250,31 @@ final class DeviceSampler {
             tokens[i] = Math.toIntExact(out[2 * i]);
             lps[i] = rows.get(i).logprob() ? Double.longBitsToDouble(out[2 * i + 1]) : Double.NaN;
         }
+        if (recorded != null) {
+            long[] ids = Arrays.stream(tokens).asLongStream().toArray();
+            recorded.accept(new RecordedStep.Sample(params, r, kmax, logprobs, allowed, whole, ids));
+        }
         return new SampledTokens(tokens, lps);
+    }
+
+    /**
+     * The module's {@code sample} call on packed inputs: {@code params} (rows x {@value #PARAM_COLUMNS}),
+     * {@code allowed} (rows x words bitsets, or empty when no row is constrained).
+     *
+     * @return per row, the token id and the raw bits of its log-probability
+     */
+    static long[] call(TorchScriptModule module, PtNDManager sub, IValue logits, long[] params, int kmax,
+            boolean logprobs, int[] allowed, boolean whole) {
+        int r = params.length / PARAM_COLUMNS;
+        try (IValue p = IValue.from((PtNDArray) sub.create(params, new Shape(r, PARAM_COLUMNS)));
+             IValue k = IValue.from((long) kmax);
+             IValue lp = IValue.from(logprobs);
+             IValue a = IValue.from((PtNDArray) (allowed.length > 0 ? sub.create(allowed,
+                     new Shape(r, allowed.length / r)) : sub.create(new int[0], new Shape(0))));
+             IValue w = IValue.from(whole);
+             IValue result = module.call("sample", logits, p, k, lp, a, w)) {
+            return result.toTensor(sub).toLongArray();
+        }
     }
 
     /**

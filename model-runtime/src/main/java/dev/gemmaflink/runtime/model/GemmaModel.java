@@ -50,6 +50,8 @@ public final class GemmaModel implements AutoCloseable {
     private final TorchScriptModule module;
     private final long weightBytes;
     private final LongAdder deviceToHostBytes = new LongAdder();
+    /** Null unless steps are being recorded: the steps then check it once each. */
+    private volatile StepRecorder recorder;
 
     private GemmaModel(GemmaConfig config, MatmulPath path, TorchScriptModule module, long weightBytes) {
         this.config = config;
@@ -185,13 +187,9 @@ public final class GemmaModel implements AutoCloseable {
             throw new IllegalArgumentException("KV storage needs at least one slot per layer type, got "
                     + slidingSlots + " sliding and " + fullSlots + " full");
         }
-        long[] slots = new long[config.numHiddenLayers()];
-        long totalSlots = 0;
-        for (int i = 0; i < slots.length; i++) {
-            // + 1: the scratch slot padding tokens write to (KvStorage.scratchSlot).
-            slots[i] = (config.layerType(i) == LayerType.SLIDING_ATTENTION ? slidingSlots : fullSlots) + 1L;
-            totalSlots += slots[i];
-        }
+        // + 1 per layer: the scratch slot padding tokens write to (KvStorage.scratchSlot).
+        long[] slots = KvStorage.slotsPerLayer(config, slidingSlots, fullSlots);
+        long totalSlots = Arrays.stream(slots).sum();
         long bytes = 2 * totalSlots * config.numKeyValueHeads() * config.headDim()
                 * module.precision().bytesPerElement();
         TorchThreads.prepareCallingThread(0);
@@ -226,6 +224,10 @@ public final class GemmaModel implements AutoCloseable {
         return run(batch, kv, mode, (bt, out, sub) -> {
             float[] data = out.toTensor(sub).toFloatArray();
             deviceToHostBytes.add((long) data.length * Float.BYTES);
+            StepRecorder rec = recorder;
+            if (rec != null) {
+                rec.onStep(recorded(RecordedStep.Call.FORWARD, bt, kv, mode == GraphMode.OPTIMIZED, null));
+            }
             return new ForwardResult(data, config.vocabSize(), bt.firstRow(), bt.rowCount());
         });
     }
@@ -273,9 +275,75 @@ public final class GemmaModel implements AutoCloseable {
             int[] first = bt.firstRow();
             int[] count = bt.rowCount();
             int[] logitRow = rows.stream().mapToInt(r -> first[r.sequence()] + count[r.sequence()] - 1).toArray();
-            return DeviceSampler.sample(module, sub, out, Arrays.stream(count).sum(), logitRow, rows,
-                    config.vocabSize(), deviceToHostBytes::add);
+            StepRecorder rec = recorder;
+            if (rec == null) {
+                return DeviceSampler.sample(module, sub, out, Arrays.stream(count).sum(), logitRow, rows,
+                        config.vocabSize(), deviceToHostBytes::add);
+            }
+            RecordedStep.Sample[] sample = {null};
+            SampledTokens tokens = DeviceSampler.sample(module, sub, out, Arrays.stream(count).sum(), logitRow, rows,
+                    config.vocabSize(), deviceToHostBytes::add, s -> sample[0] = s);
+            rec.onStep(recorded(RecordedStep.Call.FORWARD_SAMPLE, bt, kv, mode == GraphMode.OPTIMIZED, sample[0]));
+            return tokens;
         });
+    }
+
+    /**
+     * Hands every later step of this model to {@code stepRecorder} (see {@link StepRecorder}), or stops recording
+     * when it is null. Steps already running may or may not be recorded.
+     */
+    public void recordSteps(StepRecorder stepRecorder) {
+        this.recorder = stepRecorder;
+    }
+
+    /**
+     * Runs a recorded step again, exactly as recorded: the same {@code forward} inputs into {@code kv} (which must
+     * have the recorded geometry), then the recorded {@code sample} call when there was one.
+     *
+     * @return the sampled token ids per row, or null when the step sampled nothing
+     */
+    long[] replay(RecordedStep step, KvStorage kv) {
+        checkOpen();
+        if (kv.owner() != this) {
+            throw new IllegalArgumentException("KV storage was allocated by another model");
+        }
+        if (kv.slots(LayerType.SLIDING_ATTENTION) != step.slidingSlots()
+                || kv.slots(LayerType.FULL_ATTENTION) != step.fullSlots()) {
+            throw new IllegalArgumentException("the step was recorded against " + step.slidingSlots() + " sliding and "
+                    + step.fullSlots() + " full slots per layer");
+        }
+        module.prepareCallingThread(step.optimized());
+        try (PtNDManager sub = module.newSubManager();
+             IValue buf = IValue.from((PtNDArray) sub.create(step.buffer(), new Shape(step.buffer().length)));
+             IValue sizes = IValue.listFrom(step.sizes());
+             IValue dims = IValue.listFrom(step.dims());
+             IValue soft = IValue.from((PtNDArray) sub.create(step.soft(),
+                     new Shape(step.softRows(), step.softColumns())));
+             IValue logits = forwardCall(kv, buf, sizes, dims, soft, step.optimized())) {
+            RecordedStep.Sample s = step.sample();
+            if (s == null) {
+                return null;
+            }
+            long[] out = DeviceSampler.call(module, sub, logits, s.params(), s.kmax(), s.logprobs(), s.allowed(),
+                    s.whole());
+            long[] tokens = new long[s.rows()];
+            for (int i = 0; i < tokens.length; i++) {
+                tokens[i] = out[2 * i];
+            }
+            return tokens;
+        }
+    }
+
+    /** The step as it crossed into the module, for the recorder. */
+    private RecordedStep recorded(RecordedStep.Call call, BatchTensors bt, KvStorage kv, boolean optimized,
+            RecordedStep.Sample sample) {
+        int softRows = bt.softRows();
+        int softColumns = softRows == 0 ? config.hiddenSize() : bt.soft().length / softRows;
+        return new RecordedStep(call, optimized, kv.id(),
+                kv.slots(LayerType.SLIDING_ATTENTION),
+                kv.slots(LayerType.FULL_ATTENTION),
+                Arrays.copyOf(bt.buffer(), bt.bufferLength()), bt.sizes(), bt.dims(), bt.soft().clone(), softRows,
+                softColumns, sample);
     }
 
     /**

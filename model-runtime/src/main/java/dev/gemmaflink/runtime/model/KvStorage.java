@@ -1,7 +1,9 @@
 package dev.gemmaflink.runtime.model;
 
 import ai.djl.pytorch.jni.IValue;
+import dev.gemmaflink.runtime.config.GemmaConfig;
 import dev.gemmaflink.runtime.config.LayerType;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The KV cache of every layer: one tensor per layer, {@code (slots, 2 * numKeyValueHeads, headDim)} in the precision's
@@ -13,6 +15,9 @@ import dev.gemmaflink.runtime.config.LayerType;
  */
 public final class KvStorage implements AutoCloseable {
 
+    private static final AtomicLong IDS = new AtomicLong();
+
+    private final long id = IDS.incrementAndGet();
     private final GemmaModel owner;
     private final IValue cache; // List[Tensor], one per layer
     private final IValue rows; // List[Tensor]: the same memory viewed (slots * 2 * kvHeads, headDim), for gathers
@@ -42,6 +47,23 @@ public final class KvStorage implements AutoCloseable {
      */
     int scratchSlot(LayerType type) {
         return slots(type);
+    }
+
+    /**
+     * Slots per layer of a storage with the given available slots per layer type, as the module's
+     * {@code alloc_cache} takes them: each layer's available slots plus its scratch slot.
+     */
+    static long[] slotsPerLayer(GemmaConfig config, int slidingSlots, int fullSlots) {
+        long[] slots = new long[config.numHiddenLayers()];
+        for (int i = 0; i < slots.length; i++) {
+            slots[i] = (config.layerType(i) == LayerType.SLIDING_ATTENTION ? slidingSlots : fullSlots) + 1L;
+        }
+        return slots;
+    }
+
+    /** Distinguishes the storages of this process (for {@link RecordedStep#storageId()}). */
+    long id() {
+        return id;
     }
 
     /** Bytes of native memory held (K and V, all layers, the scratch slot included). */

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "gemma", mixinStandardHelpOptions = true, version = "gemma-flink model runtime 0.1.0",
         description = "Gemma 3 on DJL/PyTorch: write tiny checkpoints, tokenize, generate, benchmark, dump logits.",
         subcommands = {MakeTinyCommand.class, TokenizeCommand.class, GenerateCommand.class, BenchCommand.class,
-                DumpLogitsCommand.class,
+                DumpLogitsCommand.class, RecordStepsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class GemmaCli implements Runnable {
 

@@ -37,6 +37,14 @@ final class NpyWriter {
         write(file, "<i8", shape, b.array());
     }
 
+    /** Writes {@code data} as int32 with the given shape. */
+    static void writeInt32(Path file, int[] data, long... shape) throws IOException {
+        check(data.length, shape);
+        ByteBuffer b = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asIntBuffer().put(data);
+        write(file, "<i4", shape, b.array());
+    }
+
     private static void check(int length, long[] shape) {
         long n = Arrays.stream(shape).reduce(1, (a, c) -> a * c);
         if (n != length) {
