@@ -19,7 +19,10 @@ TorchScript with it on a prompt longer than the sliding window, then times prefi
 growing contexts, graph-executor optimisation off with exact shapes (as the runtime's default, GraphMode.PLAIN)
 against optimisation on (profiling executor, TensorExpr fuser) with shapes bucketed as the runtime's
 GraphMode.OPTIMIZED pads them (ShapeBuckets), alternating off/on per round; it prints ms per step, the fusion groups
-of the last optimised graph and the logits difference between the two. With
+of the last optimised graph and the logits difference between the two. With --replay DIR (a folder
+written by `bin/gemma record-steps`) it replays a step sequence recorded from the Java engine on the CPU (chunked
+prefills beside decodes, a prefix-cache hit, greedy and seeded sampling) through the runtime's TorchScript on the
+device, with a KV cache of the recorded geometry, and requires the CPU run's tokens exactly in float32. With
 --vision-shape-dir DIR (a multimodal config, e.g. the 4B one) it does the same for the SigLIP tower and projector
 (896x896 images, 4096 patches, 256 soft tokens) and times encoding.
 
@@ -634,6 +637,73 @@ def graph_ab(module, w, layers, prompt_len, device, batches, steps, rounds):
                   "logits_max_abs": last["off"].abs().max().item()})
 
 
+def check_replay(d, device):
+    """Replays a recording of `bin/gemma record-steps` on the device: the runtime's TorchScript with the checkpoint's
+    weights, a KV cache of the recorded geometry, and each step's recorded forward/sample inputs; the tokens must equal
+    the CPU run's in float32 (bf16: the first divergent step is reported as information)."""
+    from safetensors.torch import load_file
+    manifest = json.load(open(os.path.join(d, "manifest.json")))
+    ckpt = next((c for c in (manifest["model"], os.path.join(d, manifest.get("modelRelative", "")),
+                             os.path.join(d, "ckpt")) if os.path.isdir(c)), None)
+    if ckpt is None:
+        raise FileNotFoundError(f"checkpoint of {d}: none of {manifest['model']}, modelRelative, ckpt/")
+    precision = manifest["precision"]
+    name = "replay:" + os.path.basename(os.path.normpath(d))
+    kvm = manifest["kv"]
+    emit({"dir": name, "checkpoint": ckpt, "precision": precision, "steps": len(manifest["steps"]),
+          "summary": manifest.get("summary"), "kv_slots_per_layer": kvm["slotsPerLayer"],
+          "cached_prompt_tokens": {r["id"]: r["cachedPromptTokens"] for r in manifest.get("requests", [])}})
+    tensors = {}
+    for f in sorted(os.listdir(ckpt)):
+        if f.endswith(".safetensors"):
+            tensors.update(load_file(os.path.join(ckpt, f)))
+    module = torch.jit.load(os.path.join(d, manifest["torchscript"][manifest["replayScript"]]), map_location=device)
+    w = upload_weights(module, tensors, manifest["layers"], device)
+    kv = module.alloc_cache([int(x) for x in kvm["slotsPerLayer"]], torch.zeros(1, dtype=torch.float32, device=device))
+    kv_rows = module.rows_view(kv)
+
+    def load(rel, dtype):
+        return torch.from_numpy(np.load(os.path.join(d, rel))).to(device=device, dtype=dtype)
+
+    rows = 0
+    first_divergence = None
+    for step in manifest["steps"]:
+        buf = load(step["buffer"], torch.long)
+        shape = [int(x) for x in step["softShape"]]
+        soft = (load(step["soft"], torch.float32) if step["soft"] else
+                torch.zeros(shape, dtype=torch.float32, device=device))
+        with torch.no_grad(), torch.jit.optimized_execution(bool(step["optimized"])):
+            logits = module.forward(w, kv, kv_rows, buf, [int(x) for x in step["sizes"]],
+                                    [int(x) for x in step["dims"]], soft)
+        sm = step["sample"]
+        if not sm:
+            continue
+        allowed = (load(sm["allowed"], torch.int32) if sm["allowed"] else
+                   torch.zeros(0, dtype=torch.int32, device=device))
+        with torch.no_grad():
+            out = module.sample(logits, load(sm["params"], torch.long), int(sm["kmax"]), bool(sm["logprobs"]),
+                                allowed, bool(sm["whole"]))
+        got = out[:, 0].cpu().numpy()
+        expected = np.load(os.path.join(d, sm["tokens"]))
+        rows += len(expected)
+        if first_divergence is None and not np.array_equal(got, expected):
+            first_divergence = {"step": step["index"], "dims": step["dims"][:4], "cuda_tokens": got.tolist(),
+                                "cpu_tokens": expected.tolist()}
+            if precision != "FLOAT32":
+                break  # later steps run on another history (the CPU's tokens, different KV): nothing to learn
+    check = f"{name}:tokens_cuda_vs_cpu_{precision.lower()}"
+    rec = {"check": check, "sampled_rows": rows, "first_divergence": first_divergence,
+           "device": torch.cuda.get_device_name(0) if device == "cuda" else device}
+    if precision == "FLOAT32":
+        rec["ok"] = first_divergence is None
+        emit(rec)
+        if not rec["ok"]:
+            FAILURES.append(check)
+    else:
+        rec["info"] = "bf16 rounds differently on another device: the divergence step is information, not a failure"
+        emit(rec)
+
+
 def main():
     global OUT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -647,6 +717,9 @@ def main():
     ap.add_argument("--graph-ab", type=int, default=0, metavar="STEPS",
                     help="with --shape-dir: A/B of graph-executor optimisation + bucketed shapes against the "
                     "default over STEPS decode steps per batch of --decode-batches (e.g. 256)")
+    ap.add_argument("--replay", action="append", default=[], metavar="DIR",
+                    help="a folder written by bin/gemma record-steps: replay its engine steps on the device and "
+                    "compare the sampled tokens with the CPU run's (repeatable)")
     ap.add_argument("--out", help="folder to append parity.jsonl to")
     args = ap.parse_args()
     OUT = args.out
@@ -664,6 +737,8 @@ def main():
     if args.vision_shape_dir:
         guarded("vision_shape", check_vision_shape, args.vision_shape_dir, device,
                 [int(x) for x in args.vision_batches.split(",")])
+    for d in args.replay:
+        guarded("replay:" + d, check_replay, d, device)
     emit({"summary": "fail" if FAILURES else "pass", "failures": FAILURES})
     return 1 if FAILURES else 0
 
