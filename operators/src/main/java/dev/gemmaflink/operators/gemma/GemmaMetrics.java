@@ -29,6 +29,10 @@ public final class GemmaMetrics {
         engineGauge(g, engine, "batchSize", m -> m.runningBatchSize());
         engineGauge(g, engine, "meanBatchSize", EngineMetrics::meanBatchSize);
         engineGauge(g, engine, "maxBatchSize", GemmaMetrics::maxBatchSize);
+        // The engine's limit, as configured or as chosen for the device (max-batch 0), fixed once it runs.
+        int batchSizeLimit = engine.maxBatchSize();
+        g.gauge("batchSizeLimit", (Gauge<Integer>) () -> batchSizeLimit);
+        engineGauge(g, engine, "kvCacheUtilization", GemmaMetrics::kvCacheUtilization);
         engineGauge(g, engine, "decodeTokensPerSecond", EngineMetrics::decodeTokensPerSecond);
         engineGauge(g, engine, "prefillTokensPerSecond", EngineMetrics::prefillTokensPerSecond);
         engineGauge(g, engine, "ttftP50Millis", EngineMetrics::ttftP50Millis);
@@ -38,6 +42,9 @@ public final class GemmaMetrics {
         engineGauge(g, engine, "prefixCacheHitTokens", m -> m.prefixHitTokens());
         engineGauge(g, engine, "rejectedSubmits", m -> m.rejected());
         engineGauge(g, engine, "preemptions", m -> m.preemptions());
+        engineGauge(g, engine, "visionQueueDepth", m -> m.visionQueueDepth());
+        engineGauge(g, engine, "imageViewsEncoded", m -> m.imageViewsEncoded());
+        engineGauge(g, engine, "imageCacheHits", m -> m.imageCacheHits());
     }
 
     /** Largest batch any step computed so far. */
@@ -49,6 +56,18 @@ public final class GemmaMetrics {
             }
         }
         return 0;
+    }
+
+    /**
+     * The fullest KV pool's used fraction, in [0, 1]: the sliding-window pool holds far fewer blocks than the
+     * full-attention one, so either can be the one that stops new sequences.
+     */
+    static double kvCacheUtilization(EngineMetrics m) {
+        double fullest = 0;
+        for (EngineMetrics.KvGroupMetrics group : m.kv()) {
+            fullest = Math.max(fullest, group.utilization());
+        }
+        return fullest;
     }
 
     private static void engineGauge(MetricGroup g, GemmaEngine engine, String name, ToDoubleFunction<EngineMetrics> f) {
