@@ -2,7 +2,9 @@ package dev.gemmaflink.jobs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,10 +21,19 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.FallbackKey;
 import org.apache.flink.configuration.HighAvailabilityOptions;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.LogEvent;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.config.ConfigurationSource;
+import org.apache.logging.log4j.core.config.LoggerConfig;
+import org.apache.logging.log4j.core.config.properties.PropertiesConfigurationFactory;
+import org.apache.logging.log4j.core.impl.Log4jLogEvent;
+import org.apache.logging.log4j.message.SimpleMessage;
 import org.junit.jupiter.api.Test;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 
+import dev.gemmaflink.e2e.support.MetricNameCollisions;
 import dev.gemmaflink.operators.config.EnrichmentOptions;
 import dev.gemmaflink.operators.config.EnrichmentOptions.RestoreMode;
 import dev.gemmaflink.operators.config.OptionsLoader;
@@ -361,5 +372,45 @@ class DeployFilesTest {
             assertThat(Long.parseLong(line.group(1))).as("max.message.bytes of " + topic + " in create-topics.sh")
                     .isGreaterThanOrEqualTo(maxRequestSize);
         }
+    }
+
+    /**
+     * The FlinkDeployment's console logging drops FLINK-35321's recurring warning (docs/pipeline.md, "Known log
+     * noise") and nothing else: the same warning for another metric, other warnings of the metric groups and the
+     * rest of Flink's log still pass. Checked with log4j's own properties parser and the logger's filter.
+     */
+    @Test
+    void deploymentLoggingDropsOnlyTheFlink35321Warning() throws IOException {
+        Object properties = map(map(flinkDeployment(), "spec"), "logConfiguration").get("log4j-console.properties");
+        assertThat(properties).isInstanceOf(String.class);
+        ConfigurationSource source = new ConfigurationSource(
+                new ByteArrayInputStream(((String) properties).getBytes(StandardCharsets.UTF_8)));
+        org.apache.logging.log4j.core.config.Configuration config =
+                new PropertiesConfigurationFactory().getConfiguration(new LoggerContext("deploy-logging"), source);
+        config.initialize();
+        assertThat(config.getAppenders()).containsKey("ConsoleAppender");
+        assertThat(config.getRootLogger().getLevel()).isEqualTo(Level.INFO);
+
+        String metricGroup = MetricNameCollisions.LOGGER;
+        LoggerConfig metrics = config.getLoggerConfig(metricGroup);
+        assertThat(metrics.getName()).isEqualTo(metricGroup);
+        String scope = "[gemma-tm-1, taskmanager, tm-1, gemma-enrichment, results: Committer, 0]";
+        String pending = "Name collision: Group already contains a Metric with the name 'pendingCommittables'. "
+                + "Metric will not be reported." + scope;
+        assertThat(MetricNameCollisions.named("pendingCommittables", List.of(pending))).as("Flink's wording")
+                .hasSize(1);
+        assertThat(metrics.isFiltered(event(metricGroup, Level.WARN, pending))).as("FLINK-35321's warning").isTrue();
+        for (String other : List.of(pending.replace("pendingCommittables", "numRecordsIn"),
+                "Name collision: Adding a metric with the same name as a metric subgroup: 'pendingCommittables'. "
+                        + "Metric might not get properly reported. " + scope)) {
+            assertThat(metrics.isFiltered(event(metricGroup, Level.WARN, other))).as(other).isFalse();
+        }
+        LoggerConfig checkpoints = config.getLoggerConfig("org.apache.flink.runtime.checkpoint.CheckpointCoordinator");
+        assertThat(checkpoints.isFiltered(event(checkpoints.getName(), Level.WARN, pending))).isFalse();
+    }
+
+    private static LogEvent event(String logger, Level level, String message) {
+        return Log4jLogEvent.newBuilder().setLoggerName(logger).setLevel(level).setMessage(new SimpleMessage(message))
+                .build();
     }
 }
