@@ -89,7 +89,7 @@ public final class GemmaModel implements AutoCloseable {
                 progress.onProgress(done[0], bytesTotal);
             };
             long resident = 0;
-            boolean packed = path == MatmulPath.BF16_ONEDNN_PACKED;
+            boolean packed = path.packed();
             for (FusedSlot slot : weights.table().textModule()) {
                 List<TensorData> parts = new ArrayList<>();
                 List<TensorKind.Form> forms = new ArrayList<>();
@@ -114,7 +114,7 @@ public final class GemmaModel implements AutoCloseable {
 
     private static MatmulPath choosePath(Precision precision, Device device) {
         if (precision == Precision.FLOAT32) {
-            return MatmulPath.F32;
+            return device.isGpu() || !OneDnnProbe.packedF32Works() ? MatmulPath.F32 : MatmulPath.F32_ONEDNN_PACKED;
         }
         if (device.isGpu()) {
             return MatmulPath.BF16_PLAIN;

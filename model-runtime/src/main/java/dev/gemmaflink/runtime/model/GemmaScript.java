@@ -10,14 +10,14 @@ import java.util.Locale;
  * Generates the TorchScript source of the Gemma 3 text forward pass for one configuration.
  *
  * <p>The model's shape constants are written into the source, the weights are a {@code List[Tensor]} argument in
- * the order of {@link TensorTable#textModule()}, followed, for {@link MatmulPath#BF16_ONEDNN_PACKED}, by the packed
- * embedding used as the output head. Per layer: Q/K/V as one matrix and gate/up as one matrix, each with its
- * pre-norm weight {@code (1 + w) * sqrt(hidden)} folded into its columns; the {@code (heads + kvHeads, headDim)} q/k
- * norm table (query rows also carry the attention scale {@code query_pre_attn_scalar^-0.5}); the output and down
- * projections; the post-attention and post-MLP norms as {@code (1 + w) * sqrt(hidden)} in float32. Then the
- * embedding and the final norm. The weight-loading methods come from {@link TorchScriptModule}; one
- * {@code prep_<kind>} method per {@link FusedKind} builds each entry from its uploaded parts ({@link #prepMethod}),
- * holding matrices transposed for {@code torch.mm} on {@link MatmulPath#F32} and {@link MatmulPath#BF16_PLAIN}.
+ * the order of {@link TensorTable#textModule()}, followed, for the {@linkplain MatmulPath#packed() oneDNN-packed}
+ * paths, by the packed embedding used as the output head. Per layer: Q/K/V as one matrix and gate/up as one matrix,
+ * each with its pre-norm weight {@code (1 + w) * sqrt(hidden)} folded into its columns; the {@code (heads + kvHeads,
+ * headDim)} q/k norm table (query rows also carry the attention scale {@code query_pre_attn_scalar^-0.5}); the output
+ * and down projections; the post-attention and post-MLP norms as {@code (1 + w) * sqrt(hidden)} in float32. Then the
+ * embedding and the final norm. The weight-loading methods come from {@link TorchScriptModule}; one {@code
+ * prep_<kind>} method per {@link FusedKind} builds each entry from its uploaded parts ({@link #prepMethod}), holding
+ * matrices transposed for {@code torch.mm} on {@link MatmulPath#F32} and {@link MatmulPath#BF16_PLAIN}.
  *
  * <p>RMSNorm is {@code x * sqrt(n) / hypot(|x|, sqrt(n * eps))} = {@code x * rsqrt(mean(x^2) + eps)}: one reduction,
  * one {@code hypot} and one product, against about eight kernels for {@code aten::rms_norm} on the CPU.
@@ -91,16 +91,15 @@ final class GemmaScript {
     }
 
     /** Source of the probe archive: packs one weight for oneDNN and runs one product with it. */
-    static String probeSource() {
+    /** A probe of oneDNN's packed linear in {@code dtype} (a torch scalar type) against {@code torch.linear}. */
+    static String probeSource(int dtype) {
         return String.join("\n",
-                "def pack(self: __torch__.Probe, w: Tensor) -> Tensor:",
-                "  return ops.mkldnn._reorder_linear_weight(w)",
                 "def run(self: __torch__.Probe, x: Tensor, w: Tensor) -> Tensor:",
-                "  xs = torch.to(x, 15)",
-                "  wb = torch.to(w, 15)",
-                "  p = ops.mkldnn._reorder_linear_weight(wb)",
+                "  xs = torch.to(x, " + dtype + ")",
+                "  wd = torch.to(w, " + dtype + ")",
+                "  p = ops.mkldnn._reorder_linear_weight(wd)",
                 "  a = torch.to(ops.mkldnn._linear_pointwise(xs, p, None, \"none\", annotate(List[Optional[number]], []), \"\"), 6)",
-                "  b = torch.to(torch.linear(xs, wb), 6)",
+                "  b = torch.to(torch.linear(xs, wd), 6)",
                 "  return torch.max(torch.abs(torch.sub(a, b)))",
                 "");
     }
@@ -112,7 +111,7 @@ final class GemmaScript {
         int g = h / kv;
         int e = cfg.hiddenSize();
         int cdt = precision.torchScalarType();
-        boolean f32 = path == MatmulPath.F32;
+        boolean f32 = path.float32();
         String self = "self: __torch__." + CLASS_NAME;
         // The embedding scale is cast to the weight dtype first (bf16: sqrt(1152) -> 34.0).
         float scale = (float) Math.sqrt(e);
@@ -123,12 +122,13 @@ final class GemmaScript {
         int embedding = table.textModuleIndex(FusedKind.TOKEN_EMBEDDING);
         int finalNorm = table.textModuleIndex(FusedKind.OUTPUT_NORM);
         // The packed output head, when there is one, follows the table's entries.
-        int head = path == MatmulPath.BF16_ONEDNN_PACKED ? table.textModule().size() : embedding;
+        int head = path.packed() ? table.textModule().size() : embedding;
         StringBuilder s = new StringBuilder();
         // ---- weight preparation (once per entry at load, after TorchScriptModule's load of each part) ----
         // Products: oneDNN-packed, or transposed for torch.mm (no transpose view per call), or as stored.
         String prep;
         switch (path) {
+            case F32_ONEDNN_PACKED:
             case BF16_ONEDNN_PACKED:
                 prep = "ops.mkldnn._reorder_linear_weight(%s)";
                 s.append("def pack(").append(self).append(", w: Tensor) -> Tensor:\n");
@@ -355,11 +355,13 @@ final class GemmaScript {
         }
         s.append("  r = torch.index_select(h, 0, p[4])\n");
         s.append("  x = torch.mul(torch.div(r, ").append(hyp("r", "cE", false)).append("), w[").append(finalNorm).append("])\n");
-        if (f32) {
+        if (f32 && path.packed()) {
+            s.append(lin("lg", "x", "w[" + head + "]", path)).append("  return lg\n");
+        } else if (f32) {
             s.append("  return torch.linear(x, w[").append(head).append("])\n");
         } else {
             s.append("  x = torch.to(x, 15)\n");
-            s.append(path == MatmulPath.BF16_ONEDNN_PACKED ? lin("lg", "x", "w[" + head + "]", path)
+            s.append(path.packed() ? lin("lg", "x", "w[" + head + "]", path)
                     : "  lg = torch.linear(x, w[" + head + "])\n"); // the tied embedding, as stored
             s.append("  return torch.to(lg, 6)\n");
         }
@@ -390,6 +392,7 @@ final class GemmaScript {
                 return "  " + out + " = torch.linear(" + x + ", " + w + ") if torch.size(" + x + ", 0) <= "
                         + UPCAST_ROWS + " else torch.to(torch.linear(torch.to(" + x + ", 6), torch.to(" + w
                         + ", 6)), 15)\n";
+            case F32_ONEDNN_PACKED:
             case BF16_ONEDNN_PACKED:
                 return "  " + out + " = ops.mkldnn._linear_pointwise(" + x + ", " + w + ", None, \"none\", "
                         + "annotate(List[Optional[number]], []), \"\")\n";

@@ -118,7 +118,7 @@ public final class ModelOptions {
         }
 
         /**
-         * Forces a matmul path; it must suit the precision (F32 for FLOAT32, a BF16 path for BF16) and the device
+         * Forces a matmul path; it must suit the precision (an F32 path for FLOAT32, a BF16 path for BF16) and the device
          * (no {@linkplain MatmulPath#cpuOnly() CPU-only} path on a GPU).
          */
         public Builder forcedPath(MatmulPath path) {
@@ -130,7 +130,7 @@ public final class ModelOptions {
             if (threads < 0) {
                 throw new IllegalArgumentException("threads must be >= 0 (0 = libtorch default), got " + threads);
             }
-            if (forcedPath != null && (forcedPath == MatmulPath.F32) != (precision == Precision.FLOAT32)) {
+            if (forcedPath != null && forcedPath.float32() != (precision == Precision.FLOAT32)) {
                 throw new IllegalArgumentException("matmul path " + forcedPath + " does not fit precision " + precision);
             }
             if (forcedPath != null && forcedPath.cpuOnly() && device.isGpu()) {

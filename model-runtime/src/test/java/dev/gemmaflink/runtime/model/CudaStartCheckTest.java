@@ -110,6 +110,10 @@ class CudaStartCheckTest {
         assertThatThrownBy(() -> ModelOptions.builder().device("gpu").forcedPath(MatmulPath.BF16_PLAIN_CPU).build())
                 .hasMessage("matmul path BF16_PLAIN_CPU runs on the CPU only; device gpu:0 takes BF16_PLAIN (bf16) or "
                         + "F32 (float32)");
+        assertThatThrownBy(() -> ModelOptions.builder().device("gpu").precision(Precision.FLOAT32)
+                .forcedPath(MatmulPath.F32_ONEDNN_PACKED).build())
+                .hasMessage("matmul path F32_ONEDNN_PACKED runs on the CPU only; device gpu:0 takes BF16_PLAIN (bf16) "
+                        + "or F32 (float32)");
         assertThat(ModelOptions.builder().device("gpu:1").forcedPath(MatmulPath.BF16_PLAIN).build().forcedPath())
                 .contains(MatmulPath.BF16_PLAIN);
         assertThat(ModelOptions.builder().device("gpu:1").precision(Precision.FLOAT32).forcedPath(MatmulPath.F32)

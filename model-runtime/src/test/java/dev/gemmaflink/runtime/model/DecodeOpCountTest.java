@@ -57,13 +57,16 @@ class DecodeOpCountTest {
         if (OneDnnProbe.packedBf16Works()) {
             paths.add(MatmulPath.BF16_ONEDNN_PACKED);
         }
+        if (OneDnnProbe.packedF32Works()) {
+            paths.add(MatmulPath.F32_ONEDNN_PACKED);
+        }
         return paths.stream();
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("paths")
     void decodeStepRunsAtMostFortyGraphOperationsPerLayer(MatmulPath path) {
-        Precision precision = path == MatmulPath.F32 ? Precision.FLOAT32 : Precision.BF16;
+        Precision precision = path.float32() ? Precision.FLOAT32 : Precision.BF16;
         try (GemmaModel model = GemmaModel.load(ckpt.directory(),
                 ModelOptions.builder().threads(1).precision(precision).forcedPath(path).build(), LoadProgress.NONE);
              KvStorage kv = model.allocateKv(64, 64)) {

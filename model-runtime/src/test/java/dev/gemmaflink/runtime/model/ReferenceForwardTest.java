@@ -8,6 +8,8 @@ import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.weights.DType;
 import dev.gemmaflink.runtime.weights.TensorNaming;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -47,21 +49,40 @@ class ReferenceForwardTest {
                                 .headDim(16).window(7).dtype(DType.F16).scheme(TensorNaming.TEXT).seed(5), 16));
     }
 
+    /**
+     * Every matmul path this CPU runs: both float32 paths and the three bf16 ones (BF16_PLAIN is the CUDA path), the
+     * oneDNN-packed ones where oneDNN takes them.
+     */
+    static List<MatmulPath> cpuPaths() {
+        List<MatmulPath> paths = new ArrayList<>(List.of(MatmulPath.F32, MatmulPath.BF16_PLAIN,
+                MatmulPath.BF16_PLAIN_CPU));
+        TorchThreads.initialize(1);
+        if (OneDnnProbe.packedF32Works()) {
+            paths.add(MatmulPath.F32_ONEDNN_PACKED);
+        }
+        if (OneDnnProbe.packedBf16Works()) {
+            paths.add(MatmulPath.BF16_ONEDNN_PACKED);
+        }
+        return paths;
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("checkpoints")
-    void logitsMatchTheReferenceInBothPrecisions(String name, TinyCheckpointSpec.Builder spec, int length) {
+    void logitsMatchTheReferenceOnEveryMatmulPath(String name, TinyCheckpointSpec.Builder spec, int length) {
         TinyCheckpoint ckpt = TinyCheckpointWriter.write(tmp.resolve("ckpt"), spec.build());
         assertThat(length).isGreaterThan(ckpt.spec().window());
         int[] ids = ModelTestSupport.randomTokens(length, ckpt.spec().vocab(), 7);
-        for (Precision precision : Precision.values()) {
+        for (MatmulPath path : cpuPaths()) {
+            Precision precision = path.float32() ? Precision.FLOAT32 : Precision.BF16;
             double[][] ref = ModelTestSupport.reference(ckpt, precision).forward(ids);
-            try (GemmaModel model = GemmaModel.load(ckpt.directory(),
-                    ModelOptions.builder().threads(1).precision(precision).build(), LoadProgress.NONE)) {
+            try (GemmaModel model = GemmaModel.load(ckpt.directory(), ModelOptions.builder().threads(1)
+                    .precision(precision).forcedPath(path).build(), LoadProgress.NONE)) {
+                assertThat(model.matmulPath()).isEqualTo(path);
                 float[][] got = ModelTestSupport.prefillAll(model, ids);
-                double tol = precision == Precision.FLOAT32 ? F32_TOLERANCE : BF16_TOLERANCE;
+                double tol = path.float32() ? F32_TOLERANCE : BF16_TOLERANCE;
                 for (int i = 0; i < length; i++) {
                     assertThat(ModelTestSupport.relError(got[i], ref[i]))
-                            .as("%s, %s, position %d", name, precision, i).isLessThan(tol);
+                            .as("%s, %s, position %d", name, path, i).isLessThan(tol);
                 }
             }
         }

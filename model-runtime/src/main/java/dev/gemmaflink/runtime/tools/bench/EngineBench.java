@@ -9,10 +9,16 @@ import dev.gemmaflink.runtime.engine.EngineMetrics;
 import dev.gemmaflink.runtime.engine.EngineRequest;
 import dev.gemmaflink.runtime.engine.EngineResult;
 import dev.gemmaflink.runtime.engine.GemmaEngine;
+import dev.gemmaflink.runtime.engine.GemmaEngineBuilder;
 import dev.gemmaflink.runtime.engine.RequestHandle;
 import dev.gemmaflink.runtime.generate.GenerationParams;
 import dev.gemmaflink.runtime.kvcache.KvCacheLayout;
+import dev.gemmaflink.runtime.model.GemmaModel;
+import dev.gemmaflink.runtime.model.LoadProgress;
+import dev.gemmaflink.runtime.model.MatmulPath;
+import dev.gemmaflink.runtime.model.ModelOptions;
 import dev.gemmaflink.runtime.model.Precision;
+import dev.gemmaflink.runtime.tokenizer.GemmaTokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -74,13 +80,26 @@ public final class EngineBench {
                 .maxBatchSize(Math.max(maxC, 1))
                 .graphOptimization(Boolean.parseBoolean(a.getOrDefault("graph-optimization", "false"))).build();
         long t0 = System.nanoTime();
-        try (GemmaEngine engine = GemmaEngine.builder().modelDir(model).config(config).build()) {
+        // --matmul-path forces one of the precision's paths (A/B of products); the default is the engine's choice.
+        String forced = a.get("matmul-path");
+        GemmaModel loaded = forced == null ? null : GemmaModel.load(model, ModelOptions.builder()
+                .precision(config.precision()).device(config.device()).threads(config.threads())
+                .forcedPath(MatmulPath.valueOf(forced)).build(), LoadProgress.NONE);
+        GemmaTokenizer tokenizer = forced == null ? null : GemmaTokenizer.load(model);
+        GemmaEngineBuilder builder = forced == null ? GemmaEngine.builder().modelDir(model)
+                : GemmaEngine.builder().model(loaded, tokenizer);
+        try (GemmaEngine engine = builder.config(config).build()) {
             System.err.printf("engine-bench: loaded in %.1f s%n", (System.nanoTime() - t0) / 1e9);
             int vocab = Math.min(engine.model().config().vocabSize(), 200_000);
             run(engine, new int[] {1}, 16, 4, 0, vocab, false); // warm-up, not printed
             for (int c : concurrency) {
                 System.out.println(run(engine, new int[] {c}, promptLen, genLen, shared, vocab, true));
                 System.out.flush();
+            }
+        } finally {
+            if (loaded != null) {
+                loaded.close();
+                tokenizer.close();
             }
         }
     }
@@ -170,6 +189,7 @@ public final class EngineBench {
         }
         o.put("kv_peak_used_bytes", peak);
         o.put("precision", engine.model().precision().name());
+        o.put("matmul_path", engine.model().matmulPath().name());
         o.put("graph_optimization", engine.config().graphOptimization());
         o.put("threads_available", Runtime.getRuntime().availableProcessors());
         return JSON.writeValueAsString(o);
