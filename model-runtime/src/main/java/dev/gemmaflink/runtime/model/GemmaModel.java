@@ -74,7 +74,7 @@ public final class GemmaModel implements AutoCloseable {
         Device device = options.device();
         Precision precision = options.precision();
         TorchThreads.initialize(options.threads()); // the probe choosing the path needs the engine
-        MatmulPath path = options.forcedPath().orElseGet(() -> choosePath(precision, device));
+        MatmulPath path = options.forcedPath().orElseGet(() -> choosePath(cfg, precision, device));
         TorchScriptModule module = TorchScriptModule.load(GemmaScript.module(cfg, precision, path), device,
                 options.threads());
         try {
@@ -112,9 +112,17 @@ public final class GemmaModel implements AutoCloseable {
         }
     }
 
-    private static MatmulPath choosePath(Precision precision, Device device) {
+    /**
+     * Hidden size from which float32 products on a CPU take oneDNN's packed weights. oneDNN's call costs about 10 µs
+     * more than {@code torch.mm}'s, which dominates at test widths (hidden 64: a decode step 40% slower), while at
+     * Gemma 3's widths (1152 and up) its products at 16 rows take half MKL's time (docs/benchmarks.md).
+     */
+    static final int F32_ONEDNN_MIN_HIDDEN = 1024;
+
+    private static MatmulPath choosePath(GemmaConfig cfg, Precision precision, Device device) {
         if (precision == Precision.FLOAT32) {
-            return device.isGpu() || !OneDnnProbe.packedF32Works() ? MatmulPath.F32 : MatmulPath.F32_ONEDNN_PACKED;
+            return device.isGpu() || cfg.hiddenSize() < F32_ONEDNN_MIN_HIDDEN || !OneDnnProbe.packedF32Works()
+                    ? MatmulPath.F32 : MatmulPath.F32_ONEDNN_PACKED;
         }
         if (device.isGpu()) {
             return MatmulPath.BF16_PLAIN;
