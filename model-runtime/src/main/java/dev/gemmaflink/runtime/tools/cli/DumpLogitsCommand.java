@@ -207,6 +207,15 @@ final class DumpLogitsCommand implements Callable<Integer> {
     }
 
     private String export(GemmaConfig cfg, Precision precision, MatmulPath path) throws IOException {
+        return exportTorchScript(out, cfg, precision, path);
+    }
+
+    /**
+     * Writes the text model's TorchScript for {@code path} into {@code out/torchscript-<path>}, as the parity tools
+     * read it, and returns that folder relative to {@code out}.
+     */
+    static String exportTorchScript(Path out, GemmaConfig cfg, Precision precision, MatmulPath path)
+            throws IOException {
         Path dir = out.resolve("torchscript-" + path.name().toLowerCase(java.util.Locale.ROOT));
         return out.relativize(GemmaModel.writeTorchScript(cfg, precision, path, dir)).toString();
     }

@@ -173,8 +173,7 @@ final class RecordStepsCommand implements Callable<Integer> {
     }
 
     private String export(GemmaConfig cfg, Precision p, MatmulPath path) throws IOException {
-        Path dir = out.resolve("torchscript-" + path.name().toLowerCase(Locale.ROOT));
-        return out.relativize(GemmaModel.writeTorchScript(cfg, p, path, dir)).toString();
+        return DumpLogitsCommand.exportTorchScript(out, cfg, p, path);
     }
 
     /** The three requests and the engine settings they are sized for. */
