@@ -22,7 +22,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -168,21 +167,14 @@ public final class ConstrainedBench {
     private static String run(GemmaEngine engine, int c, int promptLen, int genLen, Constraint constraint, int vocab,
             String label) throws Exception {
         SplittableRandom rnd = new SplittableRandom(97L * c + promptLen);
-        List<ConcurrentLinkedQueue<Long>> stamps = new ArrayList<>();
+        TokenTimes times = new TokenTimes();
         List<RequestHandle> handles = new ArrayList<>();
         long start = System.nanoTime();
         for (int i = 0; i < c; i++) {
-            int[] p = new int[promptLen];
-            p[0] = 2;
-            for (int k = 1; k < promptLen; k++) {
-                p[k] = 3 + rnd.nextInt(vocab - 3);
-            }
+            int[] p = TokenTimes.randomIds(promptLen, vocab, rnd, true);
             GenerationParams params = GenerationParams.builder().seed(1000 + i).temperature(1.0).topK(64).topP(0.95)
                     .maxNewTokens(genLen).stopIds().constraint(constraint).build();
-            ConcurrentLinkedQueue<Long> q = new ConcurrentLinkedQueue<>();
-            stamps.add(q);
-            handles.add(engine.submit(EngineRequest.builder().promptIds(p).params(params).build(),
-                    (id, text) -> q.add(System.nanoTime())));
+            handles.add(engine.submit(EngineRequest.builder().promptIds(p).params(params).build(), times.listener()));
         }
         List<EngineResult> results = new ArrayList<>();
         for (RequestHandle h : handles) {
@@ -194,14 +186,6 @@ public final class ConstrainedBench {
                 throw new IllegalStateException("request " + r.requestId() + " failed: " + r.error());
             }
         }
-        long lastFirst = stamps.stream().mapToLong(q -> q.isEmpty() ? start : q.peek()).max().orElse(start);
-        long firstFinish = stamps.stream().mapToLong(q -> q.stream().mapToLong(Long::longValue).max().orElse(end))
-                .min().orElse(end);
-        long inWindow = 0;
-        for (ConcurrentLinkedQueue<Long> q : stamps) {
-            inWindow += q.stream().filter(t -> t > lastFirst && t <= firstFinish).count();
-        }
-        double windowSeconds = (firstFinish - lastFirst) / 1e9;
         int generated = results.stream().mapToInt(EngineResult::numTokens).sum();
         ObjectNode o = JSON.createObjectNode();
         o.put("bench", "constrained_decode");
@@ -212,7 +196,7 @@ public final class ConstrainedBench {
         o.put("generated_tokens", generated);
         o.put("finished_early", results.stream().filter(r -> r.finishReason() == EngineFinishReason.STOP).count());
         o.put("wall_s", BenchArgs.round((end - start) / 1e9));
-        o.put("decode_tokens_per_s", windowSeconds > 0 && inWindow > 0 ? BenchArgs.round(inWindow / windowSeconds) : 0);
+        o.put("decode_tokens_per_s", BenchArgs.round(times.decodeTokensPerSecond(start, end)));
         o.put("output_tokens_per_s_end_to_end", BenchArgs.round(generated / ((end - start) / 1e9)));
         o.put("precision", engine.model().precision().name());
         o.put("threads_available", Runtime.getRuntime().availableProcessors());

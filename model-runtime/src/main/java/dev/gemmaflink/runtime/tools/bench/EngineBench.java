@@ -25,7 +25,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -108,12 +107,12 @@ public final class EngineBench {
             boolean print) throws Exception {
         int c = cs[0];
         SplittableRandom rnd = new SplittableRandom(31L * c + promptLen + 7L * shared + System.nanoTime());
-        int[] prefix = randomIds(shared, vocab, rnd, true);
+        int[] prefix = TokenTimes.randomIds(shared, vocab, rnd, true);
         GenerationParams params = GenerationParams.builder().temperature(0).maxNewTokens(genLen).stopIds().build();
         EngineMetrics before = engine.metrics();
         double coldTtft = -1;
         if (shared > 0) {
-            int[] p = concat(prefix, randomIds(promptLen - shared, vocab, rnd, false));
+            int[] p = concat(prefix, TokenTimes.randomIds(promptLen - shared, vocab, rnd, false));
             EngineResult cold = engine.submit(EngineRequest.builder().promptIds(p)
                     .params(GenerationParams.builder().temperature(0).maxNewTokens(1).stopIds().build()).build())
                     .result().get(30, TimeUnit.MINUTES);
@@ -121,16 +120,13 @@ public final class EngineBench {
         }
         EngineMetrics afterCold = engine.metrics();
         long copiedBefore = engine.model().deviceToHostBytes();
-        List<ConcurrentLinkedQueue<Long>> stamps = new ArrayList<>();
+        TokenTimes times = new TokenTimes();
         List<RequestHandle> handles = new ArrayList<>();
         long start = System.nanoTime();
         for (int i = 0; i < c; i++) {
-            int[] p = shared > 0 ? concat(prefix, randomIds(promptLen - shared, vocab, rnd, false))
-                    : randomIds(promptLen, vocab, rnd, true);
-            ConcurrentLinkedQueue<Long> q = new ConcurrentLinkedQueue<>();
-            stamps.add(q);
-            handles.add(engine.submit(EngineRequest.builder().promptIds(p).params(params).build(),
-                    (id, text) -> q.add(System.nanoTime())));
+            int[] p = shared > 0 ? concat(prefix, TokenTimes.randomIds(promptLen - shared, vocab, rnd, false))
+                    : TokenTimes.randomIds(promptLen, vocab, rnd, true);
+            handles.add(engine.submit(EngineRequest.builder().promptIds(p).params(params).build(), times.listener()));
         }
         List<EngineResult> results = new ArrayList<>();
         for (RequestHandle h : handles) {
@@ -148,14 +144,6 @@ public final class EngineBench {
                         + r.error());
             }
         }
-        long lastFirst = stamps.stream().mapToLong(q -> q.peek()).max().orElse(start);
-        long firstFinish = stamps.stream().mapToLong(q -> q.stream().mapToLong(Long::longValue).max().orElse(end))
-                .min().orElse(end);
-        long inWindow = 0;
-        for (ConcurrentLinkedQueue<Long> q : stamps) {
-            inWindow += q.stream().filter(t -> t > lastFirst && t <= firstFinish).count();
-        }
-        double windowSeconds = (firstFinish - lastFirst) / 1e9;
         int generated = results.stream().mapToInt(EngineResult::numTokens).sum();
         double[] ttft = results.stream().mapToDouble(EngineResult::timeToFirstTokenMillis).sorted().toArray();
         ObjectNode o = JSON.createObjectNode();
@@ -165,7 +153,7 @@ public final class EngineBench {
         o.put("shared_prefix_tokens", shared);
         o.put("generated_tokens", generated);
         o.put("wall_s", BenchArgs.round((end - start) / 1e9));
-        o.put("decode_tokens_per_s", windowSeconds > 0 && inWindow > 0 ? BenchArgs.round(inWindow / windowSeconds) : 0);
+        o.put("decode_tokens_per_s", BenchArgs.round(times.decodeTokensPerSecond(start, end)));
         o.put("output_tokens_per_s_end_to_end", BenchArgs.round(generated / ((end - start) / 1e9)));
         o.put("ttft_p50_ms", BenchArgs.round(quantile(ttft, 0.5)));
         o.put("ttft_p99_ms", BenchArgs.round(quantile(ttft, 0.99)));
@@ -231,14 +219,6 @@ public final class EngineBench {
         o.put("kv_bytes_all_global", allGlobal);
         o.put("ratio_all_global_over_paged", BenchArgs.round((double) allGlobal / paged));
         return JSON.writeValueAsString(o);
-    }
-
-    private static int[] randomIds(int n, int vocab, SplittableRandom rnd, boolean bos) {
-        int[] ids = new int[n];
-        for (int i = 0; i < n; i++) {
-            ids[i] = bos && i == 0 ? 2 : 3 + rnd.nextInt(vocab - 3);
-        }
-        return ids;
     }
 
     private static int[] concat(int[] a, int[] b) {
