@@ -21,11 +21,10 @@ import dev.gemmaflink.operators.gemma.GemmaOptions;
 import dev.gemmaflink.operators.gemma.SharedEngines;
 import dev.gemmaflink.operators.gemma.SharedResources;
 import dev.gemmaflink.operators.model.ValidatedRequest;
-import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
-import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.runtime.engine.GemmaEngine;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -59,24 +58,11 @@ import picocli.CommandLine.Option;
         description = "Pipeline (Kafka -> job -> committed results) vs engine alone; JSON lines on stdout.")
 public final class PipelineBench implements Callable<Integer> {
 
-    @Option(names = "--model", defaultValue = "tiny",
-            description = "'tiny' (a generated 2-layer random checkpoint) or a Gemma 3 checkpoint folder.")
-    String model;
+    @Mixin
+    BenchModelOptions modelOptions = new BenchModelOptions();
 
     @Option(names = "--requests", defaultValue = "1000", description = "Requests per timed round.")
     int requests;
-
-    @Option(names = "--max-new-tokens", defaultValue = "16", description = "Output tokens per request (greedy).")
-    int maxNewTokens;
-
-    @Option(names = "--precision", defaultValue = "FLOAT32", description = "FLOAT32 or BF16.")
-    String precision;
-
-    @Option(names = "--threads", defaultValue = "1", description = "Intra-op threads of the model.")
-    int threads;
-
-    @Option(names = "--max-batch", defaultValue = "32", description = "Most sequences per engine step.")
-    int maxBatch;
 
     @Option(names = "--kv-cache-mib", defaultValue = "256", description = "KV cache budget in MiB.")
     long kvCacheMib;
@@ -138,18 +124,19 @@ public final class PipelineBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path modelDir = modelDir();
+        Path modelDir = modelOptions.checkpoint("pipeline-bench", 5L);
         int inFlight = maxInFlight > 0 ? maxInFlight : asyncCapacity * inferenceParallelism;
         int partitions = requestPartitions > 0 ? requestPartitions : parallelism;
-        int warm = warmup > 0 ? warmup : Math.max(maxBatch, tenants);
+        int warm = warmup > 0 ? warmup : Math.max(modelOptions.maxBatch, tenants);
         Map<String, String> settings = jobSettings(modelDir);
         Configuration conf = OptionsLoader.fromMap(settings);
         SharedEngines.Key key = new SharedEngines.Key(modelDir.toAbsolutePath().normalize().toString(),
                 GemmaOptions.engineConfig(conf));
-        BenchRequests factory = new BenchRequests(tenants, maxNewTokens);
+        BenchRequests factory = new BenchRequests(tenants, modelOptions.maxNewTokens);
         JsonLine setup = new JsonLine().put("bench", "pipeline-vs-engine").put("model", modelName(modelDir))
-                .put("precision", precision).put("threads", threads).put("maxBatch", maxBatch)
-                .put("maxNewTokens", maxNewTokens).put("tenants", tenants);
+                .put("precision", modelOptions.precision).put("threads", modelOptions.threads)
+                .put("maxBatch", modelOptions.maxBatch)
+                .put("maxNewTokens", modelOptions.maxNewTokens).put("tenants", tenants);
         JsonLine pipelineParts = new JsonLine().put("checkpointInterval", checkpointInterval)
                 .put("parallelism", parallelism).put("inferenceParallelism", inferenceParallelism)
                 .put("asyncCapacity", asyncCapacity).put("inFlightCapacity", asyncCapacity * inferenceParallelism)
@@ -280,13 +267,13 @@ public final class PipelineBench implements Callable<Integer> {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("enrich.enricher", "gemma");
         s.put("enrich.gemma.model-dir", modelDir.toString());
-        s.put("enrich.gemma.precision", precision);
-        s.put("enrich.gemma.threads", String.valueOf(threads));
+        s.put("enrich.gemma.precision", modelOptions.precision);
+        s.put("enrich.gemma.threads", String.valueOf(modelOptions.threads));
         s.put("enrich.gemma.kv-cache-bytes", String.valueOf(kvCacheMib << 20));
         s.put("enrich.gemma.block-size", "16");
         s.put("enrich.gemma.target-sequence-length", String.valueOf(targetSequenceLength));
-        s.put("enrich.gemma.max-new-tokens", String.valueOf(maxNewTokens));
-        s.put("enrich.gemma.max-batch", String.valueOf(maxBatch));
+        s.put("enrich.gemma.max-new-tokens", String.valueOf(modelOptions.maxNewTokens));
+        s.put("enrich.gemma.max-batch", String.valueOf(modelOptions.maxBatch));
         s.put("enrich.async-capacity", String.valueOf(asyncCapacity));
         s.put("enrich.async-timeout", roundTimeout.toString());
         s.put("job.parallelism", String.valueOf(parallelism));
@@ -295,22 +282,9 @@ public final class PipelineBench implements Callable<Integer> {
         return s;
     }
 
-    private Path modelDir() throws Exception {
-        if (!"tiny".equals(model)) {
-            Path dir = Path.of(model);
-            if (!Files.isRegularFile(dir.resolve("config.json"))) {
-                throw new IllegalArgumentException("--model " + model + ": no config.json there (give 'tiny' or a "
-                        + "Gemma 3 checkpoint folder)");
-            }
-            return dir;
-        }
-        Path dir = Files.createTempDirectory("pipeline-bench").resolve("tiny");
-        TinyCheckpointWriter.write(dir, TinyCheckpointSpec.builder().layers(2).seed(5).build());
-        return dir;
-    }
 
     private String modelName(Path dir) {
-        return "tiny".equals(model) ? "tiny-2-layer" : String.valueOf(dir.toAbsolutePath().normalize().getFileName());
+        return modelOptions.tiny() ? "tiny-2-layer" : String.valueOf(dir.toAbsolutePath().normalize().getFileName());
     }
 
     /**

@@ -27,11 +27,10 @@ import dev.gemmaflink.operators.gemma.SharedEngines;
 import dev.gemmaflink.operators.gemma.SharedResources;
 import dev.gemmaflink.runtime.engine.EngineMetrics;
 import dev.gemmaflink.runtime.engine.GemmaEngine;
-import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointSpec;
-import dev.gemmaflink.runtime.tools.checkpoint.TinyCheckpointWriter;
 import dev.gemmaflink.schemas.EnrichmentRequest;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -58,27 +57,14 @@ import picocli.CommandLine.Option;
         description = "ML_PREDICT (gemma provider) vs the DataStream job: rows/s, JSON lines on stdout.")
 public final class SqlPipelineBench implements Callable<Integer> {
 
-    @Option(names = "--model", defaultValue = "tiny",
-            description = "'tiny' (a generated 2-layer random checkpoint) or a Gemma 3 checkpoint folder.")
-    String model;
+    @Mixin
+    BenchModelOptions modelOptions = new BenchModelOptions();
 
     @Option(names = "--requests", defaultValue = "2000", description = "Requests per round.")
     int requests;
 
     @Option(names = "--cycles", defaultValue = "2", description = "ABBA cycles (each one round per side).")
     int cycles;
-
-    @Option(names = "--max-new-tokens", defaultValue = "16", description = "Output tokens per request (greedy).")
-    int maxNewTokens;
-
-    @Option(names = "--precision", defaultValue = "FLOAT32", description = "FLOAT32 or BF16.")
-    String precision;
-
-    @Option(names = "--threads", defaultValue = "1", description = "Intra-op threads of the model.")
-    int threads;
-
-    @Option(names = "--max-batch", defaultValue = "32", description = "Most sequences per engine step.")
-    int maxBatch;
 
     @Option(names = "--parallelism", defaultValue = "2", description = "Parallelism of both jobs.")
     int parallelism;
@@ -95,39 +81,33 @@ public final class SqlPipelineBench implements Callable<Integer> {
         System.exit(new CommandLine(new SqlPipelineBench()).execute(args));
     }
 
-    private Path modelDir() throws Exception {
-        if (!"tiny".equals(model)) {
-            return Path.of(model);
-        }
-        Path dir = Files.createTempDirectory("sql-bench-model-");
-        TinyCheckpointWriter.write(dir, TinyCheckpointSpec.builder().layers(2).seed(3).build());
-        return dir;
-    }
 
     /** The gemma settings both sides use (the job's keys; SQL takes them under their short names). */
     private Map<String, String> gemmaSettings(Path modelDir) {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("enrich.gemma.model-dir", modelDir.toAbsolutePath().normalize().toString());
         s.put("enrich.gemma.model-id", "sql-bench");
-        s.put("enrich.gemma.precision", precision);
-        s.put("enrich.gemma.threads", String.valueOf(threads));
+        s.put("enrich.gemma.precision", modelOptions.precision);
+        s.put("enrich.gemma.threads", String.valueOf(modelOptions.threads));
         s.put("enrich.gemma.kv-cache-bytes", String.valueOf(256L << 20));
         s.put("enrich.gemma.target-sequence-length", "1024");
-        s.put("enrich.gemma.max-batch", String.valueOf(maxBatch));
-        s.put("enrich.gemma.max-new-tokens", String.valueOf(maxNewTokens));
+        s.put("enrich.gemma.max-batch", String.valueOf(modelOptions.maxBatch));
+        s.put("enrich.gemma.max-new-tokens", String.valueOf(modelOptions.maxNewTokens));
         return s;
     }
 
     @Override
     public Integer call() throws Exception {
-        Path modelDir = modelDir();
+        Path modelDir = modelOptions.checkpoint("sql-bench-model-", 3L);
         Map<String, String> gemma = gemmaSettings(modelDir);
         SharedEngines.Key key = new SharedEngines.Key(modelDir.toAbsolutePath().normalize().toString(),
                 GemmaOptions.engineConfig(OptionsLoader.fromMap(withEnricher(gemma))));
-        BenchRequests factory = new BenchRequests(1, maxNewTokens);
-        JsonLine setup = new JsonLine().put("bench", "sql-vs-datastream").put("model", model)
-                .put("precision", precision).put("threads", threads).put("maxBatch", maxBatch)
-                .put("maxNewTokens", maxNewTokens).put("parallelism", parallelism).put("concurrency", concurrency)
+        BenchRequests factory = new BenchRequests(1, modelOptions.maxNewTokens);
+        JsonLine setup = new JsonLine().put("bench", "sql-vs-datastream").put("model", modelOptions.model)
+                .put("precision", modelOptions.precision).put("threads", modelOptions.threads)
+                .put("maxBatch", modelOptions.maxBatch)
+                .put("maxNewTokens", modelOptions.maxNewTokens).put("parallelism", parallelism)
+                .put("concurrency", concurrency)
                 .put("requests", requests).put("checkpointInterval", checkpointInterval);
         List<Double> jobRates = new ArrayList<>();
         List<Double> sqlRates = new ArrayList<>();
