@@ -127,12 +127,7 @@ class SharedResourcesTest {
     void aSecondHolderOfAKeyWaitsForItsOneCreation() throws Exception {
         CountDownLatch loading = new CountDownLatch(1);
         CountDownLatch finish = new CountDownLatch(1);
-        CompletableFuture<SharedResources.Lease<String, Resource>> first =
-                CompletableFuture.supplyAsync(() -> registry.acquire("gpu:0", () -> {
-                    loading.countDown();
-                    await(finish);
-                    return create();
-                }), threads);
+        CompletableFuture<SharedResources.Lease<String, Resource>> first = acquireHeldInCreation(loading, finish);
         assertThat(loading.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(registry.get("gpu:0")).as("no resource while it loads").isNull();
         assertThat(registry.keys()).isEmpty();
@@ -206,12 +201,7 @@ class SharedResourcesTest {
     void anInterruptedWaiterGivesItsReferenceBack() throws Exception {
         CountDownLatch loading = new CountDownLatch(1);
         CountDownLatch finish = new CountDownLatch(1);
-        CompletableFuture<SharedResources.Lease<String, Resource>> first =
-                CompletableFuture.supplyAsync(() -> registry.acquire("gpu:0", () -> {
-                    loading.countDown();
-                    await(finish);
-                    return create();
-                }), threads);
+        CompletableFuture<SharedResources.Lease<String, Resource>> first = acquireHeldInCreation(loading, finish);
         assertThat(loading.await(10, TimeUnit.SECONDS)).isTrue();
         List<Throwable> failure = new ArrayList<>();
         Thread waiter = new Thread(() -> {
@@ -242,6 +232,19 @@ class SharedResourcesTest {
             Thread.sleep(5);
         }
         return true;
+    }
+
+    /**
+     * Acquires {@code gpu:0} on another thread with a creation that counts {@code loading} down, then waits for
+     * {@code finish} before it creates the resource.
+     */
+    private CompletableFuture<SharedResources.Lease<String, Resource>> acquireHeldInCreation(CountDownLatch loading,
+            CountDownLatch finish) {
+        return CompletableFuture.supplyAsync(() -> registry.acquire("gpu:0", () -> {
+            loading.countDown();
+            await(finish);
+            return create();
+        }), threads);
     }
 
     private static void await(CountDownLatch latch) {
