@@ -55,6 +55,13 @@ class GemmaModelPlanningTest {
     }
 
     /** The planner's exception, with every message of its causes (ours is the innermost). */
+    /** Asserts that the model plans: ML_PREDICT over it becomes the planner's predict function. */
+    private static void assertPlans(String input, String output, String options, String descriptor) {
+        TableEnvironment t = env();
+        t.executeSql(model(input, output, options));
+        assertThat(plan(t, descriptor)).contains("MLPredictTableFunction");
+    }
+
     private static String planningError(String input, String output, String options, String descriptor) {
         TableEnvironment t = env();
         Throwable[] thrown = new Throwable[1];
@@ -75,10 +82,8 @@ class GemmaModelPlanningTest {
 
     @Test
     void aValidModelPlansAnAsyncPrediction() {
-        TableEnvironment t = env();
-        t.executeSql(model("text STRING", "summary STRING, error_code STRING",
-                "'task' = 'summarize', " + dir(textOnly)));
-        assertThat(plan(t, "text")).contains("MLPredictTableFunction");
+        assertPlans("text STRING", "summary STRING, error_code STRING",
+                "'task' = 'summarize', " + dir(textOnly), "text");
     }
 
     @Test
@@ -137,10 +142,8 @@ class GemmaModelPlanningTest {
         assertThat(planningError("text STRING, image BYTES", "answer STRING, error_code STRING",
                 "'task' = 'generate', 'instruction' = 'Answer: {text}', " + dir(textOnly), "text, image"))
                 .contains("reads text only", "INPUT column image");
-        TableEnvironment t = env();
-        t.executeSql(model("image BYTES", "caption STRING, error_code STRING",
-                "'task' = 'caption', " + dir(multimodal)));
-        assertThat(plan(t, "image")).contains("MLPredictTableFunction");
+        assertPlans("image BYTES", "caption STRING, error_code STRING",
+                "'task' = 'caption', " + dir(multimodal), "image");
     }
 
     @Test
@@ -148,10 +151,8 @@ class GemmaModelPlanningTest {
         assertThat(planningError("text STRING", "summary STRING",
                 "'task' = 'summarize', " + dir(textOnly), "text"))
                 .contains("add an OUTPUT column error_code STRING", "'error-handling' = 'fail'");
-        TableEnvironment t = env();
-        t.executeSql(model("text STRING", "summary STRING",
-                "'task' = 'summarize', 'error-handling' = 'fail', " + dir(textOnly)));
-        assertThat(plan(t, "text")).contains("MLPredictTableFunction");
+        assertPlans("text STRING", "summary STRING",
+                "'task' = 'summarize', 'error-handling' = 'fail', " + dir(textOnly), "text");
     }
 
     @Test
