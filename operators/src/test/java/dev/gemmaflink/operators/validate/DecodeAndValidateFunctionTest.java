@@ -6,13 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-import org.apache.flink.streaming.api.TimerService;
-import org.apache.flink.util.Collector;
-import org.apache.flink.util.OutputTag;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,8 +25,9 @@ class DecodeAndValidateFunctionTest {
     private final DecodeAndValidateFunction function = new DecodeAndValidateFunction(
             new RequestValidator(TaskRegistry.defaults(), new ValidationLimits(50, 100, Set.of("image/png"), 10)));
     private final WireCodec<EnrichmentRequest> codec = WireCodec.requests();
-    private final List<ValidatedRequest> valid = new ArrayList<>();
-    private final List<DeadLetter> deadLetters = new ArrayList<>();
+    private final ValidationOutputs outputs = new ValidationOutputs();
+    private final List<ValidatedRequest> valid = outputs.valid;
+    private final List<DeadLetter> deadLetters = outputs.deadLetters;
 
     @BeforeEach
     void open() {
@@ -129,32 +126,6 @@ class DecodeAndValidateFunctionTest {
     }
 
     private void process(SourceRecord record) {
-        function.processElement(record, function.new Context() {
-            @Override
-            public Long timestamp() {
-                return null;
-            }
-
-            @Override
-            public TimerService timerService() {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            @SuppressWarnings("unchecked")
-            public <X> void output(OutputTag<X> outputTag, X value) {
-                assertThat(outputTag).isEqualTo(DecodeAndValidateFunction.DEAD_LETTERS);
-                deadLetters.add((DeadLetter) value);
-            }
-        }, new Collector<>() {
-            @Override
-            public void collect(ValidatedRequest record) {
-                valid.add(record);
-            }
-
-            @Override
-            public void close() {
-            }
-        });
+        outputs.process(function, record);
     }
 }

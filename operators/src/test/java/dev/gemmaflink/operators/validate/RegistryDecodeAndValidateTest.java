@@ -7,14 +7,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.ServerSocket;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import org.apache.flink.streaming.api.TimerService;
-import org.apache.flink.util.Collector;
-import org.apache.flink.util.OutputTag;
 import org.junit.jupiter.api.Test;
 
 import dev.gemmaflink.operators.model.SourceRecord;
@@ -34,8 +30,9 @@ import dev.gemmaflink.schemas.wire.WireCodec;
  */
 class RegistryDecodeAndValidateTest {
 
-    private final List<ValidatedRequest> valid = new ArrayList<>();
-    private final List<DeadLetter> deadLetters = new ArrayList<>();
+    private final ValidationOutputs outputs = new ValidationOutputs();
+    private final List<ValidatedRequest> valid = outputs.valid;
+    private final List<DeadLetter> deadLetters = outputs.deadLetters;
 
     private DecodeAndValidateFunction function(RecordDecoder<EnrichmentRequest> decoder) {
         DecodeAndValidateFunction f = new DecodeAndValidateFunction(new RequestValidator(TaskRegistry.defaults(),
@@ -72,31 +69,6 @@ class RegistryDecodeAndValidateTest {
     }
 
     private void process(DecodeAndValidateFunction f, SourceRecord record) throws Exception {
-        f.processElement(record, f.new Context() {
-            @Override
-            public Long timestamp() {
-                return null;
-            }
-
-            @Override
-            public TimerService timerService() {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            @SuppressWarnings("unchecked")
-            public <X> void output(OutputTag<X> tag, X value) {
-                deadLetters.add((DeadLetter) value);
-            }
-        }, new Collector<>() {
-            @Override
-            public void collect(ValidatedRequest record) {
-                valid.add(record);
-            }
-
-            @Override
-            public void close() {
-            }
-        });
+        outputs.process(f, record);
     }
 }
