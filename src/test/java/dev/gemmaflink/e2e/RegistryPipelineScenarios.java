@@ -7,6 +7,7 @@ import static dev.gemmaflink.e2e.support.Requests.image;
 import static dev.gemmaflink.e2e.support.Requests.json;
 import static dev.gemmaflink.e2e.support.Requests.request;
 import static dev.gemmaflink.e2e.support.Requests.summarize;
+import static dev.gemmaflink.e2e.support.Requests.v1SummarizeRecord;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
@@ -112,7 +113,7 @@ abstract class RegistryPipelineScenarios {
         }
         // A v1 producer through the registry, and the other formats beside it (format.requests auto).
         inputs.add(result(ConfluentRecords.frame(ids.v1(), SchemaHistory.schemasOf("EnrichmentRequest").get(0),
-                v1Record("v1-conf", "from a v1 producer")), "v1-conf", "[SUMMARIZE] from a v1 producer"));
+                v1SummarizeRecord("v1-conf", "from a v1 producer")), "v1-conf", "[SUMMARIZE] from a v1 producer"));
         inputs.add(result(binary(summarize("single", "single-object")), "single", "[SUMMARIZE] single-object"));
         inputs.add(result(json(summarize("avro-json", "avro json")), "avro-json", "[SUMMARIZE] avro json"));
 
@@ -221,22 +222,5 @@ abstract class RegistryPipelineScenarios {
                 .filter(d -> (d.getSourceTopic() + "/" + d.getSourcePartition() + "/" + d.getSourceOffset())
                         .equals(s.origin()))
                 .findFirst().orElseThrow().getReason();
-    }
-
-    /** A SUMMARIZE request as a v1 producer's generic record. */
-    static org.apache.avro.generic.GenericRecord v1Record(String id, String text) {
-        Schema v1 = SchemaHistory.schemasOf("EnrichmentRequest").get(0);
-        org.apache.avro.generic.GenericData.Record record = new org.apache.avro.generic.GenericData.Record(v1);
-        record.put("requestId", id);
-        record.put("tenant", "legacy");
-        record.put("key", null);
-        record.put("task", "SUMMARIZE");
-        record.put("text", text);
-        record.put("image", null);
-        record.put("targetLanguage", null);
-        record.put("generation", null);
-        record.put("eventTime", 1_600_000_000_000L);
-        record.put("attributes", java.util.Map.of());
-        return record;
     }
 }

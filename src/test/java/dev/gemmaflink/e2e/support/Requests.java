@@ -90,20 +90,10 @@ public final class Requests {
         return bytes;
     }
 
-    /** A SUMMARIZE request as a producer still on schema version 1 writes it. */
+    /** A SUMMARIZE request as a producer still on schema version 1 writes it (single-object encoding). */
     public static byte[] v1Summarize(String id, String text) {
-        Schema v1 = SchemaHistory.schemasOf("EnrichmentRequest").get(0);
-        GenericRecord record = new GenericData.Record(v1);
-        record.put("requestId", id);
-        record.put("tenant", "legacy");
-        record.put("key", null);
-        record.put("task", "SUMMARIZE");
-        record.put("text", text);
-        record.put("image", null);
-        record.put("targetLanguage", null);
-        record.put("generation", null);
-        record.put("eventTime", 1_600_000_000_000L);
-        record.put("attributes", Map.of());
+        GenericRecord record = v1SummarizeRecord(id, text);
+        Schema v1 = record.getSchema();
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             out.write(new byte[] {(byte) 0xC3, 0x01});
@@ -116,5 +106,21 @@ public final class Requests {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** A SUMMARIZE request as a generic record of schema version 1 (tenant {@code legacy}). */
+    public static GenericRecord v1SummarizeRecord(String id, String text) {
+        GenericRecord record = new GenericData.Record(SchemaHistory.schemasOf("EnrichmentRequest").get(0));
+        record.put("requestId", id);
+        record.put("tenant", "legacy");
+        record.put("key", null);
+        record.put("task", "SUMMARIZE");
+        record.put("text", text);
+        record.put("image", null);
+        record.put("targetLanguage", null);
+        record.put("generation", null);
+        record.put("eventTime", 1_600_000_000_000L);
+        record.put("attributes", Map.of());
+        return record;
     }
 }
