@@ -284,14 +284,12 @@ public final class GemmaModel implements AutoCloseable {
             int[] count = bt.rowCount();
             int[] logitRow = rows.stream().mapToInt(r -> first[r.sequence()] + count[r.sequence()] - 1).toArray();
             StepRecorder rec = recorder;
-            if (rec == null) {
-                return DeviceSampler.sample(module, sub, out, Arrays.stream(count).sum(), logitRow, rows,
-                        config.vocabSize(), deviceToHostBytes::add);
-            }
             RecordedStep.Sample[] sample = {null};
             SampledTokens tokens = DeviceSampler.sample(module, sub, out, Arrays.stream(count).sum(), logitRow, rows,
-                    config.vocabSize(), deviceToHostBytes::add, s -> sample[0] = s);
-            rec.onStep(recorded(RecordedStep.Call.FORWARD_SAMPLE, bt, kv, mode == GraphMode.OPTIMIZED, sample[0]));
+                    config.vocabSize(), deviceToHostBytes::add, rec == null ? null : s -> sample[0] = s);
+            if (rec != null) {
+                rec.onStep(recorded(RecordedStep.Call.FORWARD_SAMPLE, bt, kv, mode == GraphMode.OPTIMIZED, sample[0]));
+            }
             return tokens;
         });
     }
