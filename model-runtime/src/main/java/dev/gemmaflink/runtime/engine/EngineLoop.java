@@ -181,8 +181,7 @@ final class EngineLoop implements Runnable {
     private void handle(Object command) {
         if (command instanceof RequestState s) {
             if (s.cancelRequested) {
-                notStarted.decrementAndGet();
-                complete(s, EngineFinishReason.CANCELLED, null);
+                completeBeforeStart(s, EngineFinishReason.CANCELLED, null);
             } else if (s.imagePrompt != null) {
                 vision.add(s);
             } else {
@@ -209,15 +208,14 @@ final class EngineLoop implements Runnable {
         try {
             queued = planner.submit(s.scheduled);
         } catch (IllegalArgumentException e) {
-            notStarted.decrementAndGet();
-            complete(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.PROMPT_TOO_LONG,
+            completeBeforeStart(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.PROMPT_TOO_LONG,
                     "request " + s.id() + ": " + e.getMessage()));
             return;
         }
         if (!queued) { // the submit-side counter bounds the queue, so this only guards against a miscount
-            notStarted.decrementAndGet();
-            complete(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.QUEUE_FULL, "request " + s.id()
-                    + ": the engine's queue of " + planner.waiting().capacity() + " requests is full"));
+            completeBeforeStart(s, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.QUEUE_FULL,
+                    "request " + s.id() + ": the engine's queue of " + planner.waiting().capacity()
+                            + " requests is full"));
         }
     }
 
@@ -227,12 +225,10 @@ final class EngineLoop implements Runnable {
      */
     private void encodeImages() {
         for (RequestState expired : vision.removeExpired(System.nanoTime())) {
-            notStarted.decrementAndGet();
-            complete(expired, EngineFinishReason.DEADLINE, null);
+            completeBeforeStart(expired, EngineFinishReason.DEADLINE, null);
         }
         for (RequestState s : vision.step((failed, e) -> {
-            notStarted.decrementAndGet();
-            complete(failed, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.ENGINE_FAILURE,
+            completeBeforeStart(failed, EngineFinishReason.ERROR, new EngineError(EngineError.Reason.ENGINE_FAILURE,
                     "request " + failed.id() + ": image encoding failed: " + e));
         })) {
             admit(s);
@@ -248,8 +244,7 @@ final class EngineLoop implements Runnable {
             // A multimodal request still waiting for its images: drop it before the encoder (or the rest of its
             // views) and the planner see it.
             if (vision != null && vision.remove(s)) {
-                notStarted.decrementAndGet();
-                complete(s, EngineFinishReason.CANCELLED, null);
+                completeBeforeStart(s, EngineFinishReason.CANCELLED, null);
             }
             return;
         }
@@ -418,6 +413,12 @@ final class EngineLoop implements Runnable {
      * Ends a request: it leaves the engine's books now, its future completes on the callback thread after this
      * iteration's earlier callbacks (its last token deltas included).
      */
+    /** Completes a request that never started: it leaves the count of requests not yet started. */
+    private void completeBeforeStart(RequestState s, EngineFinishReason reason, EngineError error) {
+        notStarted.decrementAndGet();
+        complete(s, reason, error);
+    }
+
     private void complete(RequestState s, EngineFinishReason reason, EngineError error) {
         EngineResult result = s.result(reason, error, System.nanoTime());
         states.remove(s.id());
