@@ -80,15 +80,14 @@ record KvBudget(long bytes, ActivationHeadroom headroom, int longestContext, int
     static boolean fits(EngineConfig config, GemmaConfig model, KvCacheLayout layout, long freeBytes, int context,
             int batch) {
         long headroom = headroom(config, model, layout, batch, context).totalBytes();
-        long cache = config.kvCacheBytes() > 0 ? config.kvCacheBytes()
-                : KvCacheSizing.budgetFromFreeMemory(freeBytes, config.kvCacheFraction()) - headroom;
         if (config.kvCacheBytes() > 0 && config.kvCacheBytes() + headroom > freeBytes) {
             return false;
         }
-        if (cache < headroom) {
-            return false;
-        }
         try {
+            long cache = config.kvBudgetBytes(freeBytes, true, headroom); // refuses a budget the headroom used up
+            if (cache < headroom) {
+                return false;
+            }
             KvCacheSizing.blocksForBudget(layout, cache, config.sizingSequenceLength(), config.maxTokensPerStep());
             return true;
         } catch (IllegalArgumentException tooSmall) {
