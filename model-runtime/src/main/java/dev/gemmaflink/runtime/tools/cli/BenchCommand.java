@@ -3,6 +3,7 @@ package dev.gemmaflink.runtime.tools.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmaflink.runtime.model.BandwidthProbe;
+import dev.gemmaflink.runtime.model.DispatchProbe;
 import dev.gemmaflink.runtime.model.ForwardBatch;
 import dev.gemmaflink.runtime.model.GemmaModel;
 import dev.gemmaflink.runtime.model.KvStorage;
@@ -24,6 +25,9 @@ import picocli.CommandLine.Spec;
  * apart from time: the graph operations it runs (libtorch's profiler, after the timed runs; see {@link OpProfile}) and
  * the bytes it copies from the device to the host ({@code device_to_host_bytes_per_step}: tokens are chosen on the
  * device, greedy, as in serving; {@code logits_bytes_per_step} is what copying the step's logit row would cost).
+ * Beside the bandwidth floor it prints the dispatch floor: the step's graph operations at the cost of a trivial one
+ * on the device ({@link DispatchProbe}), the least time a step of that many operations can take, however small the
+ * model.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure prefill tokens/s (one PROMPT_LEN prompt) and batch-1 greedy decode tokens/s; print "
@@ -89,6 +93,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             double bandwidth = BandwidthProbe.readBytesPerSecond(model.device(), 1L << 30, 5);
+            double perOperation = DispatchProbe.secondsPerOperation(model.device(), 5);
             long perToken = model.weightBytesReadPerToken();
             double floor = bandwidth / perToken;
             ObjectMapper m = new ObjectMapper();
@@ -112,12 +117,16 @@ final class BenchCommand implements Callable<Integer> {
             j.put("bandwidth_bound_tokens_per_s", round(floor));
             j.put("decode_ms_per_token", round(1000.0 / bestDecode));
             j.put("decode_time_over_floor", round(floor / bestDecode));
+            j.put("dispatch_floor_us_per_op", round(perOperation * 1e6));
             j.put("device_to_host_bytes_per_step", copiedPerStep);
             j.put("logits_bytes_per_step", (long) Float.BYTES * model.config().vocabSize());
             if (ops != null) {
                 j.put("ops_per_decode_step", ops.graphOps());
                 j.put("ops_per_decode_layer", round(ops.graphOpsPerLayer()));
                 j.put("dispatched_ops_per_decode_step", ops.dispatchedOps());
+                double dispatchFloorMs = ops.graphOps() * perOperation * 1e3;
+                j.put("dispatch_floor_ms_per_token", round(dispatchFloorMs));
+                j.put("decode_time_over_dispatch_floor", round(1000.0 / bestDecode / dispatchFloorMs));
             }
             spec.commandLine().getOut().println(j.toString());
             spec.commandLine().getOut().flush();
