@@ -2,7 +2,6 @@ package dev.gemmaflink.runtime.model;
 
 import ai.djl.Device;
 import ai.djl.Model;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
